@@ -1,0 +1,87 @@
+import type { AnalyticsStore } from './analytics-store.ts'
+import { pageConditions, toIso, toPage } from './paging.ts'
+import type { Page, PageQuery } from './paging.ts'
+
+/**
+ * A record that could not become an event: its original bytes, where it came from and why it
+ * was refused. Replaying one re-runs it through the pipeline; its status then says how it went.
+ */
+export interface DeadLetter {
+  id: string
+  received: string
+  status: 'pending' | 'replayed' | 'failed_again'
+  source: string
+  format: string
+  stream: string
+  position: number
+  reason_code: string
+  reason: string
+  path: string
+  raw: string
+}
+
+export interface DeadLetterQuery extends PageQuery {
+  status?: DeadLetter['status']
+}
+
+export async function insertDeadLetters(
+  store: AnalyticsStore,
+  letters: DeadLetter[],
+  updated: Date,
+): Promise<void> {
+  if (letters.length === 0) return
+  await store.client.insert({
+    table: `${store.database}.dead_letters`,
+    values: letters.map((l) => ({ ...l, updated: updated.toISOString() })),
+    format: 'JSONEachRow',
+  })
+}
+
+export async function queryDeadLetters(
+  store: AnalyticsStore,
+  query: DeadLetterQuery,
+): Promise<Page<DeadLetter>> {
+  const { where, params } = pageConditions(query, 'received')
+  if (query.status) {
+    where.push('status = {status:String}')
+    params.status = query.status
+  }
+  params.limit = query.limit + 1
+  const result = await store.client.query({
+    query: `SELECT toString(id) AS id, toString(received) AS received, status, source, format,
+        stream, position, reason_code, reason, path, raw
+      FROM ${store.database}.dead_letters FINAL
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY received DESC, id DESC
+      LIMIT {limit:UInt32}`,
+    query_params: params,
+    format: 'JSONEachRow',
+  })
+  const rows = await result.json<DeadLetter>()
+  return toPage(
+    rows,
+    query.limit,
+    (r) => toIso(r.received),
+    (r) => ({
+      ...r,
+      received: toIso(r.received),
+      position: Number(r.position),
+    }),
+  )
+}
+
+/** Reads dead letters by id, in any status; for replay. */
+export async function getDeadLetters(store: AnalyticsStore, ids: string[]): Promise<DeadLetter[]> {
+  if (ids.length === 0) return []
+  const result = await store.client.query({
+    query: `SELECT toString(id) AS id, toString(received) AS received, status, source, format,
+        stream, position, reason_code, reason, path, raw
+      FROM ${store.database}.dead_letters FINAL
+      WHERE id IN (SELECT arrayJoin(arrayMap(x -> toUUID(x), {ids:Array(String)})))
+      ORDER BY received, id`,
+    query_params: { ids },
+    format: 'JSONEachRow',
+  })
+  const rows = await result.json<DeadLetter>()
+  return rows.map((r) => ({ ...r, received: toIso(r.received), position: Number(r.position) }))
+}

@@ -1,0 +1,83 @@
+import type { PalisadeEvent } from '../event-model.ts'
+import type { AnalyticsStore } from './analytics-store.ts'
+import { pageConditions, toIso, toPage } from './paging.ts'
+import type { Page, PageQuery } from './paging.ts'
+
+export interface EventQuery extends PageQuery {
+  /** Free text, matched case-insensitively anywhere in the event. */
+  q?: string
+}
+
+interface EventRow {
+  id: string
+  timestamp: string
+  event: string
+}
+
+/** Stores normalised events. Re-inserting an event with the same id and time is a no-op. */
+export async function insertEvents(
+  store: AnalyticsStore,
+  events: PalisadeEvent[],
+  ingested: Date,
+): Promise<void> {
+  if (events.length === 0) return
+  const at = ingested.toISOString()
+  await store.client.insert({
+    table: `${store.database}.events`,
+    values: events.map((e) => ({
+      id: e.id,
+      timestamp: e['@timestamp'],
+      ingested: at,
+      event: JSON.stringify(e),
+    })),
+    format: 'JSONEachRow',
+  })
+}
+
+export async function queryEvents(
+  store: AnalyticsStore,
+  query: EventQuery,
+): Promise<Page<PalisadeEvent>> {
+  const { where, params } = pageConditions(query, 'timestamp')
+  if (query.q) {
+    where.push('positionCaseInsensitiveUTF8(event, {q:String}) > 0')
+    params.q = query.q
+  }
+  params.limit = query.limit + 1
+  const result = await store.client.query({
+    query: `SELECT toString(id) AS id, toString(timestamp) AS timestamp, event
+      FROM ${store.database}.events FINAL
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY timestamp DESC, id DESC
+      LIMIT {limit:UInt32}`,
+    query_params: params,
+    format: 'JSONEachRow',
+  })
+  const rows = await result.json<EventRow>()
+  return toPage(
+    rows,
+    query.limit,
+    (r) => toIso(r.timestamp),
+    (r) => JSON.parse(r.event),
+  )
+}
+
+export async function getEvent(store: AnalyticsStore, id: string): Promise<PalisadeEvent | null> {
+  const result = await store.client.query({
+    query: `SELECT event FROM ${store.database}.events FINAL WHERE id = toUUID({id:String}) LIMIT 1`,
+    query_params: { id },
+    format: 'JSONEachRow',
+  })
+  const rows = await result.json<{ event: string }>()
+  return rows[0] ? (JSON.parse(rows[0].event) as PalisadeEvent) : null
+}
+
+/** Counts stored events, each id once; for health pages and tests. */
+export async function countEvents(store: AnalyticsStore): Promise<number> {
+  const result = await store.client.query({
+    query: `SELECT count() AS n FROM ${store.database}.events FINAL`,
+    format: 'JSONEachRow',
+  })
+  const rows = await result.json<{ n: number }>()
+  return Number(rows[0]?.n ?? 0)
+}

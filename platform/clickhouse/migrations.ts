@@ -1,0 +1,83 @@
+/**
+ * Versioned ClickHouse migrations. A migration is applied once and recorded in
+ * `schema_migrations`; its statements must be safe to re-run (IF NOT EXISTS), because a crash
+ * between a statement and its record re-runs it. `{db}` is replaced by the database name and
+ * `{ttl_days}` by the configured retention.
+ *
+ * Events keep their exact normalised JSON in `event` (what the API returns) and ClickHouse
+ * derives the typed columns and the `doc` JSON column from it, so the insert from Node is four
+ * small fields and the parsing happens inside the engine.
+ */
+export interface Migration {
+  version: number
+  name: string
+  statements: string[]
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'events, alerts and dead letters',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.events (
+        id UUID,
+        timestamp DateTime64(3, 'UTC'),
+        ingested DateTime64(3, 'UTC'),
+        event String CODEC(ZSTD(3)),
+        doc JSON MATERIALIZED CAST(event, 'JSON'),
+        dataset LowCardinality(String) MATERIALIZED JSONExtractString(event, 'event', 'dataset'),
+        category Array(LowCardinality(String))
+          MATERIALIZED JSONExtract(event, 'event', 'category', 'Array(String)'),
+        action LowCardinality(String) MATERIALIZED JSONExtractString(event, 'event', 'action'),
+        outcome LowCardinality(String) MATERIALIZED JSONExtractString(event, 'event', 'outcome'),
+        host_name String MATERIALIZED JSONExtractString(event, 'host', 'name'),
+        user_name String MATERIALIZED JSONExtractString(event, 'user', 'name'),
+        source_ip String MATERIALIZED JSONExtractString(event, 'source', 'ip'),
+        INDEX id_idx id TYPE bloom_filter GRANULARITY 4
+      )
+      ENGINE = ReplacingMergeTree(ingested)
+      PARTITION BY toYYYYMMDD(timestamp)
+      ORDER BY (timestamp, id)
+      TTL toDateTime(timestamp) + INTERVAL {ttl_days} DAY`,
+      `CREATE TABLE IF NOT EXISTS {db}.alerts (
+        id UUID,
+        timestamp DateTime64(3, 'UTC'),
+        created DateTime64(3, 'UTC'),
+        rule_id String,
+        rule_version String,
+        rule_title String,
+        rule_kind LowCardinality(String),
+        level LowCardinality(String),
+        level_rank UInt8,
+        tags Array(String),
+        entity_kind LowCardinality(String),
+        entity_value String,
+        event_ids Array(UUID),
+        alert String CODEC(ZSTD(3)),
+        INDEX id_idx id TYPE bloom_filter GRANULARITY 4
+      )
+      ENGINE = ReplacingMergeTree(created)
+      PARTITION BY toYYYYMM(timestamp)
+      ORDER BY (timestamp, id)
+      TTL toDateTime(timestamp) + INTERVAL {ttl_days} * 4 DAY`,
+      `CREATE TABLE IF NOT EXISTS {db}.dead_letters (
+        id UUID,
+        received DateTime64(3, 'UTC'),
+        updated DateTime64(3, 'UTC'),
+        status LowCardinality(String),
+        source LowCardinality(String),
+        format LowCardinality(String),
+        stream String,
+        position UInt64,
+        reason_code LowCardinality(String),
+        reason String,
+        path String,
+        raw String CODEC(ZSTD(3))
+      )
+      ENGINE = ReplacingMergeTree(updated)
+      PARTITION BY toYYYYMMDD(received)
+      ORDER BY (received, id)
+      TTL toDateTime(received) + INTERVAL {ttl_days} DAY`,
+    ],
+  },
+]

@@ -1,0 +1,89 @@
+import { ValidationError } from '../errors.ts'
+
+/**
+ * Keyset paging shared by every list endpoint: rows are ordered newest first by
+ * (timestamp, id), and the opaque cursor is the key of the last row a page returned.
+ */
+export interface PageQuery {
+  from?: string
+  to?: string
+  limit: number
+  cursor?: string
+}
+
+export interface Page<T> {
+  items: T[]
+  next_cursor: string | null
+}
+
+interface CursorKey {
+  t: string
+  id: string
+}
+
+export function encodeCursor(key: CursorKey): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url')
+}
+
+/** @throws {ValidationError} when the cursor was not made by `encodeCursor`. */
+export function decodeCursor(cursor: string): CursorKey {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorKey
+    if (typeof key.t === 'string' && typeof key.id === 'string') return key
+  } catch {
+    // fall through to the error below
+  }
+  throw new ValidationError('cursor: expected a cursor returned by a previous page', {
+    field: 'cursor',
+  })
+}
+
+/**
+ * Builds the WHERE clause parts for time range and cursor on a table keyed by
+ * (`timeColumn`, id), with their parameters.
+ */
+export function pageConditions(
+  page: PageQuery,
+  timeColumn: string,
+): { where: string[]; params: Record<string, unknown> } {
+  const where: string[] = []
+  const params: Record<string, unknown> = {}
+  if (page.from) {
+    where.push(`${timeColumn} >= parseDateTime64BestEffort({from:String}, 3, 'UTC')`)
+    params.from = page.from
+  }
+  if (page.to) {
+    where.push(`${timeColumn} < parseDateTime64BestEffort({to:String}, 3, 'UTC')`)
+    params.to = page.to
+  }
+  if (page.cursor) {
+    const key = decodeCursor(page.cursor)
+    where.push(
+      `(${timeColumn}, id) < (parseDateTime64BestEffort({cursor_t:String}, 3, 'UTC'), toUUID({cursor_id:String}))`,
+    )
+    params.cursor_t = key.t
+    params.cursor_id = key.id
+  }
+  return { where, params }
+}
+
+/** Turns `limit + 1` fetched rows into a page and the cursor for the next one. */
+export function toPage<R extends { id: string }, T>(
+  rows: R[],
+  limit: number,
+  timeOf: (row: R) => string,
+  map: (row: R) => T,
+): Page<T> {
+  const more = rows.length > limit
+  const kept = more ? rows.slice(0, limit) : rows
+  const last = kept[kept.length - 1]
+  return {
+    items: kept.map(map),
+    next_cursor: more && last ? encodeCursor({ t: timeOf(last), id: last.id }) : null,
+  }
+}
+
+/** ClickHouse DateTime64 text ('2024-01-01 10:00:00.000') to RFC 3339. */
+export function toIso(clickhouseTime: string): string {
+  return `${clickhouseTime.replace(' ', 'T')}Z`
+}

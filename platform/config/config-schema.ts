@@ -1,0 +1,84 @@
+import { z } from 'zod'
+
+/**
+ * Palisade's configuration. Every layer (flags, `PALISADE_*` variables, a file, the defaults
+ * here) is merged and then validated by this one schema, so a problem is reported the same way
+ * wherever it came from: with its path.
+ */
+
+const port = z.number().int().min(0).max(65535)
+
+export const configSchema = z.strictObject({
+  /** Where embedded data lives: ClickHouse parts, the SQLite state, the admin token. */
+  dataDir: z.string().min(1).default('.palisade'),
+  /** Where the CLI reaches a running instance. */
+  url: z.url().optional(),
+  /** The CLI's API token; defaults to the admin token written in `dataDir` at first start. */
+  token: z.string().min(1).optional(),
+  http: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: port.default(8470),
+      /** Largest accepted request body; larger ones get 413. */
+      bodyLimitBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(16 * 1024 * 1024),
+    })
+    .prefault({}),
+  syslog: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      /** UDP port for RFC 5424/3164 datagrams; 0 turns the listener off. */
+      udpPort: port.default(5514),
+      /** TCP port with RFC 6587 framing; 0 turns the listener off. */
+      tcpPort: port.default(5514),
+      /** IANA zone for RFC 3164 dates, which carry none. */
+      timeZone: z.string().default('UTC'),
+      maxMessageBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(64 * 1024),
+    })
+    .prefault({}),
+  /** Sigma rule folders; the built-in pack is always loaded first unless `builtinRules` is off. */
+  rules: z.array(z.string().min(1)).default([]),
+  builtinRules: z.boolean().default(true),
+  clickhouse: z
+    .strictObject({
+      /** A ClickHouse server; when absent, ClickHouse runs embedded through chDB. */
+      url: z.url().optional(),
+      username: z.string().default('default'),
+      password: z.string().default(''),
+      database: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a plain identifier')
+        .default('palisade'),
+    })
+    .prefault({}),
+  state: z
+    .strictObject({
+      /** A PostgreSQL URL; when absent, state lives in SQLite under `dataDir`. */
+      url: z.string().optional(),
+    })
+    .prefault({}),
+  retention: z
+    .strictObject({
+      /** Days events and dead letters are kept; alerts are kept four times as long. */
+      eventDays: z.number().int().positive().default(90),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+})
+
+export type PalisadeConfig = z.infer<typeof configSchema>
+export type ConfigInput = z.input<typeof configSchema>
+
+/** Paths whose values are never printed. */
+export const secretPaths = ['token', 'clickhouse.password', 'state.url', 'clickhouse.url'] as const

@@ -1,0 +1,189 @@
+import { readFileSync } from 'node:fs'
+import { extname } from 'node:path'
+
+import { parse as parseYaml } from 'yaml'
+import type { z } from 'zod'
+
+import { ConfigError } from '../errors.ts'
+import { configSchema, secretPaths } from './config-schema.ts'
+import type { PalisadeConfig } from './config-schema.ts'
+
+type Layer = Record<string, unknown>
+
+/**
+ * `PALISADE_*` variables and the config path each one sets. Lists are comma-separated.
+ * Kept as a table so `--help` and the README can print it.
+ */
+export const environmentVariables: Record<
+  string,
+  { path: string; kind: 'string' | 'int' | 'list' | 'bool' }
+> = {
+  PALISADE_DATA_DIR: { path: 'dataDir', kind: 'string' },
+  PALISADE_URL: { path: 'url', kind: 'string' },
+  PALISADE_TOKEN: { path: 'token', kind: 'string' },
+  PALISADE_HOST: { path: 'http.host', kind: 'string' },
+  PALISADE_PORT: { path: 'http.port', kind: 'int' },
+  PALISADE_BODY_LIMIT_BYTES: { path: 'http.bodyLimitBytes', kind: 'int' },
+  PALISADE_SYSLOG_HOST: { path: 'syslog.host', kind: 'string' },
+  PALISADE_SYSLOG_UDP_PORT: { path: 'syslog.udpPort', kind: 'int' },
+  PALISADE_SYSLOG_TCP_PORT: { path: 'syslog.tcpPort', kind: 'int' },
+  PALISADE_SYSLOG_TIMEZONE: { path: 'syslog.timeZone', kind: 'string' },
+  PALISADE_RULES: { path: 'rules', kind: 'list' },
+  PALISADE_BUILTIN_RULES: { path: 'builtinRules', kind: 'bool' },
+  PALISADE_CLICKHOUSE_URL: { path: 'clickhouse.url', kind: 'string' },
+  PALISADE_CLICKHOUSE_USER: { path: 'clickhouse.username', kind: 'string' },
+  PALISADE_CLICKHOUSE_PASSWORD: { path: 'clickhouse.password', kind: 'string' },
+  PALISADE_CLICKHOUSE_DATABASE: { path: 'clickhouse.database', kind: 'string' },
+  PALISADE_STATE_URL: { path: 'state.url', kind: 'string' },
+  PALISADE_RETENTION_EVENT_DAYS: { path: 'retention.eventDays', kind: 'int' },
+  PALISADE_LOG_LEVEL: { path: 'log.level', kind: 'string' },
+}
+
+export interface ConfigSources {
+  /** Values from command-line flags, as config paths (`{ http: { port: 9000 } }`). */
+  flags?: Layer
+  env?: NodeJS.ProcessEnv
+  /** A YAML or JSON file; `PALISADE_CONFIG` names one when this is absent. */
+  file?: string
+}
+
+/**
+ * Builds the effective configuration: flags over `PALISADE_*` variables over the file over the
+ * defaults. Collects every problem before failing, each with its path and where it came from.
+ *
+ * @throws {ConfigError} listing every problem.
+ */
+export function loadConfig(sources: ConfigSources = {}): PalisadeConfig {
+  const env = sources.env ?? process.env
+  const problems: { path: string; message: string }[] = []
+
+  const filePath = sources.file ?? env.PALISADE_CONFIG
+  const fileLayer = filePath ? readConfigFile(filePath, problems) : {}
+  const envLayer = readEnvironment(env, problems)
+  const merged = mergeLayers(mergeLayers(fileLayer, envLayer), sources.flags ?? {})
+
+  const result = configSchema.safeParse(merged)
+  if (!result.success) problems.push(...issuesToProblems(result.error.issues))
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems)
+  return result.data
+}
+
+function readConfigFile(path: string, problems: { path: string; message: string }[]): Layer {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    problems.push({ path: '(file)', message: `cannot read ${path}: ${(error as Error).message}` })
+    return {}
+  }
+
+  try {
+    const parsed: unknown = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text)
+    if (parsed === null || parsed === undefined) return {}
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+      problems.push({ path: '(file)', message: `${path}: expected a mapping at the top level` })
+      return {}
+    }
+    return parsed as Layer
+  } catch (error) {
+    problems.push({ path: '(file)', message: `${path}: ${(error as Error).message}` })
+    return {}
+  }
+}
+
+function readEnvironment(
+  env: NodeJS.ProcessEnv,
+  problems: { path: string; message: string }[],
+): Layer {
+  const layer: Layer = {}
+  for (const [name, { path, kind }] of Object.entries(environmentVariables)) {
+    const raw = env[name]
+    if (raw === undefined || raw === '') continue
+
+    let value: unknown = raw
+    if (kind === 'int') {
+      value = /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN
+      if (Number.isNaN(value)) {
+        problems.push({ path, message: `${name}: expected an integer, got ${JSON.stringify(raw)}` })
+        continue
+      }
+    } else if (kind === 'list') {
+      value = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    } else if (kind === 'bool') {
+      if (!/^(true|false|1|0)$/i.test(raw)) {
+        problems.push({
+          path,
+          message: `${name}: expected true or false, got ${JSON.stringify(raw)}`,
+        })
+        continue
+      }
+      value = /^(true|1)$/i.test(raw)
+    }
+    setPath(layer, path, value)
+  }
+  return layer
+}
+
+export function setPath(target: Layer, path: string, value: unknown): void {
+  const keys = path.split('.')
+  let node = target
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {}
+    node = node[key] as Layer
+  }
+  node[keys[keys.length - 1]!] = value
+}
+
+function mergeLayers(base: Layer, over: Layer): Layer {
+  const out: Layer = { ...base }
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue
+    const prior = out[key]
+    const bothObjects = isPlainObject(prior) && isPlainObject(value)
+    out[key] = bothObjects ? mergeLayers(prior as Layer, value as Layer) : value
+  }
+  return out
+}
+
+function isPlainObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function issuesToProblems(issues: z.core.$ZodIssue[]): { path: string; message: string }[] {
+  return issues.map((issue) => {
+    const path = issue.path.map(String).join('.')
+    if (issue.code === 'unrecognized_keys') {
+      return { path, message: `unknown setting(s): ${issue.keys.join(', ')}` }
+    }
+    return { path, message: issue.message }
+  })
+}
+
+/** The configuration with every secret replaced, for printing. */
+export function maskSecrets(config: PalisadeConfig): Record<string, unknown> {
+  const copy = structuredClone(config) as unknown as Layer
+  for (const path of secretPaths) {
+    const keys = path.split('.')
+    let node: Layer | undefined = copy
+    for (const key of keys.slice(0, -1)) node = node?.[key] as Layer | undefined
+    const last = keys[keys.length - 1]!
+    if (node && typeof node[last] === 'string' && node[last] !== '') {
+      node[last] = path.endsWith('url') ? maskUrl(node[last] as string) : '********'
+    }
+  }
+  return copy
+}
+
+/** Keeps a URL's scheme, host and path but hides its credentials. */
+function maskUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '********'
+    return parsed.toString()
+  } catch {
+    return '********'
+  }
+}

@@ -1,0 +1,24 @@
+import type { Kysely, Migration } from 'kysely'
+
+/**
+ * State migrations, named so they sort in order. Each uses only what SQLite and PostgreSQL
+ * both understand; times are RFC 3339 text so both stores hold them alike.
+ */
+export const stateMigrations: Record<string, Migration> = {
+  '0001_api_tokens': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('api_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .execute()
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('api_tokens').execute()
+    },
+  },
+}

@@ -1,0 +1,67 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely'
+import type { Migration, MigrationProvider } from 'kysely'
+
+import { StoreError } from '../errors.ts'
+import { stateMigrations } from './state-migrations.ts'
+
+/** The state tables, as Kysely sees them. Written once for SQLite and PostgreSQL. */
+export interface StateTables {
+  api_tokens: {
+    id: string
+    name: string
+    token_hash: string
+    scopes: string
+    created_at: string
+    revoked_at: string | null
+  }
+}
+
+export type StateDb = Kysely<StateTables>
+
+export interface StateStoreOptions {
+  /** A PostgreSQL URL; when absent, SQLite under `dataDir`. */
+  url?: string
+  dataDir: string
+}
+
+export interface StateStore {
+  db: StateDb
+  kind: 'sqlite' | 'postgres'
+  close(): Promise<void>
+}
+
+/** Opens the state store and brings its schema up to date. */
+export async function openStateStore(options: StateStoreOptions): Promise<StateStore> {
+  const kind = options.url ? 'postgres' : 'sqlite'
+  const db = new Kysely<StateTables>({ dialect: await makeDialect(options) })
+  const migrator = new Migrator({ db, provider: staticProvider(stateMigrations) })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) {
+    await db.destroy()
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'
+    throw new StoreError(`state migration ${failed} failed: ${(error as Error).message}`, {
+      cause: error,
+    })
+  }
+  return { db, kind, close: () => db.destroy() }
+}
+
+async function makeDialect(options: StateStoreOptions) {
+  if (options.url) {
+    const { default: pg } = await import('pg')
+    return new PostgresDialect({ pool: new pg.Pool({ connectionString: options.url, max: 10 }) })
+  }
+  mkdirSync(options.dataDir, { recursive: true })
+  const { default: Database } = await import('better-sqlite3')
+  const database = new Database(join(options.dataDir, 'state.db'))
+  // WAL lets readers go on while a write commits; the state is small and written rarely.
+  database.pragma('journal_mode = WAL')
+  return new SqliteDialect({ database })
+}
+
+function staticProvider(list: Record<string, Migration>): MigrationProvider {
+  return { getMigrations: async () => list }
+}
