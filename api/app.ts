@@ -1,0 +1,80 @@
+import fastifySwagger from '@fastify/swagger'
+import fastifySwaggerUi from '@fastify/swagger-ui'
+import Fastify from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod'
+
+import type { Pipeline } from '../ingest/pipeline.ts'
+import type { AnalyticsStore } from '../platform/clickhouse/analytics-store.ts'
+import type { Metrics } from '../platform/metrics/metrics.ts'
+import type { StateStore } from '../platform/state/state-store.ts'
+import { handleError } from './error-handler.ts'
+import { deadLetterRoutes } from './routes/dead-letter-routes.ts'
+import { healthRoutes } from './routes/health-routes.ts'
+import { ingestRoutes } from './routes/ingest-routes.ts'
+import { queryRoutes } from './routes/query-routes.ts'
+import { tokenRoutes } from './routes/token-routes.ts'
+
+export interface AppDeps {
+  store: AnalyticsStore
+  state: StateStore
+  pipeline: Pipeline
+  metrics: Metrics
+  logger: FastifyBaseLogger
+  bodyLimitBytes: number
+  timeZone: string
+  version: string
+}
+
+/** The HTTP API: a thin layer that checks the caller and the input, then calls the domain. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.bodyLimitBytes,
+    disableRequestLogging: true,
+  })
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  app.setErrorHandler(handleError)
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({
+      error: {
+        code: 'PAL_NO_ROUTE',
+        message: `no route ${request.method} ${request.url}; see /docs`,
+      },
+    }),
+  )
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Palisade API',
+        version: deps.version,
+        description: 'Ingest security events, read alerts and events, manage dead letters.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  })
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
+
+  const db = deps.state.db
+  await app.register(healthRoutes, { store: deps.store, state: deps.state, metrics: deps.metrics })
+  await app.register(ingestRoutes, { db, pipeline: deps.pipeline, timeZone: deps.timeZone })
+  await app.register(queryRoutes, { db, store: deps.store })
+  await app.register(deadLetterRoutes, {
+    db,
+    store: deps.store,
+    pipeline: deps.pipeline,
+    timeZone: deps.timeZone,
+  })
+  await app.register(tokenRoutes, { db })
+  return app
+}

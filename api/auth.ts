@@ -1,0 +1,56 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+
+import { PalisadeError } from '../platform/errors.ts'
+import { findToken } from '../platform/state/api-tokens.ts'
+import type { ApiToken, TokenScope } from '../platform/state/api-tokens.ts'
+import type { StateDb } from '../platform/state/state-store.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    token?: ApiToken
+  }
+}
+
+/**
+ * A pre-handler that admits a request whose bearer token exists and holds `scope` (an admin
+ * token holds every scope): 401 for a missing or unknown token, 403 for one without the scope.
+ */
+export function requireScope(db: StateDb, scope: TokenScope) {
+  return async function checkScope(request: FastifyRequest, _reply: FastifyReply) {
+    const header = request.headers.authorization
+    if (!header) {
+      throw new PalisadeError(
+        'PAL_AUTH_MISSING',
+        'expected an Authorization: Bearer <token> header, got none',
+        {
+          status: 401,
+        },
+      )
+    }
+
+    const match = /^Bearer\s+(\S+)$/i.exec(header)
+    if (!match) {
+      throw new PalisadeError(
+        'PAL_AUTH_MALFORMED',
+        `expected an Authorization header of the form "Bearer <token>", got "${header.split(/\s/)[0]} …"`,
+        { status: 401 },
+      )
+    }
+
+    const token = await findToken(db, match[1]!)
+    if (!token) {
+      throw new PalisadeError('PAL_AUTH_UNKNOWN', 'the bearer token is unknown or revoked', {
+        status: 401,
+      })
+    }
+
+    if (!token.scopes.includes(scope) && !token.scopes.includes('admin')) {
+      throw new PalisadeError(
+        'PAL_AUTH_SCOPE',
+        `this request needs a token with the "${scope}" scope; this token has: ${token.scopes.join(', ')}`,
+        { status: 403, context: { required: scope, held: token.scopes } },
+      )
+    }
+    request.token = token
+  }
+}

@@ -1,0 +1,74 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
+
+import { PalisadeError } from '../platform/errors.ts'
+
+/** Every error body has the same shape: `{ error: { code, message, ...context } }`. */
+export function errorBody(code: string, message: string, context: Record<string, unknown> = {}) {
+  return { error: { code, message, ...context } }
+}
+
+/**
+ * Turns any error into a precise answer: what was expected, what came, and where. Fastify's
+ * own errors (body too large, unknown content type) are rephrased in the same shape.
+ */
+export function handleError(
+  error: FastifyError | PalisadeError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  if (error instanceof PalisadeError) {
+    if (error.status >= 500) request.log.error({ err: error }, 'request failed')
+    return reply.status(error.status).send(errorBody(error.code, error.message, error.context))
+  }
+
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const problems = error.validation.map((v) => ({
+      path: [error.validationContext, ...v.instancePath.split('/').filter(Boolean)].join('.'),
+      message: v.message ?? 'invalid',
+    }))
+    const message = problems.map((p) => `${p.path}: ${p.message}`).join('; ')
+    return reply.status(400).send(errorBody('PAL_INVALID_REQUEST', message, { problems }))
+  }
+
+  const fastifyError = error as FastifyError
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return reply
+        .status(413)
+        .send(
+          errorBody(
+            'PAL_BODY_TOO_LARGE',
+            `expected a body of at most ${request.routeOptions.bodyLimit ?? 'the configured'} bytes, ` +
+              `got ${request.headers['content-length'] ?? 'more'} bytes; split it into smaller batches`,
+          ),
+        )
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return reply
+        .status(415)
+        .send(
+          errorBody(
+            'PAL_UNSUPPORTED_MEDIA_TYPE',
+            `expected Content-Type application/json, application/x-ndjson or text/plain, ` +
+              `got ${request.headers['content-type'] ?? 'none'}`,
+          ),
+        )
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_TYPE':
+      return reply
+        .status(400)
+        .send(errorBody('PAL_EMPTY_BODY', 'expected a request body, got none'))
+  }
+
+  const status =
+    fastifyError.statusCode && fastifyError.statusCode < 500 ? fastifyError.statusCode : 500
+  if (status >= 500) request.log.error({ err: error }, 'request failed')
+  return reply
+    .status(status)
+    .send(
+      errorBody(
+        fastifyError.code ?? 'PAL_INTERNAL',
+        status >= 500 ? 'internal error' : error.message,
+      ),
+    )
+}

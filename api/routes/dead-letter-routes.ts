@@ -1,0 +1,141 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+
+import type { Pipeline } from '../../ingest/pipeline.ts'
+import type { AnalyticsStore } from '../../platform/clickhouse/analytics-store.ts'
+import {
+  getDeadLetters,
+  insertDeadLetters,
+  queryDeadLetters,
+} from '../../platform/clickhouse/dead-letter-repository.ts'
+import type { DeadLetter } from '../../platform/clickhouse/dead-letter-repository.ts'
+import { PalisadeError } from '../../platform/errors.ts'
+import type { StateDb } from '../../platform/state/state-store.ts'
+import { requireScope } from '../auth.ts'
+import { ingestFormats } from '../ingest-formats.ts'
+import type { IngestFormat } from '../ingest-formats.ts'
+import { deadLetterQuery } from './query-schemas.ts'
+
+export interface DeadLetterRouteDeps {
+  db: StateDb
+  store: AnalyticsStore
+  pipeline: Pipeline
+  timeZone: string
+}
+
+const replayBody = z
+  .object({
+    /** Dead letters to replay by id; or, without ids, the oldest pending ones. */
+    ids: z.array(z.uuid()).max(1000).optional(),
+    limit: z.number().int().min(1).max(1000).default(100),
+  })
+  .default({ limit: 100 })
+
+/** Listing dead letters, and replaying them through the pipeline once the cause is fixed. */
+export const deadLetterRoutes: FastifyPluginAsyncZod<DeadLetterRouteDeps> = async (app, deps) => {
+  app.get(
+    '/v1/dead-letters',
+    {
+      preHandler: requireScope(deps.db, 'read'),
+      schema: {
+        summary: 'List dead letters',
+        tags: ['dead letters'],
+        querystring: deadLetterQuery,
+      },
+    },
+    async (request) => queryDeadLetters(deps.store, request.query),
+  )
+
+  app.post(
+    '/v1/dead-letters/replay',
+    {
+      preHandler: requireScope(deps.db, 'admin'),
+      schema: {
+        summary: 'Replay dead letters',
+        description:
+          'Runs each dead letter through the pipeline again. One that now parses is stored and ' +
+          'marked replayed; one that fails again is marked failed_again with the new reason and ' +
+          'no new dead letter is made.',
+        tags: ['dead letters'],
+        body: replayBody,
+      },
+    },
+    async (request) => {
+      const letters = request.body.ids
+        ? await getDeadLetters(deps.store, request.body.ids)
+        : (await queryDeadLetters(deps.store, { status: 'pending', limit: request.body.limit }))
+            .items
+      if (request.body.ids && letters.length < request.body.ids.length) {
+        const found = new Set(letters.map((l) => l.id))
+        const missing = request.body.ids.filter((id) => !found.has(id))
+        throw new PalisadeError('PAL_NOT_FOUND', `no dead letter with id ${missing.join(', ')}`, {
+          status: 404,
+          context: { missing },
+        })
+      }
+
+      const outcomes = []
+      const updated: DeadLetter[] = []
+      for (const letter of letters) {
+        const outcome = await replayOne(deps, letter)
+        outcomes.push({ id: letter.id, ...outcome })
+        updated.push({
+          ...letter,
+          status: outcome.status,
+          reason: outcome.status === 'replayed' ? letter.reason : outcome.reason,
+        })
+      }
+      await insertDeadLetters(deps.store, updated, new Date())
+      return {
+        replayed: outcomes.filter((o) => o.status === 'replayed').length,
+        failed_again: outcomes.filter((o) => o.status === 'failed_again').length,
+        results: outcomes,
+      }
+    },
+  )
+}
+
+async function replayOne(
+  deps: DeadLetterRouteDeps,
+  letter: DeadLetter,
+): Promise<
+  { status: 'replayed'; event_ids: string[] } | { status: 'failed_again'; reason: string }
+> {
+  const format = letter.format as IngestFormat
+  const parser = ingestFormats[format]
+  if (!parser) return { status: 'failed_again', reason: `unknown format ${letter.format}` }
+
+  // A JSON record was cut out of its array or its NDJSON line, and may span lines.
+  const body = format === 'json' || format === 'ndjson' ? `[${letter.raw}]` : letter.raw
+  const parse = format === 'ndjson' ? ingestFormats.json : parser
+  const receivedAt = new Date()
+  let records
+  try {
+    records = parse(body, {
+      stream: letter.stream,
+      receivedAt,
+      timeZone: deps.timeZone,
+      startPosition: letter.position,
+    })
+  } catch (error) {
+    return { status: 'failed_again', reason: (error as Error).message }
+  }
+
+  const result = await deps.pipeline.process({
+    records,
+    source: 'replay',
+    format: letter.format,
+    stream: letter.stream,
+    receivedAt,
+    startPosition: letter.position,
+    writeDeadLetters: false,
+  })
+  const failed = result.results.find((r) => r.status === 'dead_letter')
+  if (failed && failed.status === 'dead_letter') {
+    return { status: 'failed_again', reason: failed.error.message }
+  }
+  return {
+    status: 'replayed',
+    event_ids: result.results.flatMap((r) => (r.status === 'stored' ? [r.id] : [])),
+  }
+}
