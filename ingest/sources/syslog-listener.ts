@@ -1,0 +1,220 @@
+import { createSocket } from 'node:dgram'
+import type { Socket as UdpSocket } from 'node:dgram'
+import { createServer } from 'node:net'
+import type { Server, Socket } from 'node:net'
+import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+import type { Logger } from '../../platform/logger.ts'
+import { TcpFrameDecoder } from '../framing.ts'
+import type { ParsedRecord } from '../parsed-record.ts'
+import { parseSyslog } from '../parsers/syslog.ts'
+import type { Pipeline } from '../pipeline.ts'
+
+export interface SyslogListenerOptions {
+  host: string
+  udpPort: number
+  tcpPort: number
+  timeZone: string
+  maxMessageBytes: number
+  pipeline: Pipeline
+  logger: Logger
+  /** Messages per pipeline batch, and how long a partial batch may wait. */
+  batchSize?: number
+  flushMs?: number
+}
+
+export interface SyslogListeners {
+  /** The bound ports (0 when that listener is off); useful when configured as ephemeral. */
+  udpPort: number
+  tcpPort: number
+  /** Resolves once every message received so far is stored. */
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+interface Pending {
+  stream: string
+  position: number
+  message: string
+}
+
+/**
+ * Syslog over UDP (one datagram, one message) and TCP (RFC 6587 framing, detected per
+ * connection). Messages are gathered into batches and stored through the same pipeline as
+ * HTTP. Each connection or UDP listener is its own stream, named with the time it began, so a
+ * derived id never collides with one from an earlier run. While the store refuses a batch,
+ * the batch is retried and TCP peers are paused, so nothing received is dropped.
+ */
+export async function startSyslogListeners(
+  options: SyslogListenerOptions,
+): Promise<SyslogListeners> {
+  const batchSize = options.batchSize ?? 500
+  const flushMs = options.flushMs ?? 50
+  const log = options.logger
+  let pending: Pending[] = []
+  let timer: NodeJS.Timeout | undefined
+  let chain: Promise<void> = Promise.resolve()
+  let backlog = 0
+  const sockets = new Set<Socket>()
+  const highWater = batchSize * 8
+
+  const schedule = () => {
+    if (pending.length >= batchSize) return void flushNow()
+    timer ??= setTimeout(flushNow, flushMs)
+  }
+
+  function flushNow(): Promise<void> {
+    if (timer) clearTimeout(timer)
+    timer = undefined
+    const batch = pending
+    pending = []
+    if (batch.length > 0) {
+      backlog += batch.length
+      if (backlog > highWater) for (const s of sockets) s.pause()
+      chain = chain
+        .then(() => storeWithRetry(batch))
+        .finally(() => {
+          backlog -= batch.length
+          if (backlog <= highWater) for (const s of sockets) s.resume()
+        })
+    }
+    return chain
+  }
+
+  async function storeWithRetry(batch: Pending[]): Promise<void> {
+    for (const group of groupByStream(batch)) {
+      const receivedAt = new Date()
+      const records = toRecords(group, receivedAt, options.timeZone)
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await options.pipeline.process({
+            records,
+            source: group.source,
+            format: 'syslog',
+            stream: group.stream,
+            receivedAt,
+            startPosition: group.first,
+          })
+          break
+        } catch (error) {
+          log.error(
+            { err: error, attempt, messages: records.length },
+            'storing syslog batch failed; retrying',
+          )
+          await sleep(Math.min(100 * 2 ** attempt, 5000))
+        }
+      }
+    }
+  }
+
+  const receive = (stream: string, position: number, message: string) => {
+    pending.push({ stream, position, message })
+    schedule()
+  }
+
+  // Port 0 turns a listener off; -1 asks for an ephemeral port (tests use it).
+  let udp: UdpSocket | undefined
+  let udpPort = 0
+  if (options.udpPort !== 0) {
+    const stream = `udp:${options.host}:${Date.now()}`
+    let position = 0
+    udp = createSocket(options.host.includes(':') ? 'udp6' : 'udp4')
+    udp.on('message', (datagram) => {
+      if (datagram.length > options.maxMessageBytes) {
+        log.warn({ bytes: datagram.length }, 'syslog datagram over the size limit; truncated')
+      }
+      receive(stream, position++, datagram.subarray(0, options.maxMessageBytes).toString('utf8'))
+    })
+    udp.on('error', (error) => log.error({ err: error }, 'syslog UDP socket failed'))
+    udp.bind(Math.max(options.udpPort, 0), options.host)
+    await once(udp, 'listening')
+    udpPort = udp.address().port
+  }
+
+  let tcp: Server | undefined
+  let tcpPort = 0
+  if (options.tcpPort !== 0) {
+    tcp = createServer((socket) => {
+      sockets.add(socket)
+      const stream = `tcp:${socket.remoteAddress}:${socket.remotePort}:${Date.now()}`
+      const decoder = new TcpFrameDecoder({ maxMessageBytes: options.maxMessageBytes })
+      let position = 0
+      socket.on('data', (chunk) => {
+        try {
+          for (const message of decoder.push(chunk)) receive(stream, position++, message)
+        } catch (error) {
+          log.warn({ err: error, stream }, 'syslog TCP framing failed; closing the connection')
+          socket.destroy()
+        }
+      })
+      socket.on('end', () => {
+        for (const message of decoder.end()) receive(stream, position++, message)
+      })
+      socket.on('close', () => sockets.delete(socket))
+      socket.on('error', (error) => log.debug({ err: error, stream }, 'syslog TCP peer error'))
+    })
+    tcp.listen(Math.max(options.tcpPort, 0), options.host)
+    await once(tcp, 'listening')
+    const address = tcp.address()
+    tcpPort = typeof address === 'object' && address ? address.port : 0
+  }
+
+  return {
+    udpPort,
+    tcpPort,
+    flush: flushNow,
+    async close() {
+      udp?.close()
+      for (const socket of sockets) socket.end()
+      if (tcp) await new Promise<void>((resolve) => tcp.close(() => resolve()))
+      await flushNow()
+    },
+  }
+}
+
+function groupByStream(batch: Pending[]) {
+  const groups = new Map<
+    string,
+    { stream: string; source: string; first: number; items: Pending[] }
+  >()
+  for (const item of batch) {
+    let group = groups.get(item.stream)
+    if (!group) {
+      const source = item.stream.startsWith('udp:') ? 'syslog-udp' : 'syslog-tcp'
+      group = { stream: item.stream, source, first: item.position, items: [] }
+      groups.set(item.stream, group)
+    }
+    group.items.push(item)
+  }
+  return [...groups.values()]
+}
+
+/** Parses each message on its own (an octet-counted one may hold newlines). */
+function toRecords(
+  group: { stream: string; first: number; items: Pending[] },
+  receivedAt: Date,
+  timeZone: string,
+): ParsedRecord[] {
+  const records: ParsedRecord[] = []
+  for (const item of group.items) {
+    const line = item.message.replace(/\r?\n$/, '').replaceAll('\n', ' ')
+    const [record] = parseSyslog(line, {
+      stream: group.stream,
+      receivedAt,
+      timeZone,
+      startPosition: item.position,
+    })
+    const index = item.position - group.first
+    records.push(
+      record
+        ? { ...record, index }
+        : {
+            index,
+            raw: item.message,
+            error: { code: 'PAL_EMPTY', message: 'expected a syslog message, got an empty one' },
+          },
+    )
+  }
+  return records
+}

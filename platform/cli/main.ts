@@ -1,0 +1,74 @@
+import { Command, InvalidArgumentError } from 'commander'
+
+import { loadConfig } from '../config/load-config.ts'
+import { PalisadeError } from '../errors.ts'
+import { packageInfo } from '../package-info.ts'
+import { ApiClient } from './api-client.ts'
+import { registerConfigCommands } from './config-command.ts'
+import type { GlobalOptions } from './global-options.ts'
+import { flagsToConfig } from './global-options.ts'
+import { registerQueryCommands } from './query-commands.ts'
+import { registerReplayCommand } from './replay-command.ts'
+import { registerRulesCommands } from './rules-command.ts'
+import { registerStartCommand } from './start-command.ts'
+
+const program = new Command('palisade')
+  .description('Palisade: security events in, Sigma detections and alerts out')
+  .version(packageInfo.version)
+  .option('--config <file>', 'a YAML or JSON configuration file (or PALISADE_CONFIG)')
+  .option('--data-dir <dir>', 'where embedded data lives (PALISADE_DATA_DIR)')
+  .option('--url <url>', 'a running Palisade, for commands that read data (PALISADE_URL)')
+  .option('--token <token>', 'API token (PALISADE_TOKEN; default: the admin token in the data dir)')
+  .option('--host <host>', 'address the API listens on (PALISADE_HOST)')
+  .option('--port <port>', 'API port (PALISADE_PORT)', port)
+  .option('--rules <dir>', 'a Sigma rule folder to load; repeatable (PALISADE_RULES)', collect)
+  .option('--no-builtin-rules', 'do not load the built-in rule pack')
+  .option(
+    '--syslog-udp-port <port>',
+    'syslog UDP port, 0 for none (PALISADE_SYSLOG_UDP_PORT)',
+    port,
+  )
+  .option(
+    '--syslog-tcp-port <port>',
+    'syslog TCP port, 0 for none (PALISADE_SYSLOG_TCP_PORT)',
+    port,
+  )
+  .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+  .configureHelp({ showGlobalOptions: true })
+  .showHelpAfterError()
+
+/** The API client for the effective configuration, made when a command first needs it. */
+function client(): ApiClient {
+  const global = program.opts<GlobalOptions>()
+  return ApiClient.fromConfig(loadConfig({ flags: flagsToConfig(global), file: global.config }))
+}
+
+registerStartCommand(program)
+registerReplayCommand(program, client)
+registerQueryCommands(program, client)
+registerRulesCommands(program)
+registerConfigCommands(program)
+
+function port(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new InvalidArgumentError(`expected a port number 0-65535, got ${JSON.stringify(value)}`)
+  }
+  return n
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
+}
+
+try {
+  await program.parseAsync(process.argv)
+} catch (error) {
+  if (error instanceof PalisadeError) {
+    process.stderr.write(`palisade: ${error.message}\n`)
+    process.exitCode = error.status === 400 ? 2 : 1
+  } else {
+    process.stderr.write(`palisade: ${(error as Error).stack ?? String(error)}\n`)
+    process.exitCode = 1
+  }
+}

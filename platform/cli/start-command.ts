@@ -1,0 +1,43 @@
+import type { Command } from 'commander'
+
+import { loadConfig } from '../config/load-config.ts'
+import { startEngine } from '../engine.ts'
+import { createLogger } from '../logger.ts'
+import type { GlobalOptions } from './global-options.ts'
+import { flagsToConfig } from './global-options.ts'
+
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description(
+      'run Palisade all in one process: HTTP API, syslog listeners, detection, and embedded ' +
+        'ClickHouse (or the server in PALISADE_CLICKHOUSE_URL)',
+    )
+    .action(async (_options: unknown, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>()
+      const config = loadConfig({ flags: flagsToConfig(global), file: global.config })
+      const logger = createLogger(config.log.level)
+      const engine = await startEngine(config, logger)
+
+      const lines = [`Palisade is listening on ${engine.url} (OpenAPI at ${engine.url}/docs)`]
+      if (engine.syslog.udpPort)
+        lines.push(`syslog over UDP on ${config.syslog.host}:${engine.syslog.udpPort}`)
+      if (engine.syslog.tcpPort)
+        lines.push(`syslog over TCP on ${config.syslog.host}:${engine.syslog.tcpPort}`)
+      if (engine.adminTokenFile) {
+        lines.push(`an admin API token was written to ${engine.adminTokenFile}; the CLI uses it`)
+      }
+      process.stdout.write(`${lines.join('\n')}\n`)
+
+      let closing = false
+      const stop = async (signal: string) => {
+        if (closing) return
+        closing = true
+        logger.info({ signal }, 'stopping')
+        await engine.close()
+        process.exit(0)
+      }
+      process.once('SIGINT', () => void stop('SIGINT'))
+      process.once('SIGTERM', () => void stop('SIGTERM'))
+    })
+}

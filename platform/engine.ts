@@ -1,0 +1,115 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import type { FastifyInstance } from 'fastify'
+
+import { buildApp } from '../api/app.ts'
+import { createDetector } from '../detectors/detector.ts'
+import { createPipeline } from '../ingest/pipeline.ts'
+import type { Pipeline } from '../ingest/pipeline.ts'
+import { startSyslogListeners } from '../ingest/sources/syslog-listener.ts'
+import type { SyslogListeners } from '../ingest/sources/syslog-listener.ts'
+import { openAnalyticsStore } from './clickhouse/analytics-store.ts'
+import type { AnalyticsStore } from './clickhouse/analytics-store.ts'
+import type { PalisadeConfig } from './config/config-schema.ts'
+import type { Logger } from './logger.ts'
+import { createMetrics } from './metrics/metrics.ts'
+import { countTokens, createToken } from './state/api-tokens.ts'
+import { openStateStore } from './state/state-store.ts'
+import type { StateStore } from './state/state-store.ts'
+import { packageInfo } from './package-info.ts'
+
+/** A running all-in-one Palisade: API, syslog listeners, pipeline and stores in one process. */
+export interface Engine {
+  app: FastifyInstance
+  store: AnalyticsStore
+  state: StateStore
+  pipeline: Pipeline
+  syslog: SyslogListeners
+  /** Where the API listens, e.g. `http://127.0.0.1:8470`. */
+  url: string
+  /** Path of the admin token file written at first start, if this start wrote one. */
+  adminTokenFile?: string
+  close(): Promise<void>
+}
+
+export async function startEngine(config: PalisadeConfig, logger: Logger): Promise<Engine> {
+  mkdirSync(config.dataDir, { recursive: true })
+  const store = await openAnalyticsStore({
+    url: config.clickhouse.url,
+    username: config.clickhouse.username,
+    password: config.clickhouse.password,
+    database: config.clickhouse.database,
+    dataDir: config.dataDir,
+    eventDays: config.retention.eventDays,
+  })
+  const state = await openStateStore({ url: config.state.url, dataDir: config.dataDir })
+  const closers: (() => Promise<unknown>)[] = [() => store.close(), () => state.close()]
+
+  try {
+    const adminTokenFile = await bootstrapAdminToken(state, config.dataDir)
+    const ruleDirs = [
+      ...(config.builtinRules ? [packageInfo.builtinRulesDir] : []),
+      ...config.rules,
+    ]
+    const detector = createDetector(ruleDirs, logger.child({ component: 'detector' }))
+    const metrics = createMetrics()
+    const pipeline = createPipeline({ store, detector, metrics })
+
+    const app = await buildApp({
+      store,
+      state,
+      pipeline,
+      metrics,
+      logger: logger.child({ component: 'api' }),
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      timeZone: config.syslog.timeZone,
+      version: packageInfo.version,
+    })
+    closers.unshift(() => app.close())
+    const address = await app.listen({ host: config.http.host, port: config.http.port })
+
+    const syslog = await startSyslogListeners({
+      ...config.syslog,
+      pipeline,
+      logger: logger.child({ component: 'syslog' }),
+    })
+    closers.unshift(() => syslog.close())
+
+    return {
+      app,
+      store,
+      state,
+      pipeline,
+      syslog,
+      url: address.replace('[::1]', 'localhost'),
+      adminTokenFile,
+      close: async () => {
+        for (const close of closers) await close().catch(() => undefined)
+      },
+    }
+  } catch (error) {
+    for (const close of closers) await close().catch(() => undefined)
+    throw error
+  }
+}
+
+/**
+ * On a fresh instance there is no token, so nobody could call the API: make one admin token
+ * and leave it in the data dir, readable by its owner only, where the CLI finds it.
+ */
+async function bootstrapAdminToken(
+  state: StateStore,
+  dataDir: string,
+): Promise<string | undefined> {
+  if ((await countTokens(state.db)) > 0) return undefined
+  const { token } = await createToken(state.db, 'admin (first start)', ['admin'])
+  const file = adminTokenPath(dataDir)
+  writeFileSync(file, `${token}\n`, { mode: 0o600 })
+  chmodSync(file, 0o600)
+  return file
+}
+
+export function adminTokenPath(dataDir: string): string {
+  return join(dataDir, 'admin-token')
+}
