@@ -1,0 +1,657 @@
+import type { PalisadeEvent } from '../../platform/event-model.ts'
+
+/**
+ * Compiles one `field|modifier|...: value(s)` entry of a Sigma detection into a predicate
+ * (Sigma rules specification, "Value Modifiers"; modifiers appendix v2.1.0). Everything that
+ * can be decided at load time is: patterns become string tests or pre-built regular
+ * expressions, encodings are applied to the rule's values once, never to events.
+ */
+
+export type EventPredicate = (event: PalisadeEvent) => boolean
+export type FieldGetter = (event: PalisadeEvent) => unknown
+/** Turns a Sigma field name into a getter over events (the route's field mapping). */
+export type FieldResolver = (field: string) => FieldGetter
+
+export interface ValueOptions {
+  /** Values for `%name%` placeholders under the `expand` modifier. */
+  placeholders?: Readonly<Record<string, readonly string[]>>
+}
+
+/** A rule that cannot be compiled; the message says which part and why. */
+export class RuleCompileError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'RuleCompileError'
+  }
+}
+
+type Part = { k: 'lit'; s: string } | { k: 'star' } | { k: 'one' } | { k: 'dash' }
+type Value = { k: 'pat'; parts: Part[]; cased: boolean } | { k: 'bytes'; b: Buffer }
+type StringTest = (s: string) => boolean
+
+const STAR: Part = { k: 'star' }
+const ONE: Part = { k: 'one' }
+const DASH: Part = { k: 'dash' }
+const dashChars = '-/\u2013\u2014\u2015'
+const numericOps = ['gt', 'gte', 'lt', 'lte'] as const
+const timeParts = ['minute', 'hour', 'day', 'week', 'month', 'year'] as const
+const transforms = new Set([
+  'contains',
+  'startswith',
+  'endswith',
+  'windash',
+  'base64',
+  'base64offset',
+  'utf16le',
+  'utf16be',
+  'utf16',
+  'wide',
+])
+const known = new Set<string>([
+  ...transforms,
+  'all',
+  'cased',
+  'neq',
+  'expand',
+  're',
+  'i',
+  'm',
+  's',
+  'cidr',
+  'exists',
+  'fieldref',
+  ...numericOps,
+  ...timeParts,
+])
+
+/**
+ * Compiles a field entry. `field` is undefined for keyword search (a list or a `'|all'` key
+ * without a field name), which looks at every string and number value of the event.
+ *
+ * @throws RuleCompileError for unknown modifiers, bad regular expressions, bad CIDR ranges,
+ *   placeholders without a value, and values a modifier cannot take.
+ */
+export function compileFieldEntry(
+  key: string,
+  raw: unknown,
+  resolve: FieldResolver,
+  options: ValueOptions = {},
+): EventPredicate {
+  const [fieldName, ...mods] = key.split('|')
+  const field = fieldName === '' ? undefined : fieldName
+  for (const mod of mods) {
+    if (!known.has(mod)) throw new RuleCompileError(`unknown modifier "${mod}" in "${key}"`)
+  }
+  const has = (m: string): boolean => mods.includes(m)
+  const values = Array.isArray(raw) ? raw : [raw]
+  if (values.length === 0) throw new RuleCompileError(`"${key}" has an empty list of values`)
+  const all = has('all')
+
+  if (has('exists')) return compileExists(key, field, values, resolve)
+  if (field === undefined) return compileKeywords(key, mods, values, options)
+
+  const get = resolve(field)
+  let test: (v: unknown, e: PalisadeEvent) => boolean
+
+  if (has('fieldref')) test = compileFieldref(key, mods, values, resolve, all)
+  else {
+    const tests: ((v: unknown) => boolean)[] = []
+    let nullTest = false
+    for (const value of values) {
+      if (value === null) {
+        nullTest = true
+        continue
+      }
+      tests.push(...compileValue(key, mods, value, options))
+    }
+    if (nullTest && tests.length > 0) {
+      throw new RuleCompileError(`"${key}": null cannot be part of a list of values`)
+    }
+    if (nullTest) test = (v) => v === undefined || v === null
+    else test = combine(tests, all)
+  }
+
+  if (has('neq')) return (e) => !test(get(e), e)
+  return (e) => test(get(e), e)
+}
+
+/** OR (or AND under `all`) over value tests; an event array matches when an element does. */
+function combine(tests: ((v: unknown) => boolean)[], all: boolean): (v: unknown) => boolean {
+  const one = (v: unknown): boolean => {
+    if (all) {
+      for (let i = 0; i < tests.length; i++) if (!tests[i]!(v)) return false
+      return true
+    }
+    for (let i = 0; i < tests.length; i++) if (tests[i]!(v)) return true
+    return false
+  }
+  return (v) => {
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (one(v[i])) return true
+      return false
+    }
+    return one(v)
+  }
+}
+
+/** Tests for one rule value; a value may expand into several alternatives (OR). */
+function compileValue(
+  key: string,
+  mods: string[],
+  value: unknown,
+  options: ValueOptions,
+): ((v: unknown) => boolean)[] {
+  const has = (m: string): boolean => mods.includes(m)
+
+  const timePart = timeParts.find(has)
+  const op = numericOps.find(has)
+  if (timePart || op) {
+    const n = typeof value === 'number' ? value : Number(value)
+    if (typeof value === 'boolean' || !Number.isFinite(n)) {
+      throw new RuleCompileError(`"${key}" needs a number, got ${JSON.stringify(value)}`)
+    }
+    const cmp = numberComparison(op, n)
+    if (!timePart) return [(v) => cmp(toNumber(v))]
+    return [(v) => cmp(datePart(v, timePart))]
+  }
+
+  if (typeof value === 'object' && value !== null) {
+    throw new RuleCompileError(
+      `"${key}" values must be strings, numbers or null, got a map or list`,
+    )
+  }
+  const text = String(value)
+
+  if (has('re')) {
+    const re = compileRegex(key, text, mods)
+    return [(v) => testString(v, (s) => re.test(s))]
+  }
+  if (has('cidr')) {
+    const net = parseCidr(text)
+    if (!net) throw new RuleCompileError(`"${key}": ${JSON.stringify(text)} is not a CIDR range`)
+    return [(v) => testString(v, (s) => inNetwork(s, net))]
+  }
+
+  const stringTests = buildStringTests(key, mods, text, options)
+  return stringTests.map((t) => (v: unknown) => testString(v, t))
+}
+
+/** Applies string transformations in the order written, then compiles each alternative. */
+function buildStringTests(
+  key: string,
+  mods: string[],
+  text: string,
+  options: ValueOptions,
+): StringTest[] {
+  const cased = mods.includes('cased')
+  const sources = mods.includes('expand') ? expandPlaceholders(key, text, options) : [text]
+  let values: Value[] = sources.map((s) => ({ k: 'pat', parts: parsePattern(s), cased }))
+
+  for (const mod of mods) {
+    if (!transforms.has(mod)) continue
+    values = values.flatMap((v) => applyTransform(key, mod, v))
+  }
+  return values.map((v) => compilePattern(v.k === 'pat' ? v : bytesToPattern(v.b, cased)))
+}
+
+/** Same treatment for keywords: implicit `contains`, tested on every value of the event. */
+function compileKeywords(
+  key: string,
+  mods: string[],
+  values: unknown[],
+  options: ValueOptions,
+): EventPredicate {
+  const positional = ['contains', 'startswith', 'endswith', 're', 'cidr']
+  const effective = mods.some((m) => positional.includes(m)) ? mods : ['contains', ...mods]
+  const tests: StringTest[] = []
+  for (const value of values) {
+    if (value === null || typeof value === 'object') {
+      throw new RuleCompileError(`keyword "${key}" values must be strings or numbers`)
+    }
+    if (effective.includes('re')) {
+      const re = compileRegex(key, String(value), effective)
+      tests.push((s) => re.test(s))
+    } else tests.push(...buildStringTests(key, effective, String(value), options))
+  }
+  if (mods.includes('all')) return (e) => tests.every((t) => anyLeaf(e, t))
+  const any: StringTest = (s) => {
+    for (let i = 0; i < tests.length; i++) if (tests[i]!(s)) return true
+    return false
+  }
+  return (e) => anyLeaf(e, any)
+}
+
+/** Whether any string or number value in the event (except its id and time) passes. */
+function anyLeaf(node: unknown, test: StringTest, top = true): boolean {
+  if (typeof node === 'string') return test(node)
+  if (typeof node === 'number' || typeof node === 'boolean') return test(String(node))
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) if (anyLeaf(node[i], test, false)) return true
+    return false
+  }
+  if (node && typeof node === 'object') {
+    for (const k in node) {
+      if (top && (k === 'id' || k === '@timestamp')) continue
+      if (anyLeaf((node as Record<string, unknown>)[k], test, false)) return true
+    }
+  }
+  return false
+}
+
+function compileExists(
+  key: string,
+  field: string | undefined,
+  values: unknown[],
+  resolve: FieldResolver,
+): EventPredicate {
+  if (field === undefined) throw new RuleCompileError(`"${key}": exists needs a field name`)
+  if (values.length !== 1 || typeof values[0] !== 'boolean') {
+    throw new RuleCompileError(`"${key}": exists takes true or false`)
+  }
+  const want = values[0]
+  const get = resolve(field)
+  // Spec: presence only, "be it empty or null".
+  return (e) => (get(e) !== undefined) === want
+}
+
+function compileFieldref(
+  key: string,
+  mods: string[],
+  values: unknown[],
+  resolve: FieldResolver,
+  all: boolean,
+): (v: unknown, e: PalisadeEvent) => boolean {
+  const cased = mods.includes('cased')
+  const how = mods.includes('contains')
+    ? 'contains'
+    : mods.includes('startswith')
+      ? 'startswith'
+      : mods.includes('endswith')
+        ? 'endswith'
+        : 'equals'
+  const getters = values.map((v) => {
+    if (typeof v !== 'string') throw new RuleCompileError(`"${key}": fieldref needs a field name`)
+    return resolve(v)
+  })
+  const compare = (a: unknown, b: unknown): boolean => {
+    let x = scalarString(a)
+    let y = scalarString(b)
+    if (x === undefined || y === undefined) return false
+    if (!cased) {
+      x = x.toLowerCase()
+      y = y.toLowerCase()
+    }
+    if (how === 'contains') return x.includes(y)
+    if (how === 'startswith') return x.startsWith(y)
+    if (how === 'endswith') return x.endsWith(y)
+    return x === y
+  }
+  return (v, e) => {
+    if (all) return getters.every((g) => compare(v, g(e)))
+    return getters.some((g) => compare(v, g(e)))
+  }
+}
+
+function applyTransform(key: string, mod: string, v: Value): Value[] {
+  switch (mod) {
+    case 'contains':
+    case 'startswith':
+    case 'endswith': {
+      const p = v.k === 'pat' ? v : bytesToPattern(v.b, true)
+      const parts = [...p.parts]
+      if (mod !== 'startswith' && parts[0]?.k !== 'star') parts.unshift(STAR)
+      if (mod !== 'endswith' && parts.at(-1)?.k !== 'star') parts.push(STAR)
+      return [{ ...p, parts }]
+    }
+    case 'windash': {
+      if (v.k !== 'pat') throw new RuleCompileError(`"${key}": windash applies to text`)
+      // Spec: every -, /, en dash, em dash and horizontal bar may be any of the others.
+      const parts: Part[] = []
+      for (const part of v.parts) {
+        if (part.k !== 'lit') parts.push(part)
+        else {
+          let run = ''
+          for (const ch of part.s) {
+            if (dashChars.includes(ch)) {
+              if (run) parts.push({ k: 'lit', s: run })
+              run = ''
+              parts.push(DASH)
+            } else run += ch
+          }
+          if (run) parts.push({ k: 'lit', s: run })
+        }
+      }
+      return [{ ...v, parts }]
+    }
+    case 'utf16le':
+    case 'wide':
+    case 'utf16be':
+    case 'utf16': {
+      const text = literalText(key, mod, v)
+      const le = Buffer.from(text, 'utf16le')
+      if (mod === 'utf16le' || mod === 'wide') return [{ k: 'bytes', b: le }]
+      const be = Buffer.from(le).swap16()
+      if (mod === 'utf16be') return [{ k: 'bytes', b: be }]
+      return [{ k: 'bytes', b: Buffer.concat([Buffer.from([0xff, 0xfe]), le]) }]
+    }
+    case 'base64': {
+      const b = v.k === 'bytes' ? v.b : Buffer.from(literalText(key, mod, v), 'utf8')
+      return [literal(b.toString('base64'))]
+    }
+    case 'base64offset': {
+      const b = v.k === 'bytes' ? v.b : Buffer.from(literalText(key, mod, v), 'utf8')
+      // The value can sit at any of three byte offsets in the encoded text; drop the first
+      // and last characters that depend on neighbouring bytes (same scheme as pySigma).
+      const start = [0, 2, 3]
+      const end = [0, -3, -2]
+      const out: Value[] = []
+      for (let i = 0; i < 3; i++) {
+        const enc = Buffer.concat([Buffer.alloc(i, 0x20), b]).toString('base64')
+        const e = end[(b.length + i) % 3]!
+        out.push(literal(enc.slice(start[i], e === 0 ? undefined : e)))
+      }
+      return out
+    }
+  }
+  return [v]
+}
+
+/** Encoded values are compared case-sensitively: the encoding makes case meaningful. */
+function literal(s: string): Value {
+  return { k: 'pat', parts: [{ k: 'lit', s }], cased: true }
+}
+
+function literalText(key: string, mod: string, v: Value): string {
+  if (v.k === 'bytes') return v.b.toString('latin1')
+  if (v.parts.some((p) => p.k !== 'lit')) {
+    throw new RuleCompileError(`"${key}": ${mod} cannot encode a value with wildcards`)
+  }
+  return v.parts.map((p) => (p as { s: string }).s).join('')
+}
+
+function bytesToPattern(b: Buffer, cased: boolean): Value & { k: 'pat' } {
+  return { k: 'pat', parts: [{ k: 'lit', s: b.toString('latin1') }], cased }
+}
+
+/**
+ * Sigma wildcards and escapes (rules specification, "Escape Character"): `*` and `?` are
+ * wildcards, `\` escapes a wildcard or a backslash, and a backslash before anything else is
+ * a plain backslash.
+ */
+export function parsePattern(text: string): Part[] {
+  const parts: Part[] = []
+  let run = ''
+  const flush = (): void => {
+    if (run) parts.push({ k: 'lit', s: run })
+    run = ''
+  }
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!
+    if (ch === '\\') {
+      const next = text[i + 1]
+      if (next === '*' || next === '?' || next === '\\') {
+        run += next
+        i++
+      } else run += ch
+    } else if (ch === '*') {
+      flush()
+      if (parts.at(-1)?.k !== 'star') parts.push(STAR)
+    } else if (ch === '?') {
+      flush()
+      parts.push(ONE)
+    } else run += ch
+  }
+  flush()
+  return parts
+}
+
+function compilePattern(v: { parts: Part[]; cased: boolean }): StringTest {
+  const { parts, cased } = v
+  const lits = parts.filter((p) => p.k === 'lit')
+  const shape = parts.map((p) => (p.k === 'lit' ? 'L' : p.k === 'star' ? '*' : '?')).join('')
+
+  if (shape === '') return (s) => s === ''
+  if (shape === '*') return () => true
+  if (shape === 'L' && cased) {
+    const lit = lits[0]!.s
+    return (s) => s === lit
+  }
+  if (shape === 'L') {
+    const lit = lits[0]!.s.toLowerCase()
+    return (s) => s.length === lit.length && s.toLowerCase() === lit
+  }
+  if (cased && (shape === '*L' || shape === 'L*' || shape === '*L*')) {
+    const lit = lits[0]!.s
+    if (shape === '*L') return (s) => s.endsWith(lit)
+    if (shape === 'L*') return (s) => s.startsWith(lit)
+    return (s) => s.includes(lit)
+  }
+
+  // Everything else is one regular expression, built here once.
+  let src = ''
+  for (const p of parts) {
+    if (p.k === 'lit') src += escapeRegex(p.s)
+    else if (p.k === 'star') src += '.*'
+    else if (p.k === 'one') src += '.'
+    else src += '[-/\u2013\u2014\u2015]'
+  }
+  let body = src
+  const open = body.startsWith('.*')
+  const close = body.endsWith('.*') && body.length > 2
+  if (open) body = body.slice(2)
+  if (close) body = body.slice(0, -2)
+  const re = new RegExp(`${open ? '' : '^'}${body}${close ? '' : '$'}`, cased ? 's' : 'is')
+  return (s) => re.test(s)
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')
+}
+
+/**
+ * `re` (modifiers appendix, "Regular Expression"): PCRE subset, case-sensitive unless `i`;
+ * `m` and `s` sub-modifiers. PCRE's leading inline flags `(?i)` and the anchors `\A`, `\Z`
+ * have no JavaScript equivalent and are translated.
+ */
+function compileRegex(key: string, source: string, mods: string[]): RegExp {
+  let flags = ''
+  let src = source
+  const inline = /^\(\?([ims]+)\)/.exec(src)
+  if (inline) {
+    flags += inline[1]
+    src = src.slice(inline[0].length)
+  }
+  for (const f of ['i', 'm', 's']) if (mods.includes(f) && !flags.includes(f)) flags += f
+  src = src.replace(/\\A/g, '^').replace(/\\[zZ]/g, '$')
+  try {
+    return new RegExp(src, [...new Set(flags)].join(''))
+  } catch (err) {
+    throw new RuleCompileError(`"${key}": invalid regular expression: ${(err as Error).message}`)
+  }
+}
+
+function expandPlaceholders(key: string, text: string, options: ValueOptions): string[] {
+  // Spec: `%name%` is a placeholder under `expand`; `\%` is a plain percent sign.
+  const segments: (string | { name: string })[] = []
+  let run = ''
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!
+    if (ch === '\\' && text[i + 1] === '%') {
+      run += '%'
+      i++
+    } else if (ch === '%') {
+      const end = text.indexOf('%', i + 1)
+      if (end < 0) {
+        run += ch
+        continue
+      }
+      if (run) segments.push(run)
+      run = ''
+      segments.push({ name: text.slice(i + 1, end) })
+      i = end
+    } else run += ch
+  }
+  if (run) segments.push(run)
+
+  let out = ['']
+  for (const seg of segments) {
+    if (typeof seg === 'string') {
+      out = out.map((o) => o + seg)
+      continue
+    }
+    const values = options.placeholders?.[seg.name]
+    if (!values || values.length === 0) {
+      throw new RuleCompileError(`"${key}": placeholder %${seg.name}% has no value`)
+    }
+    out = out.flatMap((o) => values.map((v) => o + v))
+  }
+  return out
+}
+
+function numberComparison(
+  op: (typeof numericOps)[number] | undefined,
+  n: number,
+): (x: number | undefined) => boolean {
+  switch (op) {
+    case 'gt':
+      return (x) => x !== undefined && x > n
+    case 'gte':
+      return (x) => x !== undefined && x >= n
+    case 'lt':
+      return (x) => x !== undefined && x < n
+    case 'lte':
+      return (x) => x !== undefined && x <= n
+    default:
+      return (x) => x === n
+  }
+}
+
+function toNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return v
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v)
+    return Number.isFinite(n) ? n : undefined
+  }
+  return undefined
+}
+
+function datePart(v: unknown, part: (typeof timeParts)[number]): number | undefined {
+  if (typeof v !== 'string' && typeof v !== 'number') return undefined
+  const d = new Date(v)
+  if (Number.isNaN(d.getTime())) return undefined
+  switch (part) {
+    case 'minute':
+      return d.getUTCMinutes()
+    case 'hour':
+      return d.getUTCHours()
+    case 'day':
+      return d.getUTCDate()
+    case 'month':
+      return d.getUTCMonth() + 1
+    case 'year':
+      return d.getUTCFullYear()
+    case 'week': {
+      // ISO 8601 week number.
+      const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()))
+      const day = t.getUTCDay() || 7
+      t.setUTCDate(t.getUTCDate() + 4 - day)
+      const yearStart = Date.UTC(t.getUTCFullYear(), 0, 1)
+      return Math.ceil(((t.getTime() - yearStart) / 86_400_000 + 1) / 7)
+    }
+  }
+}
+
+function scalarString(v: unknown): string | undefined {
+  if (typeof v === 'string') return v
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
+  return undefined
+}
+
+/** Sigma compares as strings unless a numeric modifier is used: numbers are their text. */
+function testString(v: unknown, t: StringTest): boolean {
+  if (typeof v === 'string') return t(v)
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return t(String(v))
+  return false
+}
+
+interface Network {
+  bytes: number[]
+  prefix: number
+}
+
+/** Parses `a.b.c.d/n` or an IPv6 range; a bare address is a full-length prefix. */
+export function parseCidr(text: string): Network | undefined {
+  const [addr, bits, extra] = text.trim().split('/')
+  if (extra !== undefined || !addr) return undefined
+  const bytes = parseIp(addr)
+  if (!bytes) return undefined
+  const prefix = bits === undefined ? bytes.length * 8 : Number(bits)
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > bytes.length * 8) return undefined
+  return { bytes, prefix }
+}
+
+function inNetwork(text: string, net: Network): boolean {
+  let ip = parseIp(text)
+  if (!ip) return false
+  // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address.
+  if (ip.length === 16 && net.bytes.length === 4 && isV4Mapped(ip)) ip = ip.slice(12)
+  if (ip.length !== net.bytes.length) return false
+  let bits = net.prefix
+  for (let i = 0; bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff
+    if ((ip[i]! & mask) !== (net.bytes[i]! & mask)) return false
+  }
+  return true
+}
+
+function isV4Mapped(ip: number[]): boolean {
+  for (let i = 0; i < 10; i++) if (ip[i] !== 0) return false
+  return ip[10] === 0xff && ip[11] === 0xff
+}
+
+function parseIp(text: string): number[] | undefined {
+  if (text.includes(':')) return parseIpv6(text)
+  return parseIpv4(text)
+}
+
+function parseIpv4(text: string): number[] | undefined {
+  const parts = text.split('.')
+  if (parts.length !== 4) return undefined
+  const out: number[] = []
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p)) return undefined
+    const n = Number(p)
+    if (n > 255) return undefined
+    out.push(n)
+  }
+  return out
+}
+
+function parseIpv6(text: string): number[] | undefined {
+  const zone = text.indexOf('%')
+  const addr = zone >= 0 ? text.slice(0, zone) : text
+  const halves = addr.split('::')
+  if (halves.length > 2) return undefined
+  const words = (s: string): number[] | undefined => {
+    if (s === '') return []
+    const out: number[] = []
+    const groups = s.split(':')
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!
+      if (i === groups.length - 1 && g.includes('.')) {
+        const v4 = parseIpv4(g)
+        if (!v4) return undefined
+        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!)
+      } else if (/^[0-9a-f]{1,4}$/i.test(g)) out.push(parseInt(g, 16))
+      else return undefined
+    }
+    return out
+  }
+  const head = words(halves[0]!)
+  const tail = halves.length === 2 ? words(halves[1]!) : []
+  if (!head || !tail) return undefined
+  const fill = 8 - head.length - tail.length
+  if ((halves.length === 2 && fill < 1) || (halves.length === 1 && fill !== 0)) return undefined
+  const all = [...head, ...new Array<number>(fill).fill(0), ...tail]
+  return all.flatMap((w) => [w >> 8, w & 0xff])
+}

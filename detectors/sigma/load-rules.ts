@@ -1,0 +1,349 @@
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+
+import { LineCounter, parseAllDocuments } from 'yaml'
+
+import { canonicalJson } from '../../platform/event-id.ts'
+import { ValidationError } from '../../platform/errors.ts'
+import type {
+  CorrelationRule,
+  CorrelationType,
+  CountCondition,
+  DetectionRule,
+  FilterRule,
+  Logsource,
+  RuleRejection,
+  SigmaDocument,
+} from './sigma-rule.ts'
+
+/** What a load returns: every document that has a valid shape, and every one that has not. */
+export interface LoadedRules {
+  documents: SigmaDocument[]
+  rejections: RuleRejection[]
+  /** How many files were read. */
+  files: number
+}
+
+const correlationTypes: readonly CorrelationType[] = [
+  'event_count',
+  'value_count',
+  'temporal',
+  'temporal_ordered',
+  'value_sum',
+  'value_avg',
+  'value_percentile',
+]
+const conditionKeys = ['gt', 'gte', 'lt', 'lte', 'eq', 'neq'] as const
+const timeUnits: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** Stable version of a rule: sha256 over its canonical JSON, first 16 hex characters. */
+export function ruleVersion(content: unknown): string {
+  return createHash('sha256').update(canonicalJson(content)).digest('hex').slice(0, 16)
+}
+
+/** Parses a Sigma timespan (`30s`, `5m`, `1h`, `7d`) to milliseconds, or undefined. */
+export function parseTimespan(text: unknown): number | undefined {
+  const m = typeof text === 'string' ? /^(\d+)([smhd])$/.exec(text.trim()) : null
+  if (!m) return undefined
+  return Number(m[1]) * timeUnits[m[2]!]!
+}
+
+/**
+ * Loads Sigma rules from files and folders (recursively, `.yml` and `.yaml`).
+ *
+ * A document that cannot be read becomes a rejection with its file, line and reason; the
+ * other documents load regardless.
+ *
+ * @param paths folders or files
+ * @throws ValidationError when a path does not exist (a hard error, unlike a bad rule)
+ * @example
+ *   const { documents, rejections } = loadRules(['rules/builtin'])
+ */
+export function loadRules(paths: readonly string[]): LoadedRules {
+  const out: LoadedRules = { documents: [], rejections: [], files: 0 }
+  for (const path of paths) {
+    for (const file of listRuleFiles(path)) {
+      out.files++
+      const text = readFileSync(file, 'utf8')
+      const result = parseRuleText(text, relative(process.cwd(), file) || file)
+      out.documents.push(...result.documents)
+      out.rejections.push(...result.rejections)
+    }
+  }
+  return out
+}
+
+/** Every `.yml`/`.yaml` file under `path`, sorted so loads are reproducible. */
+export function listRuleFiles(path: string): string[] {
+  let stat
+  try {
+    stat = statSync(path)
+  } catch {
+    throw new ValidationError(
+      `rule path ${path} does not exist`,
+      { path },
+      'PAL_RULES_PATH_MISSING',
+    )
+  }
+  if (stat.isFile()) return [path]
+  const files: string[] = []
+  for (const entry of readdirSync(path, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && /\.ya?ml$/i.test(entry.name)) {
+      files.push(join(entry.parentPath, entry.name))
+    }
+  }
+  return files.sort()
+}
+
+/**
+ * Parses one file's text: each YAML document becomes a detection rule, a correlation rule or
+ * a filter. Rule collections (`action: global` / `reset` / `repeat`, Sigma 1.0 multi-document
+ * files) are merged into the documents that follow them.
+ */
+export function parseRuleText(
+  text: string,
+  file: string,
+): { documents: SigmaDocument[]; rejections: RuleRejection[] } {
+  const documents: SigmaDocument[] = []
+  const rejections: RuleRejection[] = []
+  const lineCounter = new LineCounter()
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true })
+  if (!Array.isArray(docs)) return { documents, rejections }
+
+  let global: Record<string, unknown> | undefined
+  let previous: Record<string, unknown> | undefined
+  docs.forEach((doc, index) => {
+    const line = lineCounter.linePos(doc.range[0]).line
+    if (doc.errors.length > 0) {
+      const err = doc.errors[0]!
+      rejections.push({
+        file,
+        line: err.linePos?.[0].line ?? line,
+        message: `invalid YAML: ${err.message.split('\n')[0]}`,
+      })
+      return
+    }
+
+    let value = doc.toJS({ maxAliasCount: 100 }) as unknown
+    if (value === null || value === undefined) return
+    if (!isRecord(value)) {
+      rejections.push({ file, line, message: `expected a YAML map, got ${typeName(value)}` })
+      return
+    }
+
+    const action = value['action']
+    if (action === 'global') {
+      global = omit(value, 'action')
+      return
+    }
+    if (action === 'reset') {
+      global = undefined
+      return
+    }
+    if (action === 'repeat') {
+      if (!previous) {
+        rejections.push({ file, line, message: 'action: repeat without a previous document' })
+        return
+      }
+      value = deepMerge(previous, omit(value, 'action'))
+    } else if (action !== undefined) {
+      rejections.push({ file, line, message: `unknown collection action ${String(action)}` })
+      return
+    }
+    const merged = global ? deepMerge(global, value as Record<string, unknown>) : value
+    previous = merged as Record<string, unknown>
+
+    const result = toDocument(merged as Record<string, unknown>, file, line, index)
+    if ('message' in result) rejections.push(result)
+    else documents.push(result)
+  })
+  return { documents, rejections }
+}
+
+function toDocument(
+  raw: Record<string, unknown>,
+  file: string,
+  line: number,
+  index: number,
+): SigmaDocument | RuleRejection {
+  const id = typeof raw['id'] === 'string' ? raw['id'] : undefined
+  const reject = (message: string): RuleRejection => ({
+    file,
+    line,
+    ...(id ? { rule_id: id } : {}),
+    message,
+  })
+
+  if (typeof raw['title'] !== 'string' || raw['title'].trim() === '') {
+    return reject('missing title: every Sigma document needs a title string')
+  }
+
+  const base = {
+    id: id ?? `${file}#${index}`,
+    ...(typeof raw['name'] === 'string' ? { name: raw['name'] } : {}),
+    title: raw['title'],
+    file,
+    line,
+    version: ruleVersion(raw),
+    ...(typeof raw['level'] === 'string' ? { level: raw['level'] } : {}),
+    tags: Array.isArray(raw['tags']) ? raw['tags'].map(String) : [],
+    ...(typeof raw['description'] === 'string' ? { description: raw['description'] } : {}),
+    raw,
+  }
+
+  if ('correlation' in raw) return toCorrelation(raw, base, reject)
+  if ('filter' in raw) return toFilter(raw, base, reject)
+
+  const logsource = toLogsource(raw['logsource'])
+  if (!logsource) return reject('logsource must be a map with product, category or service')
+
+  const detection = raw['detection']
+  if (!isRecord(detection)) return reject('detection must be a map of search identifiers')
+  if (!('condition' in detection)) return reject('detection has no condition')
+
+  const rule: DetectionRule = {
+    ...base,
+    kind: 'detection',
+    logsource,
+    detection,
+    ...(typeof raw['status'] === 'string' ? { status: raw['status'] } : {}),
+  }
+  return rule
+}
+
+function toCorrelation(
+  raw: Record<string, unknown>,
+  base: Omit<
+    CorrelationRule,
+    'kind' | 'type' | 'rules' | 'groupBy' | 'timespanMs' | 'condition' | 'aliases' | 'generate'
+  >,
+  reject: (message: string) => RuleRejection,
+): CorrelationRule | RuleRejection {
+  const c = raw['correlation']
+  if (!isRecord(c)) return reject('correlation must be a map')
+
+  const type = c['type']
+  if (!correlationTypes.includes(type as CorrelationType)) {
+    return reject(
+      `correlation type must be one of ${correlationTypes.join(', ')}, got ${String(type)}`,
+    )
+  }
+
+  const rules = toStringList(c['rules'])
+  if (!rules || rules.length === 0) return reject('correlation.rules must list rule ids or names')
+
+  const groupBy = c['group-by'] === undefined ? [] : toStringList(c['group-by'])
+  if (!groupBy) return reject('correlation.group-by must be a list of field names')
+
+  const timespanMs = parseTimespan(c['timespan'] ?? c['timeframe'])
+  if (timespanMs === undefined || timespanMs <= 0) {
+    return reject(
+      `correlation.timespan must look like 30s, 5m, 1h or 1d, got ${String(c['timespan'])}`,
+    )
+  }
+
+  const condition: CountCondition = {}
+  let field: string | undefined
+  const cond = c['condition']
+  if (cond !== undefined) {
+    if (!isRecord(cond)) return reject('correlation.condition must be a map such as {gte: 10}')
+    for (const [key, value] of Object.entries(cond)) {
+      if (key === 'field') {
+        field = Array.isArray(value) ? value.map(String).join(',') : String(value)
+        continue
+      }
+      if (!(conditionKeys as readonly string[]).includes(key) || typeof value !== 'number') {
+        return reject(`correlation.condition.${key} is not a known comparison with a number`)
+      }
+      condition[key as keyof CountCondition] = value
+    }
+  }
+  const counting = type === 'event_count' || type === 'value_count'
+  if (counting && Object.keys(condition).length === 0) {
+    return reject(`${String(type)} correlation needs a condition such as {gte: 10}`)
+  }
+  if (type === 'value_count' && !field) return reject('value_count needs condition.field')
+
+  const aliases: Record<string, Record<string, string>> = {}
+  if (isRecord(c['aliases'])) {
+    for (const [alias, map] of Object.entries(c['aliases'])) {
+      if (!isRecord(map))
+        return reject(`correlation.aliases.${alias} must map rule names to fields`)
+      aliases[alias] = Object.fromEntries(Object.entries(map).map(([k, v]) => [k, String(v)]))
+    }
+  }
+
+  const generate = c['generate'] ?? raw['generate']
+  return {
+    ...base,
+    kind: 'correlation',
+    type: type as CorrelationType,
+    rules,
+    groupBy,
+    timespanMs,
+    condition,
+    ...(field ? { field } : {}),
+    aliases,
+    generate: generate === true,
+  }
+}
+
+function toFilter(
+  raw: Record<string, unknown>,
+  base: Omit<FilterRule, 'kind' | 'logsource' | 'rules' | 'detection'>,
+  reject: (message: string) => RuleRejection,
+): FilterRule | RuleRejection {
+  const f = raw['filter']
+  if (!isRecord(f)) return reject('filter must be a map with rules, selections and a condition')
+
+  const rules = toStringList(f['rules'])
+  if (!rules || rules.length === 0) return reject('filter.rules must list the rules it applies to')
+
+  if (!('condition' in f)) return reject('filter has no condition')
+
+  const logsource = toLogsource(raw['logsource']) ?? {}
+  return { ...base, kind: 'filter', logsource, rules, detection: omit(f, 'rules') }
+}
+
+function toLogsource(value: unknown): Logsource | undefined {
+  if (!isRecord(value)) return undefined
+  const out: Logsource = {}
+  for (const key of ['product', 'category', 'service'] as const) {
+    const v = value[key]
+    if (typeof v === 'string') out[key] = v.toLowerCase()
+  }
+  return out
+}
+
+function toStringList(value: unknown): string[] | undefined {
+  if (typeof value === 'string') return [value]
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value
+  return undefined
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function typeName(value: unknown): string {
+  return Array.isArray(value) ? 'a list' : typeof value
+}
+
+function omit(value: Record<string, unknown>, key: string): Record<string, unknown> {
+  const out = { ...value }
+  delete out[key]
+  return out
+}
+
+function deepMerge(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a }
+  for (const [key, value] of Object.entries(b)) {
+    const prev = out[key]
+    out[key] = isRecord(prev) && isRecord(value) ? deepMerge(prev, value) : value
+  }
+  return out
+}

@@ -1,0 +1,271 @@
+import { alertId, alertLevels, type Alert, type AlertLevel } from '../../platform/alert-model.ts'
+import type { PalisadeEvent } from '../../platform/event-model.ts'
+import { compileDetection, allOf } from './compile-detection.ts'
+import { RuleCompileError, type EventPredicate, type FieldResolver } from './compile-value.ts'
+import { fieldResolver, pathGetter } from './field-resolver.ts'
+import { ruleVersion } from './load-rules.ts'
+import { defaultRoutes, findRoute, variantKeys, type LogsourceRoute } from './logsource-routes.ts'
+import type {
+  CorrelationRule,
+  DetectionRule,
+  FilterRule,
+  Logsource,
+  RuleRejection,
+  SigmaDocument,
+} from './sigma-rule.ts'
+
+/** A detection rule ready to run. */
+export interface CompiledRule {
+  kind: 'detection'
+  id: string
+  name?: string
+  title: string
+  /** Hash of the rule's content and of every filter applied to it. */
+  version: string
+  level: AlertLevel
+  tags: string[]
+  logsource: Logsource
+  file: string
+  /** False when no route covers the logsource: the rule is kept but never fires. */
+  routed: boolean
+  /** False when only correlations use it (`generate: false`, the spec's default). */
+  standalone: boolean
+  /** Reads a Sigma field name from an event the way this rule's route maps it. */
+  field: FieldResolver
+}
+
+/** A correlation rule whose references resolved to loaded rules. */
+export interface CompiledCorrelation extends CorrelationRule {
+  /** Referenced rules' ids, in the order written (temporal_ordered needs it). */
+  ruleIds: string[]
+}
+
+export interface RuleSetOptions {
+  /** Values for `%name%` placeholders (the `expand` modifier). Missing ones reject the rule. */
+  placeholders?: Readonly<Record<string, readonly string[]>>
+  /** Logsource routes; defaults to `defaultRoutes`. */
+  routes?: readonly LogsourceRoute[]
+}
+
+export interface RuleSet {
+  rules: readonly CompiledRule[]
+  correlations: readonly CompiledCorrelation[]
+  /** Documents that did not compile, with reasons (loader rejections are not repeated). */
+  rejections: readonly RuleRejection[]
+  /** Detection rules that matched the event (no alert policy applied). */
+  evaluate(event: PalisadeEvent): readonly CompiledRule[]
+  /** Single-event alerts for matched rules that alert on their own. */
+  alertsFor(event: PalisadeEvent, matched: readonly CompiledRule[]): Alert[]
+  ruleById(id: string): CompiledRule | CompiledCorrelation | undefined
+}
+
+interface Entry {
+  rule: CompiledRule
+  slot: { matched: number }
+  test: EventPredicate
+}
+
+const NO_MATCH: readonly CompiledRule[] = Object.freeze([])
+
+/**
+ * Compiles loaded Sigma documents into a rule set: detection rules become predicates filed
+ * under the routes their logsource can match, filters are folded into the rules they name,
+ * and correlation rules have their references resolved.
+ *
+ * @example
+ *   const set = compileRuleSet(loadRules(['rules/builtin']).documents)
+ *   for (const rule of set.evaluate(event)) console.log(rule.title)
+ */
+export function compileRuleSet(
+  documents: readonly SigmaDocument[],
+  options: RuleSetOptions = {},
+): RuleSet {
+  const routes = options.routes ?? defaultRoutes
+  const valueOptions = options.placeholders ? { placeholders: options.placeholders } : {}
+  const rejections: RuleRejection[] = []
+  const reject = (doc: SigmaDocument, message: string): void => {
+    rejections.push({ file: doc.file, line: doc.line, rule_id: doc.id, message })
+  }
+
+  const detections = documents.filter((d): d is DetectionRule => d.kind === 'detection')
+  const filters = documents.filter((d): d is FilterRule => d.kind === 'filter')
+  const correlationDocs = documents.filter((d): d is CorrelationRule => d.kind === 'correlation')
+
+  // Names and ids resolve to ids, for filters and correlations.
+  const nameToId = new Map<string, string>()
+  for (const d of [...detections, ...correlationDocs]) {
+    nameToId.set(d.id, d.id)
+    if (d.name) nameToId.set(d.name, d.id)
+  }
+
+  const filtersFor = new Map<string, FilterRule[]>()
+  for (const f of filters) {
+    const unknown = f.rules.filter((r) => !nameToId.has(r))
+    if (unknown.length > 0) {
+      reject(f, `filter names rules that are not loaded: ${unknown.join(', ')}`)
+    }
+    for (const ref of f.rules) {
+      const id = nameToId.get(ref)
+      if (id) filtersFor.set(id, [...(filtersFor.get(id) ?? []), f])
+    }
+  }
+
+  const correlations: CompiledCorrelation[] = []
+  const referencedQuietly = new Set<string>()
+  for (const c of correlationDocs) {
+    const missing = c.rules.filter((r) => !nameToId.has(r))
+    if (missing.length > 0) {
+      reject(c, `correlation references rules that are not loaded: ${missing.join(', ')}`)
+      continue
+    }
+    if (!['event_count', 'value_count', 'temporal', 'temporal_ordered'].includes(c.type)) {
+      reject(c, `correlation type ${c.type} is not supported yet`)
+      continue
+    }
+    const ruleIds = c.rules.map((r) => nameToId.get(r)!)
+    if (!c.generate) for (const id of ruleIds) referencedQuietly.add(id)
+    correlations.push({ ...c, ruleIds })
+  }
+
+  const rules: CompiledRule[] = []
+  const index = new Map<string, Entry[]>()
+  for (const doc of detections) {
+    const route = findRoute(doc.logsource, routes)
+    const applied = filtersFor.get(doc.id) ?? []
+    const family = route?.family ?? (doc.logsource.product === 'windows' ? 'windows' : 'ecs')
+    const rule: CompiledRule = {
+      kind: 'detection',
+      id: doc.id,
+      ...(doc.name ? { name: doc.name } : {}),
+      title: doc.title,
+      version:
+        applied.length === 0 ? doc.version : ruleVersion([doc.raw, ...applied.map((f) => f.raw)]),
+      level: (alertLevels as readonly string[]).includes(doc.level ?? '')
+        ? (doc.level as AlertLevel)
+        : 'medium',
+      tags: doc.tags,
+      logsource: doc.logsource,
+      file: doc.file,
+      routed: route !== undefined,
+      standalone: !referencedQuietly.has(doc.id),
+      field: fieldResolver(family),
+    }
+
+    // Compile once per route variant, each with its own field names (Sysmon vs Security).
+    const variants = route?.variants ?? [{}]
+    const compiled: { keys: string[]; test: EventPredicate }[] = []
+    try {
+      for (const variant of variants) {
+        const resolve = fieldResolver(family, variant.fields)
+        let test = compileDetection(doc.detection, resolve, valueOptions)
+        if (applied.length > 0) {
+          const negated = applied.map((f): EventPredicate => {
+            const p = compileDetection(f.detection, resolve, valueOptions)
+            return (e) => !p(e)
+          })
+          test = allOf([test, ...negated])
+        }
+        compiled.push({ keys: variantKeys(variant), test })
+      }
+    } catch (err) {
+      if (err instanceof RuleCompileError) {
+        reject(doc, err.message)
+        continue
+      }
+      throw err
+    }
+
+    rules.push(rule)
+    if (!route) continue
+    const slot = { matched: 0 }
+    for (const { keys, test } of compiled) {
+      for (const key of keys) {
+        const list = index.get(key) ?? []
+        list.push({ rule, slot, test })
+        index.set(key, list)
+      }
+    }
+  }
+
+  const byId = new Map<string, CompiledRule | CompiledCorrelation>()
+  for (const r of rules) byId.set(r.id, r)
+  for (const c of correlations) byId.set(c.id, c)
+
+  let generation = 0
+  const scan = (
+    list: Entry[] | undefined,
+    event: PalisadeEvent,
+    out: CompiledRule[] | undefined,
+  ) => {
+    if (!list) return out
+    for (let i = 0; i < list.length; i++) {
+      const entry = list[i]!
+      if (entry.slot.matched === generation) continue
+      if (entry.test(event)) {
+        entry.slot.matched = generation
+        ;(out ??= []).push(entry.rule)
+      }
+    }
+    return out
+  }
+
+  return {
+    rules,
+    correlations,
+    rejections,
+    ruleById: (id) => byId.get(id),
+    evaluate(event) {
+      generation++
+      let out: CompiledRule[] | undefined
+      const w = event.winlog
+      if (w) {
+        const ch = typeof w.channel === 'string' ? w.channel.toLowerCase() : ''
+        out = scan(index.get(`w:${ch}:${String(w.event_id)}`), event, out)
+        out = scan(index.get(`w:${ch}`), event, out)
+        out = scan(index.get('w'), event, out)
+      }
+      const dataset = event.event?.dataset
+      if (dataset) out = scan(index.get(`d:${dataset}`), event, out)
+      const syslog = event.log?.syslog
+      if (syslog) {
+        if (syslog.appname) out = scan(index.get(`a:${syslog.appname}`), event, out)
+        out = scan(index.get('s'), event, out)
+      }
+      return out ?? NO_MATCH
+    },
+    alertsFor(event, matched) {
+      const alerts: Alert[] = []
+      for (const rule of matched) {
+        if (!rule.standalone) continue
+        alerts.push({
+          id: alertId(rule.id, rule.version, event.id),
+          '@timestamp': event['@timestamp'],
+          rule: { id: rule.id, version: rule.version, title: rule.title, kind: 'sigma' },
+          level: rule.level,
+          tags: rule.tags,
+          entity: mainActor(event),
+          event_ids: [event.id],
+          message: rule.title,
+        })
+      }
+      return alerts
+    },
+  }
+}
+
+const actorFields = ['source.ip', 'user.name', 'host.name', 'winlog.computer_name'].map(
+  (path) => [path, pathGetter(path)] as const,
+)
+
+/**
+ * The entity a single-event alert is about: the remote address when there is one (the
+ * attacker in an authentication or network event), else the user, else the host. An event
+ * without any of them is its own entity.
+ */
+export function mainActor(event: PalisadeEvent): { kind: string; value: string } {
+  for (const [kind, get] of actorFields) {
+    const v = get(event)
+    if (typeof v === 'string' && v !== '') return { kind, value: v }
+  }
+  return { kind: 'event', value: event.id }
+}
