@@ -1,0 +1,43 @@
+import type { Detector } from '../ingest/pipeline.ts'
+import type { Alert } from '../platform/alert-model.ts'
+import type { Logger } from '../platform/logger.ts'
+import { loadRules } from './sigma/load-rules.ts'
+import { compileRuleSet } from './sigma/rule-set.ts'
+import type { RuleSet } from './sigma/rule-set.ts'
+
+export interface SigmaDetector extends Detector {
+  ruleSet: RuleSet
+}
+
+/**
+ * The stream detector: Sigma rules from the given folders, compiled once at start. Rules that
+ * do not load are logged with their file and reason and the rest run; a bad rule never stops
+ * the engine.
+ */
+export function createDetector(ruleDirs: readonly string[], logger: Logger): SigmaDetector {
+  const loaded = loadRules(ruleDirs)
+  const ruleSet = compileRuleSet(loaded.documents)
+  const rejected = [...loaded.rejections, ...ruleSet.rejections]
+  for (const r of rejected.slice(0, 20)) logger.warn({ file: r.file, line: r.line }, r.message)
+  logger.info(
+    {
+      folders: ruleDirs,
+      rules: ruleSet.rules.length,
+      correlations: ruleSet.correlations.length,
+      rejected: rejected.length,
+    },
+    'rules loaded',
+  )
+
+  return {
+    ruleSet,
+    detect(events) {
+      const alerts: Alert[] = []
+      for (const event of events) {
+        const matched = ruleSet.evaluate(event)
+        if (matched.length > 0) alerts.push(...ruleSet.alertsFor(event, matched))
+      }
+      return alerts
+    },
+  }
+}

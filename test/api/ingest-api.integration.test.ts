@@ -1,0 +1,206 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { startTestEngine } from '../helpers/test-engine.ts'
+import type { TestEngine } from '../helpers/test-engine.ts'
+
+let palisade: TestEngine
+
+beforeAll(async () => {
+  palisade = await startTestEngine({ http: { bodyLimitBytes: 64 * 1024 } })
+})
+
+afterAll(async () => {
+  await palisade?.close()
+})
+
+const event = (n: number, extra: Record<string, unknown> = {}) => ({
+  '@timestamp': `2026-11-30T10:00:${String(n).padStart(2, '0')}.000Z`,
+  event: { kind: 'event', dataset: 'test.app', action: 'login' },
+  user: { name: `user${n}` },
+  message: `test event ${n}`,
+  ...extra,
+})
+
+describe('POST /v1/events', () => {
+  it('stores a JSON array and answers 202 with a result per record', async () => {
+    const res = await palisade.request('POST', '/v1/events', { body: [event(1), event(2)] })
+    expect(res.status).toBe(202)
+    expect(res.body.stored).toBe(2)
+    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['stored', 'stored'])
+
+    const id = res.body.results[0].id
+    const one = await palisade.request('GET', `/v1/events/${id}`)
+    expect(one.status).toBe(200)
+    expect(one.body.user.name).toBe('user1')
+  })
+
+  it('keeps the valid records of a batch and dead-letters the invalid one with its reason', async () => {
+    const body = [
+      JSON.stringify(event(3)),
+      '{"@timestamp": "not a time", "message": "bad"}',
+      '{not json',
+      JSON.stringify(event(4)),
+    ].join('\n')
+    const res = await palisade.request('POST', '/v1/events', {
+      body,
+      contentType: 'application/x-ndjson',
+    })
+    expect(res.status).toBe(202)
+    expect(res.body.stored).toBe(2)
+    expect(res.body.dead_lettered).toBe(2)
+    const [, badTime, badJson] = res.body.results
+    expect(badTime.status).toBe('dead_letter')
+    expect(badTime.error.message).toMatch(/@timestamp/)
+    expect(badJson.status).toBe('dead_letter')
+
+    const letters = await palisade.request('GET', '/v1/dead-letters?limit=10')
+    const raws = letters.body.items.map((l: { raw: string }) => l.raw)
+    expect(raws).toContain('{not json')
+    expect(raws).toContain('{"@timestamp": "not a time", "message": "bad"}')
+  })
+
+  it('keeps an emitter UUIDv7 id as it is', async () => {
+    const id = '01936f0e-7a3b-7cc2-9a51-3f2d6c1e8b40'
+    const res = await palisade.request('POST', '/v1/events', { body: [event(5, { id })] })
+    expect(res.body.results[0].id).toBe(id)
+    expect((await palisade.request('GET', `/v1/events/${id}`)).status).toBe(200)
+  })
+
+  it('creates no visible duplicate when the same batch is sent twice', async () => {
+    const batch = [event(6, { message: 'resent batch' }), event(7, { message: 'resent batch' })]
+    const first = await palisade.request('POST', '/v1/events', { body: batch })
+    const second = await palisade.request('POST', '/v1/events', { body: batch })
+    expect(second.body.results).toEqual(first.body.results)
+    const found = await palisade.request('GET', '/v1/events?q=resent%20batch')
+    expect(found.body.items).toHaveLength(2)
+  })
+
+  it('answers 400 for a body that cannot be framed and keeps it whole as a dead letter', async () => {
+    const res = await palisade.request('POST', '/v1/events', { body: '{"a": 1}{"b"' })
+    expect(res.status).toBe(400)
+    expect(res.body.error.code).toBe('PAL_UNFRAMEABLE')
+    expect(res.body.error.message).toMatch(/expected/)
+    expect(res.body.error.dead_letter_id).toBeTruthy()
+    const letters = await palisade.request('GET', '/v1/dead-letters?limit=50')
+    const kept = letters.body.items.find(
+      (l: { id: string }) => l.id === res.body.error.dead_letter_id,
+    )
+    expect(kept.raw).toBe('{"a": 1}{"b"')
+  })
+
+  it('answers 401 without a token and for an unknown one', async () => {
+    const none = await palisade.request('POST', '/v1/events', { body: [event(8)], token: null })
+    expect(none.status).toBe(401)
+    expect(none.body.error.message).toMatch(/Authorization: Bearer/)
+    const unknown = await palisade.request('POST', '/v1/events', {
+      body: [event(8)],
+      token: 'pal_nope',
+    })
+    expect(unknown.status).toBe(401)
+  })
+
+  it('answers 403 for a token without the ingest scope', async () => {
+    const made = await palisade.request('POST', '/v1/tokens', {
+      body: { name: 'reader', scopes: ['read'] },
+    })
+    expect(made.status).toBe(201)
+    const res = await palisade.request('POST', '/v1/events', {
+      body: [event(9)],
+      token: made.body.token,
+    })
+    expect(res.status).toBe(403)
+    expect(res.body.error.message).toMatch(/"ingest" scope/)
+    const read = await palisade.request('GET', '/v1/events?limit=1', { token: made.body.token })
+    expect(read.status).toBe(200)
+  })
+
+  it('answers 413 for a body over the size limit', async () => {
+    const big = JSON.stringify([event(10, { message: 'x'.repeat(70 * 1024) })])
+    const res = await palisade.request('POST', '/v1/events', { body: big })
+    expect(res.status).toBe(413)
+    expect(res.body.error.message).toMatch(/at most 65536 bytes/)
+  })
+
+  it('answers 415 for an unknown content type', async () => {
+    const res = await palisade.request('POST', '/v1/events', {
+      body: '<event/>',
+      contentType: 'application/xml',
+    })
+    expect(res.status).toBe(415)
+    expect(res.body.error.message).toMatch(/application\/xml/)
+  })
+
+  it('answers 400 naming the parameter for an unknown format', async () => {
+    const res = await palisade.request('POST', '/v1/events?format=xml', { body: [event(11)] })
+    expect(res.status).toBe(400)
+    expect(res.body.error.message).toMatch(/querystring\.format/)
+  })
+})
+
+describe('reading events and dead letters', () => {
+  it('pages through events with an opaque cursor and no repeats', async () => {
+    const seen = new Set<string>()
+    let cursor: string | null = null
+    let pages = 0
+    do {
+      const query: string = `/v1/events?limit=2${cursor ? `&cursor=${cursor}` : ''}`
+      const page = await palisade.request('GET', query)
+      expect(page.status).toBe(200)
+      for (const e of page.body.items) {
+        expect(seen.has(e.id)).toBe(false)
+        seen.add(e.id)
+      }
+      cursor = page.body.next_cursor
+      pages++
+    } while (cursor && pages < 50)
+    expect(seen.size).toBeGreaterThanOrEqual(7)
+  })
+
+  it('filters events by time range', async () => {
+    const res = await palisade.request(
+      'GET',
+      '/v1/events?from=2026-11-30T10:00:01Z&to=2026-11-30T10:00:03Z',
+    )
+    expect(res.body.items.map((e: { user: { name: string } }) => e.user.name).sort()).toEqual([
+      'user1',
+      'user2',
+    ])
+  })
+
+  it('rejects a malformed time and a forged cursor with the parameter named', async () => {
+    const time = await palisade.request('GET', '/v1/events?from=yesterday')
+    expect(time.status).toBe(400)
+    expect(time.body.error.message).toMatch(/from/)
+    const cursor = await palisade.request('GET', '/v1/events?cursor=garbage')
+    expect(cursor.status).toBe(400)
+    expect(cursor.body.error.message).toMatch(/cursor/)
+  })
+
+  it('answers 404 for an event that does not exist', async () => {
+    const res = await palisade.request('GET', '/v1/events/0193a1b2-0000-7000-8000-000000000000')
+    expect(res.status).toBe(404)
+  })
+
+  it('replays dead letters and marks the ones that fail again', async () => {
+    const pending = await palisade.request('GET', '/v1/dead-letters?status=pending')
+    const ids = pending.body.items.map((l: { id: string }) => l.id)
+    expect(ids.length).toBeGreaterThan(0)
+    const res = await palisade.request('POST', '/v1/dead-letters/replay', { body: { ids } })
+    expect(res.status).toBe(200)
+    expect(res.body.failed_again).toBe(ids.length)
+    const after = await palisade.request('GET', '/v1/dead-letters?status=failed_again')
+    expect(after.body.items.length).toBe(ids.length)
+  })
+})
+
+describe('operations endpoints', () => {
+  it('answers health, readiness, metrics and the OpenAPI document', async () => {
+    expect((await palisade.request('GET', '/healthz')).status).toBe(200)
+    const ready = await palisade.request('GET', '/readyz')
+    expect(ready.body.checks).toEqual({ clickhouse: 'ok', state: 'ok' })
+    const metrics = await palisade.request('GET', '/metrics')
+    expect(metrics.body).toMatch(/palisade_records_total\{source="http",outcome="stored"\}/)
+    const docs = await palisade.request('GET', '/docs/json')
+    expect(Object.keys(docs.body.paths)).toContain('/v1/events')
+  })
+})
