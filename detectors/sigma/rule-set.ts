@@ -57,6 +57,8 @@ export interface RuleSet {
   /** Single-event alerts for matched rules that alert on their own. */
   alertsFor(event: PalisadeEvent, matched: readonly CompiledRule[]): Alert[]
   ruleById(id: string): CompiledRule | CompiledCorrelation | undefined
+  /** Whether a rule or correlation alerts on its own (see `generate`). */
+  isStandalone(id: string): boolean
 }
 
 interface Entry {
@@ -123,8 +125,13 @@ export function compileRuleSet(
       continue
     }
     const ruleIds = c.rules.map((r) => nameToId.get(r)!)
-    if (!c.generate) for (const id of ruleIds) referencedQuietly.add(id)
     correlations.push({ ...c, ruleIds })
+  }
+  // Spec ("Generate"): a referenced rule stays quiet unless some correlation using it says
+  // `generate: true`.
+  const generated = new Set(correlations.filter((c) => c.generate).flatMap((c) => c.ruleIds))
+  for (const c of correlations) {
+    for (const id of c.ruleIds) if (!generated.has(id)) referencedQuietly.add(id)
   }
 
   const rules: CompiledRule[] = []
@@ -214,6 +221,7 @@ export function compileRuleSet(
     correlations,
     rejections,
     ruleById: (id) => byId.get(id),
+    isStandalone: (id) => !referencedQuietly.has(id),
     evaluate(event) {
       generation++
       let out: CompiledRule[] | undefined

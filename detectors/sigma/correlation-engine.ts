@@ -1,0 +1,273 @@
+import { alertId, alertLevels, type Alert, type AlertLevel } from '../../platform/alert-model.ts'
+import type { PalisadeEvent } from '../../platform/event-model.ts'
+import type { FieldGetter } from './compile-value.ts'
+import { pathGetter } from './field-resolver.ts'
+import type { CompiledCorrelation, CompiledRule, RuleSet } from './rule-set.ts'
+import type { CountCondition } from './sigma-rule.ts'
+
+/**
+ * Correlation rules over a stream, on event time (Sigma correlation rules specification).
+ *
+ * `event_count` and `value_count` count in tumbling windows aligned on the epoch
+ * (`floor(t / timespan) * timespan`): the same events always land in the same window,
+ * whatever order or how often they arrive, so an alert's id (correlation, version, group,
+ * window start) is stable under redelivery. The price: a burst that straddles a boundary is
+ * split in two. A lower-bounded condition (`gt`, `gte`) fires as soon as it holds; one with an
+ * upper bound (`lt`, `lte`, `eq`, `neq`, ranges) can only be decided when the window closes.
+ *
+ * `temporal` and `temporal_ordered` keep, per group, when each referenced rule last matched
+ * (in order, for the ordered kind) and fire when all did within the timespan.
+ *
+ * A window stays open until the largest event time seen passes its end plus the allowed
+ * lateness; an event for a closed window is counted in `state.late`, never silently lost.
+ * The state is plain JSON, so it can be checkpointed with the offsets it reflects.
+ */
+
+export interface CountWindow {
+  correlation: string
+  group: string[]
+  start: number
+  end: number
+  count: number
+  /** Contributing event ids, capped at `maxEventIds`. */
+  eventIds: string[]
+  /** value_count: distinct values seen. */
+  values?: string[]
+  fired: boolean
+}
+
+export interface SequenceState {
+  correlation: string
+  group: string[]
+  /** Per referenced rule: [time it last matched, chain start, event id]; null if not yet. */
+  steps: ([number, number, string] | null)[]
+}
+
+export interface CorrelationState {
+  version: 1
+  /** Largest event time seen (ms since the epoch). */
+  watermark: number
+  /** Events that arrived after their window had closed. */
+  late: number
+  windows: Record<string, CountWindow>
+  sequences: Record<string, SequenceState>
+}
+
+export interface CorrelatorOptions {
+  /** How long after a window's end late events still count (default 60 s). */
+  allowedLatenessMs?: number
+  /** Cap on the event ids an alert carries (default 100). */
+  maxEventIds?: number
+}
+
+export interface Correlator {
+  /** Feeds one event and the detection rules it matched; returns correlation alerts. */
+  process(event: PalisadeEvent, matched: readonly CompiledRule[]): Alert[]
+  /** Closes windows the watermark (or `nowMs`, if later) has passed; returns their alerts. */
+  flush(nowMs?: number): Alert[]
+  /** The live state: serialise it with JSON.stringify. */
+  state(): CorrelationState
+}
+
+export function emptyCorrelationState(): CorrelationState {
+  return { version: 1, watermark: 0, late: 0, windows: {}, sequences: {} }
+}
+
+/**
+ * @param ruleSet the compiled rules, whose correlations this runs
+ * @param state a checkpointed state to resume from
+ */
+export function createCorrelator(
+  ruleSet: RuleSet,
+  options: CorrelatorOptions = {},
+  state: CorrelationState = emptyCorrelationState(),
+): Correlator {
+  const lateness = options.allowedLatenessMs ?? 60_000
+  const cap = options.maxEventIds ?? 100
+  const users = new Map<string, CompiledCorrelation[]>()
+  for (const c of ruleSet.correlations) {
+    for (const id of new Set(c.ruleIds)) users.set(id, [...(users.get(id) ?? []), c])
+  }
+  const fallbackGetters = new Map<string, FieldGetter>()
+  const getter = (matchedId: string, field: string): FieldGetter => {
+    const rule = ruleSet.ruleById(matchedId)
+    if (rule?.kind === 'detection') return rule.field(field)
+    let g = fallbackGetters.get(field)
+    if (!g) fallbackGetters.set(field, (g = pathGetter(field)))
+    return g
+  }
+
+  const groupOf = (c: CompiledCorrelation, matchedId: string, event: PalisadeEvent): string[] =>
+    c.groupBy.map((field) => {
+      const rule = ruleSet.ruleById(matchedId)
+      const aliased = rule?.name ? c.aliases[field]?.[rule.name] : undefined
+      return text(getter(matchedId, aliased ?? field)(event))
+    })
+
+  const alert = (
+    c: CompiledCorrelation,
+    group: string[],
+    start: number,
+    at: number,
+    eventIds: string[],
+    count: number,
+  ): Alert => ({
+    id: alertId(c.id, c.version, `${start}\u0000${group.join('\u0000')}`),
+    '@timestamp': new Date(at).toISOString(),
+    rule: { id: c.id, version: c.version, title: c.title, kind: 'correlation' },
+    level: (alertLevels as readonly string[]).includes(c.level ?? '')
+      ? (c.level as AlertLevel)
+      : 'medium',
+    tags: c.tags,
+    entity:
+      c.groupBy.length > 0
+        ? { kind: c.groupBy.join(','), value: group.join(',') }
+        : { kind: 'correlation', value: c.id },
+    event_ids: eventIds.slice(0, cap),
+    message: `${c.title} (${c.type} ${count} in ${c.timespanMs / 1000}s)`,
+  })
+
+  /** One correlation sees one matched rule (or fired correlation); returns true if it fired. */
+  const step = (
+    c: CompiledCorrelation,
+    matchedId: string,
+    event: PalisadeEvent,
+    t: number,
+    out: Alert[],
+  ): boolean => {
+    const group = groupOf(c, matchedId, event)
+    if (c.type === 'event_count' || c.type === 'value_count') {
+      const start = Math.floor(t / c.timespanMs) * c.timespanMs
+      const end = start + c.timespanMs
+      if (end + lateness <= state.watermark) {
+        state.late++
+        return false
+      }
+      const key = `${c.id}\u0000${start}\u0000${group.join('\u0001')}`
+      let w = state.windows[key]
+      if (!w) {
+        w = { correlation: c.id, group, start, end, count: 0, eventIds: [], fired: false }
+        if (c.type === 'value_count') w.values = []
+        state.windows[key] = w
+      }
+      // A redelivered event must not count twice: exact while the window holds at most `cap`
+      // ids, which covers every threshold up to the cap.
+      if (w.eventIds.includes(event.id)) return false
+      w.count++
+      if (w.eventIds.length < cap) w.eventIds.push(event.id)
+      if (w.values) {
+        const v = text(getter(matchedId, c.field ?? '')(event))
+        if (v !== '' && !w.values.includes(v)) w.values.push(v)
+      }
+      if (w.fired || !lowerBoundOnly(c.condition)) return false
+      const n = w.values ? w.values.length : w.count
+      if (!holds(c.condition, n)) return false
+      w.fired = true
+      if (ruleSet.isStandalone(c.id)) out.push(alert(c, group, start, t, w.eventIds, n))
+      return true
+    }
+
+    // temporal, temporal_ordered
+    const key = `${c.id}\u0000${group.join('\u0001')}`
+    const seq = (state.sequences[key] ??= {
+      correlation: c.id,
+      group,
+      steps: c.ruleIds.map(() => null),
+    })
+    const ordered = c.type === 'temporal_ordered'
+    // Walk steps from last to first so one event cannot advance two steps of a chain.
+    for (let i = c.ruleIds.length - 1; i >= 0; i--) {
+      if (c.ruleIds[i] !== matchedId) continue
+      if (!ordered || i === 0) seq.steps[i] = [t, t, event.id]
+      else {
+        const prev = seq.steps[i - 1]
+        if (prev && prev[0] <= t && t - prev[1] <= c.timespanMs)
+          seq.steps[i] = [t, prev[1], event.id]
+      }
+    }
+    const done = ordered ? seq.steps.at(-1) : undefined
+    let start: number
+    if (ordered) {
+      if (!done) return false
+      start = done[1]
+    } else {
+      if (seq.steps.some((s) => s === null)) return false
+      const times = seq.steps.map((s) => s![0])
+      start = Math.min(...times)
+      if (Math.max(...times) - start > c.timespanMs) return false
+    }
+    const ids = [...new Set(seq.steps.map((s) => s![2]))]
+    delete state.sequences[key]
+    if (ruleSet.isStandalone(c.id)) out.push(alert(c, group, start, t, ids, c.ruleIds.length))
+    return true
+  }
+
+  const close = (now: number): Alert[] => {
+    const out: Alert[] = []
+    for (const [key, w] of Object.entries(state.windows)) {
+      if (w.end + lateness > now) continue
+      delete state.windows[key]
+      const c = ruleSet.ruleById(w.correlation)
+      if (!c || c.kind !== 'correlation' || w.fired || lowerBoundOnly(c.condition)) continue
+      const n = w.values ? w.values.length : w.count
+      if (holds(c.condition, n) && ruleSet.isStandalone(c.id)) {
+        out.push(alert(c, w.group, w.start, w.end, w.eventIds, n))
+      }
+    }
+    for (const [key, s] of Object.entries(state.sequences)) {
+      const c = ruleSet.ruleById(s.correlation)
+      const newest = Math.max(...s.steps.map((x) => (x ? x[0] : 0)))
+      if (!c || c.kind !== 'correlation' || newest + c.timespanMs + lateness <= now) {
+        delete state.sequences[key]
+      }
+    }
+    return out
+  }
+
+  let nextSweep = 0
+  return {
+    state: () => state,
+    flush: (nowMs) => close(Math.max(state.watermark, nowMs ?? 0)),
+    process(event, matched) {
+      if (users.size === 0 || matched.length === 0) return []
+      const t = Date.parse(event['@timestamp'])
+      if (Number.isNaN(t)) return []
+      const out: Alert[] = []
+      // A fired correlation is itself a match for correlations that chain on it.
+      const queue = matched.map((r) => r.id)
+      for (let i = 0; i < queue.length; i++) {
+        for (const c of users.get(queue[i]!) ?? []) {
+          if (step(c, queue[i]!, event, t, out)) queue.push(c.id)
+        }
+      }
+      if (t > state.watermark) state.watermark = t
+      if (state.watermark >= nextSweep) {
+        out.push(...close(state.watermark))
+        nextSweep = state.watermark + 1000
+      }
+      return out
+    },
+  }
+}
+
+function lowerBoundOnly(c: CountCondition): boolean {
+  return c.lt === undefined && c.lte === undefined && c.eq === undefined && c.neq === undefined
+}
+
+/** Every comparison in the condition holds (several make a range). */
+export function holds(c: CountCondition, n: number): boolean {
+  if (c.gt !== undefined && !(n > c.gt)) return false
+  if (c.gte !== undefined && !(n >= c.gte)) return false
+  if (c.lt !== undefined && !(n < c.lt)) return false
+  if (c.lte !== undefined && !(n <= c.lte)) return false
+  if (c.eq !== undefined && n !== c.eq) return false
+  if (c.neq !== undefined && n === c.neq) return false
+  return true
+}
+
+function text(v: unknown): string {
+  if (v === undefined || v === null) return ''
+  if (typeof v === 'string') return v
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
+  return JSON.stringify(v)
+}
