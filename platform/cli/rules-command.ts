@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs'
+
+import type { Command } from 'commander'
+import { parse as parseYaml } from 'yaml'
+
+import { checkRules } from '../../detectors/sigma/check-rules.ts'
+import { regress } from '../../detectors/sigma/regress.ts'
+import { PalisadeError, ValidationError } from '../errors.ts'
+
+/**
+ * `rules check` and `rules regress`: offline tools that read rule and event files and open
+ * no data. Exit codes: 0 success; 1 `check --strict` found rejected rules, or `regress`
+ * missed an expected detection; 2 a hard error (a folder that does not exist, an unreadable
+ * placeholders file). Rejected rules are reported but are not a failure of `check`: real
+ * corpora hold rules for placeholders nobody has filled in.
+ */
+export function registerRulesCommands(program: Command): void {
+  const rules = program.command('rules').description('check and test Sigma rules offline')
+
+  rules
+    .command('check')
+    .description('load and compile Sigma rules; print every rejected rule with file and reason')
+    .argument('<dir...>', 'rule folders or files')
+    .option('--placeholders <file>', 'YAML/JSON map of placeholder name to value(s)')
+    .option('--unrouted', 'also list rules whose logsource has no route (they never fire)')
+    .option('--strict', 'exit 1 when any rule is rejected')
+    .option('--json', 'print the report as JSON')
+    .action(
+      (
+        dirs: string[],
+        options: { placeholders?: string; unrouted?: boolean; strict?: boolean; json?: boolean },
+      ) =>
+        run(() => {
+          const placeholders = readPlaceholders(options.placeholders)
+          const { ruleSet, ...report } = checkRules(dirs, { placeholders })
+          void ruleSet
+          if (options.json) {
+            process.stdout.write(`${JSON.stringify(report)}\n`)
+          } else {
+            for (const r of report.rejections) {
+              const where = r.line ? `${r.file}:${r.line}` : r.file
+              const id = r.rule_id ? ` (${r.rule_id})` : ''
+              process.stdout.write(`rejected ${where}${id}: ${r.message}\n`)
+            }
+            if (options.unrouted) {
+              for (const r of report.unroutedRules) {
+                const ls = JSON.stringify(r.logsource)
+                process.stdout.write(`unrouted ${r.file} (${r.rule_id}): ${ls}\n`)
+              }
+            }
+            process.stdout.write(
+              `${report.files} files: ${report.loaded} loaded, ${report.rejected} rejected, ` +
+                `${report.unrouted} unrouted\n`,
+            )
+          }
+          if (options.strict && report.rejected > 0) process.exitCode = 1
+        }),
+    )
+
+  rules
+    .command('regress')
+    .description(
+      'run SigmaHQ regression data: each info.yml names rules that must fire on its events',
+    )
+    .argument('<dir>', 'the regression_data folder')
+    .option('--rules <dir>', 'a rule folder; repeatable (required)', collect)
+    .option('--placeholders <file>', 'YAML/JSON map of placeholder name to value(s)')
+    .option('--json', 'print {detected, expected, cases} as JSON')
+    .action(
+      (
+        dir: string,
+        options: { rules?: string[]; placeholders?: string; json?: boolean },
+        command: Command,
+      ) =>
+        run(() => {
+          // The root program also has a repeatable --rules (the folders `start` loads), and
+          // commander may give the flag to it; either way the folders are the ones named.
+          const ruleDirs = options.rules ?? command.optsWithGlobals<{ rules?: string[] }>().rules
+          if (!ruleDirs || ruleDirs.length === 0) {
+            throw new ValidationError('rules regress needs at least one --rules <dir>')
+          }
+          const placeholders = readPlaceholders(options.placeholders)
+          const report = regress(dir, ruleDirs, { placeholders })
+          if (options.json) {
+            const cases = report.cases.map(({ path, rule_id, fired, also_fired, reason }) => ({
+              path,
+              rule_id,
+              fired,
+              also_fired,
+              ...(reason ? { reason } : {}),
+            }))
+            const out = { detected: report.detected, expected: report.expected, cases }
+            process.stdout.write(`${JSON.stringify(out)}\n`)
+          } else {
+            for (const c of report.cases) {
+              const mark = c.fired ? 'ok  ' : 'MISS'
+              const why = c.reason ? ` (${c.reason})` : ''
+              const also = c.also_fired.length > 0 ? ` also: ${c.also_fired.join(', ')}` : ''
+              process.stdout.write(`${mark} ${c.rule_id} ${c.path}${why}${also}\n`)
+            }
+            process.stdout.write(`${report.detected}/${report.expected} expected detections\n`)
+          }
+          if (report.detected !== report.expected) process.exitCode = 1
+        }),
+    )
+}
+
+function run(action: () => void): void {
+  try {
+    action()
+  } catch (error) {
+    if (!(error instanceof PalisadeError)) throw error
+    process.stderr.write(`${error.message}\n`)
+    process.exitCode = 2
+  }
+}
+
+function readPlaceholders(file: string | undefined): Record<string, string[]> | undefined {
+  if (!file) return undefined
+  let parsed: unknown
+  try {
+    parsed = parseYaml(readFileSync(file, 'utf8'))
+  } catch (error) {
+    throw new ValidationError(
+      `cannot read placeholders file ${file}: ${(error as Error).message}`,
+      {
+        file,
+      },
+    )
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ValidationError(`placeholders file ${file} must map names to values`, { file })
+  }
+  const out: Record<string, string[]> = {}
+  for (const [name, value] of Object.entries(parsed)) {
+    out[name] = (Array.isArray(value) ? value : [value]).map(String)
+  }
+  return out
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
+}
