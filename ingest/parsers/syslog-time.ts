@@ -87,9 +87,9 @@ export function zonedTimeToUtc(w: Wall, zone: string): number {
 export const FUTURE_TOLERANCE_MS = 86_400_000
 
 /**
- * Completes a yearless RFC 3164 date: of the receipt year, the year after and the year before,
- * the latest that puts the date no later than `receivedAt` plus a day. Feb 29 only matches
- * leap years.
+ * Completes a yearless RFC 3164 date: the latest year that puts the date no later than
+ * `receivedAt` plus a day (so usually the receipt year or the one before). Feb 29 only
+ * matches leap years, so it may reach back up to eight years.
  */
 export function resolveYearlessDate(
   date: Omit<Wall, 'year'>,
@@ -98,7 +98,8 @@ export function resolveYearlessDate(
 ): number | undefined {
   const receiptYear = wallAt(receivedAt.getTime(), zone).year
   const limit = receivedAt.getTime() + FUTURE_TOLERANCE_MS
-  for (const year of [receiptYear + 1, receiptYear, receiptYear - 1]) {
+  // Eight years back reaches the last Feb 29 even across a century that skips one (2100).
+  for (let year = receiptYear + 1; year >= receiptYear - 8; year--) {
     const probe = new Date(Date.UTC(year, date.month - 1, date.day))
     if (probe.getUTCMonth() !== date.month - 1) continue
     const t = zonedTimeToUtc({ ...date, year }, zone)
