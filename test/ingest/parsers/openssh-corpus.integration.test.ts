@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
+import { normaliseRecord } from '../../../ingest/normalise.ts'
 import { parseSyslog } from '../../../ingest/parsers/syslog.ts'
 import { readCorpus } from '../corpus.ts'
 
@@ -20,6 +21,10 @@ describe('parseSyslog on the loghub OpenSSH log', () => {
     expect(records).toHaveLength(2000)
     expect(events[0]!['@timestamp']).toBe('2025-12-10T06:55:46.000Z')
     expect(events.every((e) => e['event'].dataset === 'sshd')).toBe(true)
+  })
+
+  it('gives every line a valid normalised event', () => {
+    expect(records.map((r) => normaliseRecord(r, ctx)).filter((r) => !r.ok)).toEqual([])
   })
 
   it('counts lines per action', () => {
