@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest'
+
+import { createCorrelator } from '../../../detectors/sigma/correlation-engine.ts'
+import { loadRules } from '../../../detectors/sigma/load-rules.ts'
+import { compileRuleSet, type RuleSet } from '../../../detectors/sigma/rule-set.ts'
+import type { Alert } from '../../../platform/alert-model.ts'
+import type { PalisadeEvent } from '../../../platform/event-model.ts'
+import { ruleSetFrom } from './helpers.ts'
+
+const base = `title: failure
+id: aaaaaaaa-0000-4000-8000-000000000001
+name: fail
+logsource: {product: linux, service: sshd}
+detection:
+    s: {event.outcome: failure}
+    condition: s
+---
+`
+const countRule = (condition: string) => `${base}title: many failures
+id: aaaaaaaa-0000-4000-8000-000000000002
+correlation:
+    type: event_count
+    rules: [fail]
+    group-by: [source.ip]
+    timespan: 5m
+    condition: {${condition}}
+level: high
+`
+
+let seq = 0
+function ssh(at: string, outcome: 'failure' | 'success', ip = '10.0.0.9', user = 'root') {
+  seq++
+  return {
+    id: `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`,
+    '@timestamp': at,
+    event: { dataset: 'sshd', outcome, category: ['authentication'] },
+    source: { ip },
+    user: { name: user },
+    log: { syslog: { appname: 'sshd' } },
+  } satisfies PalisadeEvent
+}
+
+function feed(set: RuleSet, events: PalisadeEvent[], correlator = createCorrelator(set)) {
+  const alerts: Alert[] = []
+  for (const e of events) alerts.push(...correlator.process(e, set.evaluate(e)))
+  return { alerts, correlator }
+}
+
+const at = (s: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, s)).toISOString()
+
+describe('event_count correlation', () => {
+  it('fires once when the count reaches the threshold within the window', () => {
+    const set = ruleSetFrom(countRule('gte: 3'))
+    const { alerts } = feed(set, [
+      ssh(at(1), 'failure'),
+      ssh(at(2), 'failure'),
+      ssh(at(3), 'failure'),
+      ssh(at(4), 'failure'),
+    ])
+    expect(alerts).toHaveLength(1)
+    expect(alerts[0]?.entity).toEqual({ kind: 'source.ip', value: '10.0.0.9' })
+    expect(alerts[0]?.event_ids).toHaveLength(3)
+    expect(alerts[0]?.rule.kind).toBe('correlation')
+  })
+
+  it('does not fire one event short of the threshold, nor across windows', () => {
+    const set = ruleSetFrom(countRule('gte: 3'))
+    expect(feed(set, [ssh(at(1), 'failure'), ssh(at(2), 'failure')]).alerts).toHaveLength(0)
+    // 5-minute tumbling windows: 00:04:59 and 00:05:01 are in different windows.
+    const split = [ssh(at(298), 'failure'), ssh(at(299), 'failure'), ssh(at(301), 'failure')]
+    expect(feed(set, split).alerts).toHaveLength(0)
+  })
+
+  it('counts groups separately', () => {
+    const set = ruleSetFrom(countRule('gte: 2'))
+    const events = [ssh(at(1), 'failure', '1.1.1.1'), ssh(at(2), 'failure', '2.2.2.2')]
+    expect(feed(set, events).alerts).toHaveLength(0)
+  })
+
+  it('counts a late event in its window while the window is open, and records it otherwise', () => {
+    const set = ruleSetFrom(countRule('gte: 2'))
+    const open = feed(set, [
+      ssh(at(10), 'failure'),
+      ssh(at(320), 'success'),
+      ssh(at(20), 'failure'),
+    ])
+    expect(open.alerts).toHaveLength(1)
+    const closed = feed(set, [
+      ssh(at(10), 'failure'),
+      ssh(at(1000), 'failure'),
+      ssh(at(20), 'failure'),
+    ])
+    expect(closed.alerts).toHaveLength(0)
+    expect(closed.correlator.state().late).toBe(1)
+  })
+
+  it('gives the same alert id on redelivery and does not count a redelivered event twice', () => {
+    const set = ruleSetFrom(countRule('gte: 2'))
+    const events = [ssh(at(1), 'failure'), ssh(at(2), 'failure')]
+    const first = feed(set, events).alerts
+    const again = feed(set, [...events].reverse()).alerts
+    expect(first[0]?.id).toBe(again[0]?.id)
+    expect(feed(set, [events[0]!, events[0]!]).alerts).toHaveLength(0)
+  })
+
+  it('decides upper-bounded conditions when the window closes', () => {
+    const set = ruleSetFrom(countRule('gt: 1, lte: 3'))
+    const { alerts, correlator } = feed(set, [ssh(at(1), 'failure'), ssh(at(2), 'failure')])
+    expect(alerts).toHaveLength(0)
+    expect(correlator.flush(Date.UTC(2025, 0, 1, 1))).toHaveLength(1)
+  })
+
+  it('keeps state that survives a JSON round trip', () => {
+    const set = ruleSetFrom(countRule('gte: 2'))
+    const { correlator } = feed(set, [ssh(at(1), 'failure')])
+    const restored = createCorrelator(set, {}, JSON.parse(JSON.stringify(correlator.state())))
+    expect(feed(set, [ssh(at(2), 'failure')], restored).alerts).toHaveLength(1)
+  })
+
+  it('keeps referenced rules quiet unless generate is true', () => {
+    const set = ruleSetFrom(countRule('gte: 2'))
+    const e = ssh(at(1), 'failure')
+    expect(set.alertsFor(e, set.evaluate(e))).toHaveLength(0)
+    const loud = ruleSetFrom(
+      countRule('gte: 2').replace('timespan: 5m', 'timespan: 5m\n    generate: true'),
+    )
+    expect(loud.alertsFor(e, loud.evaluate(e))).toHaveLength(1)
+  })
+})
+
+describe('the built-in SSH rule pack', () => {
+  const set = compileRuleSet(loadRules(['rules/builtin']).documents)
+  const titles = (alerts: Alert[]) => alerts.map((a) => a.rule.title).sort()
+
+  it('loads without rejections', () => {
+    expect(set.rejections).toEqual([])
+    expect(set.correlations).toHaveLength(4)
+  })
+
+  it('detects brute force, and a success after it', () => {
+    const events = Array.from({ length: 10 }, (_, i) => ssh(at(i), 'failure'))
+    events.push(ssh(at(30), 'success'))
+    expect(titles(feed(set, events).alerts)).toEqual([
+      'SSH Brute Force From One Source',
+      'SSH Login Success After Repeated Failures',
+    ])
+  })
+
+  it('detects password spraying across distinct user names', () => {
+    const events = ['a', 'b', 'c', 'd', 'e'].map((u, i) => ssh(at(i), 'failure', '10.1.1.1', u))
+    expect(titles(feed(set, events).alerts)).toEqual(['SSH Password Spraying From One Source'])
+  })
+
+  it('stays quiet for a few mistyped passwords followed by a login', () => {
+    const events = [ssh(at(1), 'failure'), ssh(at(5), 'failure'), ssh(at(9), 'success')]
+    expect(feed(set, events).alerts).toEqual([])
+  })
+})
