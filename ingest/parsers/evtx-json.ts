@@ -56,6 +56,15 @@ function present(value: unknown): value is string | number | boolean {
 function eventDataFields(data: unknown): Json | undefined {
   if (data === null || data === undefined) return undefined
   if (!isObject(data)) return { param1: data }
+  // The common shape (evtx_dump, Sigma's data): fields by name already; copy it as it is.
+  let plain = true
+  for (const key in data) {
+    if (key === 'Data' || key === '#text' || key === '#attributes' || key.startsWith('@')) {
+      plain = false
+      break
+    }
+  }
+  if (plain) return { ...data }
 
   const out: Json = {}
   let unnamed = 0
@@ -223,19 +232,28 @@ export const windowsEcsMappings: Readonly<Record<string, EcsMapping>> = {
   },
 }
 
+// Paths in the mapping table are few and fixed: split each once, not per event.
+const pathKeys = new Map<string, string[]>()
+
+function keysOf(path: string): string[] {
+  let keys = pathKeys.get(path)
+  if (!keys) pathKeys.set(path, (keys = path.split('.')))
+  return keys
+}
+
 function setPath(target: Json, path: string, value: unknown): void {
-  const keys = path.split('.')
+  const keys = keysOf(path)
   let node = target
-  for (const key of keys.slice(0, -1)) {
-    const next = node[key]
-    node = isObject(next) ? next : (node[key] = {})
+  for (let i = 0; i < keys.length - 1; i++) {
+    const next = node[keys[i]!]
+    node = isObject(next) ? next : (node[keys[i]!] = {})
   }
   node[keys[keys.length - 1]!] = value
 }
 
 function getPath(target: Json, path: string): unknown {
   let node: unknown = target
-  for (const key of path.split('.')) node = isObject(node) ? node[key] : undefined
+  for (const key of keysOf(path)) node = isObject(node) ? node[key] : undefined
   return node
 }
 
