@@ -26,7 +26,6 @@ export function checkRules(
   const loaded = loadRules(paths)
   const ruleSet = compileRuleSet(loaded.documents, options)
   const rejections = [...loaded.rejections, ...ruleSet.rejections]
-  const filters = loaded.documents.filter((d) => d.kind === 'filter').length
   const unroutedRules = ruleSet.rules
     .filter((r) => !r.routed)
     .map((r) => ({ file: r.file, rule_id: r.id, logsource: r.logsource }))
@@ -37,6 +36,6 @@ export function checkRules(
     unrouted: unroutedRules.length,
     rejections,
     unroutedRules,
-    ruleSet: Object.assign(ruleSet, { filters }),
+    ruleSet,
   }
 }
