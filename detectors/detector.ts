@@ -1,16 +1,21 @@
 import type { Detector } from '../ingest/pipeline.ts'
 import type { Alert } from '../platform/alert-model.ts'
 import type { Logger } from '../platform/logger.ts'
+import { createCorrelator } from './sigma/correlation-engine.ts'
+import type { Correlator } from './sigma/correlation-engine.ts'
 import { loadRules } from './sigma/load-rules.ts'
 import { compileRuleSet } from './sigma/rule-set.ts'
 import type { RuleSet } from './sigma/rule-set.ts'
 
 export interface SigmaDetector extends Detector {
   ruleSet: RuleSet
+  correlator: Correlator
 }
 
 /**
- * The stream detector: Sigma rules from the given folders, compiled once at start. Rules that
+ * The stream detector: Sigma rules from the given folders, compiled once at start, and the
+ * correlations over them (state in memory for now; it is not yet checkpointed, so a restart
+ * forgets open windows). Rules that
  * do not load are logged with their file and reason and the rest run; a bad rule never stops
  * the engine.
  */
@@ -29,15 +34,21 @@ export function createDetector(ruleDirs: readonly string[], logger: Logger): Sig
     'rules loaded',
   )
 
+  const correlator = createCorrelator(ruleSet)
   return {
     ruleSet,
+    correlator,
     detect(events) {
       const alerts: Alert[] = []
       for (const event of events) {
         const matched = ruleSet.evaluate(event)
-        if (matched.length > 0) alerts.push(...ruleSet.alertsFor(event, matched))
+        if (matched.length === 0) continue
+        alerts.push(...ruleSet.alertsFor(event, matched), ...correlator.process(event, matched))
       }
+      // Windows the batch's event time has moved past are decided now, not at the next tick.
+      alerts.push(...correlator.flush())
       return alerts
     },
+    flush: (nowMs) => correlator.flush(nowMs),
   }
 }

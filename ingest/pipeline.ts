@@ -13,6 +13,8 @@ import type { ParsedRecord } from './parsed-record.ts'
 /** The detection port: whatever turns events into alerts (Sigma, correlation, anomaly). */
 export interface Detector {
   detect(events: PalisadeEvent[]): Alert[]
+  /** Decides windows that wall-clock time `nowMs` has closed; returns their alerts. */
+  flush(nowMs: number): Alert[]
 }
 
 export interface Batch {
@@ -50,6 +52,8 @@ export interface BatchResult {
 
 export interface Pipeline {
   process(batch: Batch): Promise<BatchResult>
+  /** Stores the alerts of correlation windows that time has closed; returns how many. */
+  tick(now?: Date): Promise<number>
 }
 
 /**
@@ -121,6 +125,13 @@ export function createPipeline(deps: {
         dead_lettered: letters.length,
         alerts: alerts.length,
       }
+    },
+
+    async tick(now = new Date()) {
+      const alerts = detector.flush(now.getTime())
+      await insertAlerts(store, alerts, now)
+      for (const alert of alerts) metrics?.alerts.inc({ kind: alert.rule.kind })
+      return alerts.length
     },
   }
 }

@@ -69,6 +69,16 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
     closers.unshift(() => app.close())
     const address = await app.listen({ host: config.http.host, port: config.http.port })
 
+    // Windows with an upper bound are decided when they close, which wall-clock time decides
+    // when no newer event arrives to move the watermark.
+    const ticker = setInterval(() => {
+      pipeline
+        .tick()
+        .catch((error: unknown) => logger.error({ err: error }, 'correlation tick failed'))
+    }, 5_000)
+    ticker.unref()
+    closers.unshift(async () => clearInterval(ticker))
+
     const syslog = await startSyslogListeners({
       ...config.syslog,
       pipeline,

@@ -55,7 +55,11 @@ export class ConfigError extends PalisadeError {
 /** A store (ClickHouse, SQLite, PostgreSQL) failed; retriable when the store may come back. */
 export class StoreError extends PalisadeError {
   constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
-    super('PAL_STORE_FAILED', message, { status: 503, retriable: options.retriable ?? true, ...options })
+    super('PAL_STORE_FAILED', message, {
+      status: 503,
+      retriable: options.retriable ?? true,
+      ...options,
+    })
     this.name = 'StoreError'
   }
 }

@@ -9,7 +9,11 @@ import { v5 as uuidv5, v7 as uuidv7, validate, version } from 'uuid'
 const NAMESPACE = '6f1a3c2e-9b7d-5e40-8a21-3c5d7e9f0b14'
 
 /** Id for a Windows event: its channel, computer and record id name it uniquely. */
-export function windowsEventId(channel: string, computer: string, recordId: string | number): string {
+export function windowsEventId(
+  channel: string,
+  computer: string,
+  recordId: string | number,
+): string {
   return uuidv5(`winlog\u0000${channel}\u0000${computer}\u0000${recordId}`, NAMESPACE)
 }
 

@@ -74,7 +74,9 @@ export const winlog = z.looseObject({
   level: z.union([str, z.number()]).optional(),
   keywords: z.union([str, strList]).optional(),
   user: z.looseObject({ identifier: str.optional() }).optional(),
-  process: z.looseObject({ pid: z.number().optional(), thread: z.looseObject({}).optional() }).optional(),
+  process: z
+    .looseObject({ pid: z.number().optional(), thread: z.looseObject({}).optional() })
+    .optional(),
   event_data: z.record(z.string(), z.unknown()).optional(),
   user_data: z.record(z.string(), z.unknown()).optional(),
 })
