@@ -62,13 +62,10 @@ export function handleError(
 
   const status =
     fastifyError.statusCode && fastifyError.statusCode < 500 ? fastifyError.statusCode : 500
-  if (status >= 500) request.log.error({ err: error }, 'request failed')
-  return reply
-    .status(status)
-    .send(
-      errorBody(
-        fastifyError.code ?? 'PAL_INTERNAL',
-        status >= 500 ? 'internal error' : error.message,
-      ),
-    )
+  if (status >= 500) {
+    // The cause (a store's message, a stack) goes to the log, not to the caller.
+    request.log.error({ err: error }, 'request failed')
+    return reply.status(500).send(errorBody('PAL_INTERNAL', 'internal error; see the server log'))
+  }
+  return reply.status(status).send(errorBody(fastifyError.code ?? 'PAL_BAD_REQUEST', error.message))
 }

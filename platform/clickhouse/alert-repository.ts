@@ -1,8 +1,8 @@
 import { levelRank } from '../alert-model.ts'
 import type { Alert, AlertLevel } from '../alert-model.ts'
 import type { AnalyticsStore } from './analytics-store.ts'
-import { pageConditions, toIso, toPage } from './paging.ts'
-import type { Page, PageQuery } from './paging.ts'
+import { pageConditions, toPage } from './paging.ts'
+import type { KeyedRow, Page, PageQuery } from './paging.ts'
 
 export interface AlertQuery extends PageQuery {
   ruleId?: string
@@ -56,7 +56,7 @@ export async function queryAlerts(store: AnalyticsStore, query: AlertQuery): Pro
   }
   params.limit = query.limit + 1
   const result = await store.client.query({
-    query: `SELECT toString(id) AS id, toString(timestamp) AS timestamp, alert
+    query: `SELECT toString(id) AS row_id, toString(timestamp) AS row_time, alert
       FROM ${store.database}.alerts FINAL
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY timestamp DESC, id DESC
@@ -64,11 +64,6 @@ export async function queryAlerts(store: AnalyticsStore, query: AlertQuery): Pro
     query_params: params,
     format: 'JSONEachRow',
   })
-  const rows = await result.json<{ id: string; timestamp: string; alert: string }>()
-  return toPage(
-    rows,
-    query.limit,
-    (r) => toIso(r.timestamp),
-    (r) => JSON.parse(r.alert) as Alert,
-  )
+  const rows = await result.json<KeyedRow & { alert: string }>()
+  return toPage(rows, query.limit, (r) => JSON.parse(r.alert) as Alert)
 }

@@ -1,6 +1,6 @@
 import type { AnalyticsStore } from './analytics-store.ts'
 import { pageConditions, toIso, toPage } from './paging.ts'
-import type { Page, PageQuery } from './paging.ts'
+import type { KeyedRow, Page, PageQuery } from './paging.ts'
 
 /**
  * A record that could not become an event: its original bytes, where it came from and why it
@@ -48,7 +48,7 @@ export async function queryDeadLetters(
   }
   params.limit = query.limit + 1
   const result = await store.client.query({
-    query: `SELECT toString(id) AS id, toString(received) AS received, status, source, format,
+    query: `SELECT toString(id) AS row_id, toString(received) AS row_time, status, source, format,
         stream, position, reason_code, reason, path, raw
       FROM ${store.database}.dead_letters FINAL
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
@@ -57,24 +57,15 @@ export async function queryDeadLetters(
     query_params: params,
     format: 'JSONEachRow',
   })
-  const rows = await result.json<DeadLetter>()
-  return toPage(
-    rows,
-    query.limit,
-    (r) => toIso(r.received),
-    (r) => ({
-      ...r,
-      received: toIso(r.received),
-      position: Number(r.position),
-    }),
-  )
+  const rows = await result.json<DeadLetterRow>()
+  return toPage(rows, query.limit, fromRow)
 }
 
 /** Reads dead letters by id, in any status; for replay. */
 export async function getDeadLetters(store: AnalyticsStore, ids: string[]): Promise<DeadLetter[]> {
   if (ids.length === 0) return []
   const result = await store.client.query({
-    query: `SELECT toString(id) AS id, toString(received) AS received, status, source, format,
+    query: `SELECT toString(id) AS row_id, toString(received) AS row_time, status, source, format,
         stream, position, reason_code, reason, path, raw
       FROM ${store.database}.dead_letters FINAL
       WHERE id IN (SELECT arrayJoin(arrayMap(x -> toUUID(x), {ids:Array(String)})))
@@ -82,6 +73,12 @@ export async function getDeadLetters(store: AnalyticsStore, ids: string[]): Prom
     query_params: { ids },
     format: 'JSONEachRow',
   })
-  const rows = await result.json<DeadLetter>()
-  return rows.map((r) => ({ ...r, received: toIso(r.received), position: Number(r.position) }))
+  const rows = await result.json<DeadLetterRow>()
+  return rows.map(fromRow)
+}
+
+type DeadLetterRow = KeyedRow & Omit<DeadLetter, 'id' | 'received'>
+
+function fromRow({ row_id, row_time, ...rest }: DeadLetterRow): DeadLetter {
+  return { id: row_id, received: toIso(row_time), ...rest, position: Number(rest.position) }
 }

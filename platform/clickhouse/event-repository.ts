@@ -1,16 +1,14 @@
 import type { PalisadeEvent } from '../event-model.ts'
 import type { AnalyticsStore } from './analytics-store.ts'
-import { pageConditions, toIso, toPage } from './paging.ts'
-import type { Page, PageQuery } from './paging.ts'
+import { pageConditions, toPage } from './paging.ts'
+import type { KeyedRow, Page, PageQuery } from './paging.ts'
 
 export interface EventQuery extends PageQuery {
   /** Free text, matched case-insensitively anywhere in the event. */
   q?: string
 }
 
-interface EventRow {
-  id: string
-  timestamp: string
+interface EventRow extends KeyedRow {
   event: string
 }
 
@@ -45,7 +43,7 @@ export async function queryEvents(
   }
   params.limit = query.limit + 1
   const result = await store.client.query({
-    query: `SELECT toString(id) AS id, toString(timestamp) AS timestamp, event
+    query: `SELECT toString(id) AS row_id, toString(timestamp) AS row_time, event
       FROM ${store.database}.events FINAL
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY timestamp DESC, id DESC
@@ -54,12 +52,7 @@ export async function queryEvents(
     format: 'JSONEachRow',
   })
   const rows = await result.json<EventRow>()
-  return toPage(
-    rows,
-    query.limit,
-    (r) => toIso(r.timestamp),
-    (r) => JSON.parse(r.event),
-  )
+  return toPage(rows, query.limit, (r) => JSON.parse(r.event))
 }
 
 export async function getEvent(store: AnalyticsStore, id: string): Promise<PalisadeEvent | null> {

@@ -67,11 +67,20 @@ export function pageConditions(
   return { where, params }
 }
 
+/**
+ * What every list query selects besides its payload: the key, as text, under names that do not
+ * shadow the columns (ClickHouse lets WHERE see SELECT aliases, so `toString(id) AS id` would
+ * turn the cursor comparison into a string comparison).
+ */
+export interface KeyedRow {
+  row_id: string
+  row_time: string
+}
+
 /** Turns `limit + 1` fetched rows into a page and the cursor for the next one. */
-export function toPage<R extends { id: string }, T>(
+export function toPage<R extends KeyedRow, T>(
   rows: R[],
   limit: number,
-  timeOf: (row: R) => string,
   map: (row: R) => T,
 ): Page<T> {
   const more = rows.length > limit
@@ -79,7 +88,7 @@ export function toPage<R extends { id: string }, T>(
   const last = kept[kept.length - 1]
   return {
     items: kept.map(map),
-    next_cursor: more && last ? encodeCursor({ t: timeOf(last), id: last.id }) : null,
+    next_cursor: more && last ? encodeCursor({ t: toIso(last.row_time), id: last.row_id }) : null,
   }
 }
 

@@ -76,7 +76,7 @@ describe('POST /v1/events', () => {
   })
 
   it('answers 400 for a body that cannot be framed and keeps it whole as a dead letter', async () => {
-    const res = await palisade.request('POST', '/v1/events', { body: '{"a": 1}{"b"' })
+    const res = await palisade.request('POST', '/v1/events', { body: 'this is not json' })
     expect(res.status).toBe(400)
     expect(res.body.error.code).toBe('PAL_UNFRAMEABLE')
     expect(res.body.error.message).toMatch(/expected/)
@@ -85,7 +85,7 @@ describe('POST /v1/events', () => {
     const kept = letters.body.items.find(
       (l: { id: string }) => l.id === res.body.error.dead_letter_id,
     )
-    expect(kept.raw).toBe('{"a": 1}{"b"')
+    expect(kept.raw).toBe('this is not json')
   })
 
   it('answers 401 without a token and for an unknown one', async () => {

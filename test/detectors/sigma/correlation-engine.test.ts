@@ -33,7 +33,7 @@ function ssh(at: string, outcome: 'failure' | 'success', ip = '10.0.0.9', user =
   return {
     id: `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`,
     '@timestamp': at,
-    event: { dataset: 'sshd', outcome, category: ['authentication'] },
+    event: { dataset: 'sshd', action: 'ssh_login', outcome, category: ['authentication'] },
     source: { ip },
     user: { name: user },
     log: { syslog: { appname: 'sshd' } },

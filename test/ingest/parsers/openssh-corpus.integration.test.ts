@@ -4,7 +4,7 @@ import { normaliseRecord } from '../../../ingest/normalise.ts'
 import { parseSyslog } from '../../../ingest/parsers/syslog.ts'
 import { readCorpus } from '../corpus.ts'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 describe('parseSyslog on the loghub OpenSSH log', () => {
   const body = readCorpus('logs/OpenSSH_2k.log')
