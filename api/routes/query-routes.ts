@@ -3,7 +3,7 @@ import { z } from 'zod'
 
 import { queryAlerts } from '../../platform/clickhouse/alert-repository.ts'
 import type { AnalyticsStore } from '../../platform/clickhouse/analytics-store.ts'
-import { getEvent, queryEvents } from '../../platform/clickhouse/event-repository.ts'
+import { countStored, getEvent, queryEvents } from '../../platform/clickhouse/event-repository.ts'
 import { PalisadeError } from '../../platform/errors.ts'
 import type { StateDb } from '../../platform/state/state-store.ts'
 import { requireScope } from '../auth.ts'
@@ -46,6 +46,15 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRouteDeps> = async (app, de
       }
       return event
     },
+  )
+
+  app.get(
+    '/v1/stats',
+    {
+      preHandler: read,
+      schema: { summary: 'How many events, alerts and dead letters are stored', tags: ['events'] },
+    },
+    async () => countStored(deps.store),
   )
 
   app.get(

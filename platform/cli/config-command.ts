@@ -5,10 +5,12 @@ import { ConfigError } from '../errors.ts'
 import type { GlobalOptions } from './global-options.ts'
 import { flagsToConfig } from './global-options.ts'
 
-export function registerConfigCommands(program: Command): void {
+export function registerConfigCommands(
+  program: Command,
+  serverOptions: (command: Command) => Command,
+): void {
   const config = program.command('config').description('inspect the configuration')
-  config
-    .command('check')
+  serverOptions(config.command('check'))
     .description(
       'print the effective configuration (flags over PALISADE_* variables over the file over ' +
         'defaults) with secrets masked, or every problem with its path',

@@ -19,20 +19,6 @@ const program = new Command('palisade')
   .option('--data-dir <dir>', 'where embedded data lives (PALISADE_DATA_DIR)')
   .option('--url <url>', 'a running Palisade, for commands that read data (PALISADE_URL)')
   .option('--token <token>', 'API token (PALISADE_TOKEN; default: the admin token in the data dir)')
-  .option('--host <host>', 'address the API listens on (PALISADE_HOST)')
-  .option('--port <port>', 'API port (PALISADE_PORT)', port)
-  .option('--rules <dir>', 'a Sigma rule folder to load; repeatable (PALISADE_RULES)', collect)
-  .option('--no-builtin-rules', 'do not load the built-in rule pack')
-  .option(
-    '--syslog-udp-port <port>',
-    'syslog UDP port, 0 for none (PALISADE_SYSLOG_UDP_PORT)',
-    port,
-  )
-  .option(
-    '--syslog-tcp-port <port>',
-    'syslog TCP port, 0 for none (PALISADE_SYSLOG_TCP_PORT)',
-    port,
-  )
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
   .configureHelp({ showGlobalOptions: true })
   .showHelpAfterError()
@@ -43,11 +29,30 @@ function client(): ApiClient {
   return ApiClient.fromConfig(loadConfig({ flags: flagsToConfig(global), file: global.config }))
 }
 
-registerStartCommand(program)
+registerStartCommand(program, serverOptions)
 registerReplayCommand(program, client)
 registerQueryCommands(program, client)
 registerRulesCommands(program)
-registerConfigCommands(program)
+registerConfigCommands(program, serverOptions)
+
+/** Options that configure a running server; `start` and `config check` take them. */
+function serverOptions(command: Command): Command {
+  return command
+    .option('--host <host>', 'address the API listens on (PALISADE_HOST)')
+    .option('--port <port>', 'API port (PALISADE_PORT)', port)
+    .option('--rules <dir>', 'a Sigma rule folder to load; repeatable (PALISADE_RULES)', collect)
+    .option('--no-builtin-rules', 'do not load the built-in rule pack')
+    .option(
+      '--syslog-udp-port <port>',
+      'syslog UDP port, 0 for none (PALISADE_SYSLOG_UDP_PORT)',
+      port,
+    )
+    .option(
+      '--syslog-tcp-port <port>',
+      'syslog TCP port, 0 for none (PALISADE_SYSLOG_TCP_PORT)',
+      port,
+    )
+}
 
 function port(value: string): number {
   const n = Number(value)

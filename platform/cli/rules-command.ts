@@ -66,42 +66,35 @@ export function registerRulesCommands(program: Command): void {
     .option('--rules <dir>', 'a rule folder; repeatable (required)', collect)
     .option('--placeholders <file>', 'YAML/JSON map of placeholder name to value(s)')
     .option('--json', 'print {detected, expected, cases} as JSON')
-    .action(
-      (
-        dir: string,
-        options: { rules?: string[]; placeholders?: string; json?: boolean },
-        command: Command,
-      ) =>
-        run(() => {
-          // The root program also has a repeatable --rules (the folders `start` loads), and
-          // commander may give the flag to it; either way the folders are the ones named.
-          const ruleDirs = options.rules ?? command.optsWithGlobals<{ rules?: string[] }>().rules
-          if (!ruleDirs || ruleDirs.length === 0) {
-            throw new ValidationError('rules regress needs at least one --rules <dir>')
+    .action((dir: string, options: { rules?: string[]; placeholders?: string; json?: boolean }) =>
+      run(() => {
+        const ruleDirs = options.rules
+        if (!ruleDirs || ruleDirs.length === 0) {
+          throw new ValidationError('rules regress needs at least one --rules <dir>')
+        }
+        const placeholders = readPlaceholders(options.placeholders)
+        const report = regress(dir, ruleDirs, { placeholders })
+        if (options.json) {
+          const cases = report.cases.map(({ path, rule_id, fired, also_fired, reason }) => ({
+            path,
+            rule_id,
+            fired,
+            also_fired,
+            ...(reason ? { reason } : {}),
+          }))
+          const out = { detected: report.detected, expected: report.expected, cases }
+          process.stdout.write(`${JSON.stringify(out)}\n`)
+        } else {
+          for (const c of report.cases) {
+            const mark = c.fired ? 'ok  ' : 'MISS'
+            const why = c.reason ? ` (${c.reason})` : ''
+            const also = c.also_fired.length > 0 ? ` also: ${c.also_fired.join(', ')}` : ''
+            process.stdout.write(`${mark} ${c.rule_id} ${c.path}${why}${also}\n`)
           }
-          const placeholders = readPlaceholders(options.placeholders)
-          const report = regress(dir, ruleDirs, { placeholders })
-          if (options.json) {
-            const cases = report.cases.map(({ path, rule_id, fired, also_fired, reason }) => ({
-              path,
-              rule_id,
-              fired,
-              also_fired,
-              ...(reason ? { reason } : {}),
-            }))
-            const out = { detected: report.detected, expected: report.expected, cases }
-            process.stdout.write(`${JSON.stringify(out)}\n`)
-          } else {
-            for (const c of report.cases) {
-              const mark = c.fired ? 'ok  ' : 'MISS'
-              const why = c.reason ? ` (${c.reason})` : ''
-              const also = c.also_fired.length > 0 ? ` also: ${c.also_fired.join(', ')}` : ''
-              process.stdout.write(`${mark} ${c.rule_id} ${c.path}${why}${also}\n`)
-            }
-            process.stdout.write(`${report.detected}/${report.expected} expected detections\n`)
-          }
-          if (report.detected !== report.expected) process.exitCode = 1
-        }),
+          process.stdout.write(`${report.detected}/${report.expected} expected detections\n`)
+        }
+        if (report.detected !== report.expected) process.exitCode = 1
+      }),
     )
 }
 

@@ -6,9 +6,11 @@ import { createLogger } from '../logger.ts'
 import type { GlobalOptions } from './global-options.ts'
 import { flagsToConfig } from './global-options.ts'
 
-export function registerStartCommand(program: Command): void {
-  program
-    .command('start')
+export function registerStartCommand(
+  program: Command,
+  serverOptions: (command: Command) => Command,
+): void {
+  serverOptions(program.command('start'))
     .description(
       'run Palisade all in one process: HTTP API, syslog listeners, detection, and embedded ' +
         'ClickHouse (or the server in PALISADE_CLICKHOUSE_URL)',

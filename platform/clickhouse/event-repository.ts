@@ -65,12 +65,22 @@ export async function getEvent(store: AnalyticsStore, id: string): Promise<Palis
   return rows[0] ? (JSON.parse(rows[0].event) as PalisadeEvent) : null
 }
 
-/** Counts stored events, each id once; for health pages and tests. */
-export async function countEvents(store: AnalyticsStore): Promise<number> {
+/** How many events, alerts and dead letters are stored, each id once. */
+export async function countStored(
+  store: AnalyticsStore,
+): Promise<{ events: number; alerts: number; dead_letters: number }> {
+  const db = store.database
   const result = await store.client.query({
-    query: `SELECT count() AS n FROM ${store.database}.events FINAL`,
+    query: `SELECT
+      (SELECT count() FROM ${db}.events FINAL) AS events,
+      (SELECT count() FROM ${db}.alerts FINAL) AS alerts,
+      (SELECT count() FROM ${db}.dead_letters FINAL) AS dead_letters`,
     format: 'JSONEachRow',
   })
-  const rows = await result.json<{ n: number }>()
-  return Number(rows[0]?.n ?? 0)
+  const [row] = await result.json<{ events: number; alerts: number; dead_letters: number }>()
+  return {
+    events: Number(row?.events ?? 0),
+    alerts: Number(row?.alerts ?? 0),
+    dead_letters: Number(row?.dead_letters ?? 0),
+  }
 }

@@ -7,6 +7,9 @@
  * Events keep their exact normalised JSON in `event` (what the API returns) and ClickHouse
  * derives the typed columns and the `doc` JSON column from it, so the insert from Node is four
  * small fields and the parsing happens inside the engine.
+ *
+ * Retention counts from when Palisade stored a row, not from the event's own time: a TTL on
+ * event time would delete a replayed month-old log the moment it was inserted, silently.
  */
 export interface Migration {
   version: number
@@ -38,7 +41,7 @@ export const migrations: Migration[] = [
       ENGINE = ReplacingMergeTree(ingested)
       PARTITION BY toYYYYMMDD(timestamp)
       ORDER BY (timestamp, id)
-      TTL toDateTime(timestamp) + INTERVAL {ttl_days} DAY`,
+      TTL toDateTime(ingested) + INTERVAL {ttl_days} DAY`,
       `CREATE TABLE IF NOT EXISTS {db}.alerts (
         id UUID,
         timestamp DateTime64(3, 'UTC'),
@@ -59,7 +62,7 @@ export const migrations: Migration[] = [
       ENGINE = ReplacingMergeTree(created)
       PARTITION BY toYYYYMM(timestamp)
       ORDER BY (timestamp, id)
-      TTL toDateTime(timestamp) + INTERVAL {ttl_days} * 4 DAY`,
+      TTL toDateTime(created) + INTERVAL {ttl_days} * 4 DAY`,
       `CREATE TABLE IF NOT EXISTS {db}.dead_letters (
         id UUID,
         received DateTime64(3, 'UTC'),

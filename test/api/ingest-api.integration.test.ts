@@ -66,6 +66,14 @@ describe('POST /v1/events', () => {
     expect((await palisade.request('GET', `/v1/events/${id}`)).status).toBe(200)
   })
 
+  it('keeps an event from years ago: retention counts from ingestion, not event time', async () => {
+    const old = { ...event(12), '@timestamp': '2019-05-01T00:00:00Z', message: 'old forensic log' }
+    const res = await palisade.request('POST', '/v1/events', { body: [old] })
+    const stored = await palisade.request('GET', `/v1/events/${res.body.results[0].id}`)
+    expect(stored.status).toBe(200)
+    expect(stored.body['@timestamp']).toBe('2019-05-01T00:00:00.000Z')
+  })
+
   it('creates no visible duplicate when the same batch is sent twice', async () => {
     const batch = [event(6, { message: 'resent batch' }), event(7, { message: 'resent batch' })]
     const first = await palisade.request('POST', '/v1/events', { body: batch })

@@ -1,0 +1,48 @@
+/** Timing helpers for the benchmarks: wall-clock runs, medians and rates. */
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** Runs `work` and returns how many seconds it took, and what it returned. */
+export async function timed<T>(work: () => Promise<T> | T): Promise<{ seconds: number; value: T }> {
+  const start = process.hrtime.bigint()
+  const value = await work()
+  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, value }
+}
+
+/** Runs `task` for every item with at most `concurrency` in flight, in item order per lane. */
+export async function forEachConcurrent<T>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await task(items[next++]!)
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane))
+}
+
+/** `12345.6` as `12.3k`, for rates in a table. */
+export function formatRate(perSecond: number): string {
+  if (!Number.isFinite(perSecond)) return '-'
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)}M`
+  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)}k`
+  return perSecond.toFixed(0)
+}
+
+/** A plain text table, columns padded to their widest cell; numbers align right. */
+export function formatTable(header: readonly string[], rows: readonly string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const numeric = header.map((_, i) => rows.every((r) => /^[-\d.,x%kM ]+$/.test(r[i]!)))
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd()
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
+}
