@@ -73,7 +73,11 @@ try {
     process.stderr.write(`palisade: ${error.message}\n`)
     process.exitCode = error.status === 400 ? 2 : 1
   } else {
-    process.stderr.write(`palisade: ${(error as Error).stack ?? String(error)}\n`)
+    // A system error (a missing file, a refused port) says enough in its message; a stack is
+    // for whoever debugs Palisade itself, so it shows only at debug level.
+    const debug = /^(debug|trace)$/.test(program.opts<GlobalOptions>().logLevel ?? '')
+    const e = error as Error
+    process.stderr.write(`palisade: ${debug ? (e.stack ?? e.message) : e.message}\n`)
     process.exitCode = 1
   }
 }
