@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import type { FastifyInstance } from 'fastify'
@@ -12,6 +12,7 @@ import type { SyslogListeners } from '../ingest/sources/syslog-listener.ts'
 import { openAnalyticsStore } from './clickhouse/analytics-store.ts'
 import type { AnalyticsStore } from './clickhouse/analytics-store.ts'
 import type { PalisadeConfig } from './config/config-schema.ts'
+import { PalisadeError } from './errors.ts'
 import type { Logger } from './logger.ts'
 import { createMetrics } from './metrics/metrics.ts'
 import { countTokens, createToken } from './state/api-tokens.ts'
@@ -28,8 +29,10 @@ export interface Engine {
   syslog: SyslogListeners
   /** Where the API listens, e.g. `http://127.0.0.1:8470`. */
   url: string
-  /** Path of the admin token file written at first start, if this start wrote one. */
+  /** Path of the admin token file, if there is one in the data dir. */
   adminTokenFile?: string
+  /** True when this start made the admin token (a fresh instance). */
+  adminTokenCreated: boolean
   close(): Promise<void>
 }
 
@@ -47,7 +50,10 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
   const closers: (() => Promise<unknown>)[] = [() => store.close(), () => state.close()]
 
   try {
-    const adminTokenFile = await bootstrapAdminToken(state, config.dataDir)
+    const adminTokenCreated = await bootstrapAdminToken(state, config.dataDir)
+    const adminTokenFile = existsSync(adminTokenPath(config.dataDir))
+      ? adminTokenPath(config.dataDir)
+      : undefined
     const ruleDirs = [
       ...(config.builtinRules ? [packageInfo.builtinRulesDir] : []),
       ...config.rules,
@@ -67,7 +73,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       version: packageInfo.version,
     })
     closers.unshift(() => app.close())
-    const address = await app.listen({ host: config.http.host, port: config.http.port })
+    const address = await listen(app, config.http.host, config.http.port)
 
     // Windows with an upper bound are decided when they close, which wall-clock time decides
     // when no newer event arrives to move the watermark.
@@ -94,6 +100,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       syslog,
       url: address.replace('[::1]', 'localhost'),
       adminTokenFile,
+      adminTokenCreated,
       close: async () => {
         for (const close of closers) await close().catch(() => undefined)
       },
@@ -104,20 +111,31 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
   }
 }
 
+async function listen(app: FastifyInstance, host: string, port: number): Promise<string> {
+  try {
+    return await app.listen({ host, port })
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error
+    throw new PalisadeError(
+      'PAL_PORT_UNAVAILABLE',
+      `cannot listen for the API on ${host}:${port} (${code}); pass --port or set PALISADE_PORT`,
+      { cause: error },
+    )
+  }
+}
+
 /**
  * On a fresh instance there is no token, so nobody could call the API: make one admin token
  * and leave it in the data dir, readable by its owner only, where the CLI finds it.
  */
-async function bootstrapAdminToken(
-  state: StateStore,
-  dataDir: string,
-): Promise<string | undefined> {
-  if ((await countTokens(state.db)) > 0) return undefined
+async function bootstrapAdminToken(state: StateStore, dataDir: string): Promise<boolean> {
+  if ((await countTokens(state.db)) > 0) return false
   const { token } = await createToken(state.db, 'admin (first start)', ['admin'])
   const file = adminTokenPath(dataDir)
   writeFileSync(file, `${token}\n`, { mode: 0o600 })
   chmodSync(file, 0o600)
-  return file
+  return true
 }
 
 export function adminTokenPath(dataDir: string): string {

@@ -5,6 +5,7 @@ import type { Server, Socket } from 'node:net'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 
+import { PalisadeError } from '../../platform/errors.ts'
 import type { Logger } from '../../platform/logger.ts'
 import { TcpFrameDecoder } from '../framing.ts'
 import type { ParsedRecord } from '../parsed-record.ts'
@@ -126,9 +127,9 @@ export async function startSyslogListeners(
       }
       receive(stream, position++, datagram.subarray(0, options.maxMessageBytes).toString('utf8'))
     })
-    udp.on('error', (error) => log.error({ err: error }, 'syslog UDP socket failed'))
     udp.bind(Math.max(options.udpPort, 0), options.host)
-    await once(udp, 'listening')
+    await listening(udp, 'UDP', options.host, options.udpPort)
+    udp.on('error', (error) => log.error({ err: error }, 'syslog UDP socket failed'))
     udpPort = udp.address().port
   }
 
@@ -155,7 +156,7 @@ export async function startSyslogListeners(
       socket.on('error', (error) => log.debug({ err: error, stream }, 'syslog TCP peer error'))
     })
     tcp.listen(Math.max(options.tcpPort, 0), options.host)
-    await once(tcp, 'listening')
+    await listening(tcp, 'TCP', options.host, options.tcpPort)
     const address = tcp.address()
     tcpPort = typeof address === 'object' && address ? address.port : 0
   }
@@ -170,6 +171,28 @@ export async function startSyslogListeners(
       if (tcp) await new Promise<void>((resolve) => tcp.close(() => resolve()))
       await flushNow()
     },
+  }
+}
+
+/** Waits for a socket to bind; a busy port becomes an error that says which flag to change. */
+async function listening(
+  socket: UdpSocket | Server,
+  kind: 'UDP' | 'TCP',
+  host: string,
+  port: number,
+): Promise<void> {
+  try {
+    await once(socket, 'listening')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error
+    throw new PalisadeError(
+      'PAL_PORT_UNAVAILABLE',
+      `cannot listen for syslog over ${kind} on ${host}:${port} (${code}); pass ` +
+        `--syslog-${kind.toLowerCase()}-port (0 turns it off) or set ` +
+        `PALISADE_SYSLOG_${kind}_PORT`,
+      { cause: error },
+    )
   }
 }
 

@@ -16,7 +16,7 @@ const program = new Command('palisade')
   .description('Palisade: security events in, Sigma detections and alerts out')
   .version(packageInfo.version)
   .option('--config <file>', 'a YAML or JSON configuration file (or PALISADE_CONFIG)')
-  .option('--data-dir <dir>', 'where embedded data lives (PALISADE_DATA_DIR)')
+  .option('--data-dir <dir>', 'where embedded data lives (PALISADE_DATA_DIR; default .palisade)')
   .option('--url <url>', 'a running Palisade, for commands that read data (PALISADE_URL)')
   .option('--token <token>', 'API token (PALISADE_TOKEN; default: the admin token in the data dir)')
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
@@ -38,18 +38,18 @@ registerConfigCommands(program, serverOptions)
 /** Options that configure a running server; `start` and `config check` take them. */
 function serverOptions(command: Command): Command {
   return command
-    .option('--host <host>', 'address the API listens on (PALISADE_HOST)')
-    .option('--port <port>', 'API port (PALISADE_PORT)', port)
+    .option('--host <host>', 'address the API listens on (PALISADE_HOST; default 127.0.0.1)')
+    .option('--port <port>', 'API port (PALISADE_PORT; default 8470)', port)
     .option('--rules <dir>', 'a Sigma rule folder to load; repeatable (PALISADE_RULES)', collect)
     .option('--no-builtin-rules', 'do not load the built-in rule pack')
     .option(
       '--syslog-udp-port <port>',
-      'syslog UDP port, 0 for none (PALISADE_SYSLOG_UDP_PORT)',
+      'syslog UDP port, 0 for none (PALISADE_SYSLOG_UDP_PORT; default 5514)',
       port,
     )
     .option(
       '--syslog-tcp-port <port>',
-      'syslog TCP port, 0 for none (PALISADE_SYSLOG_TCP_PORT)',
+      'syslog TCP port, 0 for none (PALISADE_SYSLOG_TCP_PORT; default 5514)',
       port,
     )
 }

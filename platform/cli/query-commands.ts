@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 
+import type { PalisadeEvent } from '../event-model.ts'
 import type { ApiClient } from './api-client.ts'
 
 interface Page<T> {
@@ -40,6 +41,7 @@ export function registerQueryCommands(program: Command, client: () => ApiClient)
       query: { ...pageQuery(options), rule_id: options.ruleId, level: options.level },
     })
     if (options.json) return printJson(page)
+    if (page.items.length === 0) return printNone('alerts')
     for (const a of page.items) {
       process.stdout.write(
         `${a['@timestamp']}  ${a.level.padEnd(8)}  ${a.rule.title}  ` +
@@ -51,11 +53,12 @@ export function registerQueryCommands(program: Command, client: () => ApiClient)
 
   listOptions(program.command('events').description('list stored events, newest first')).action(
     async (options: Record<string, string | boolean>) => {
-      const page = await client().request<Page<Record<string, unknown>>>('GET', '/v1/events', {
+      const page = await client().request<Page<PalisadeEvent>>('GET', '/v1/events', {
         query: pageQuery(options),
       })
       if (options.json) return printJson(page)
-      for (const e of page.items) process.stdout.write(`${JSON.stringify(e)}\n`)
+      if (page.items.length === 0) return printNone('events')
+      for (const e of page.items) process.stdout.write(`${eventLine(e)}\n`)
       printFooter(page)
     },
   )
@@ -68,6 +71,7 @@ export function registerQueryCommands(program: Command, client: () => ApiClient)
         query: { ...pageQuery(options), status: options.status },
       })
       if (options.json) return printJson(page)
+      if (page.items.length === 0) return printNone('dead letters')
       for (const d of page.items) {
         process.stdout.write(`${d.received}  ${d.id}  ${d.status}  ${d.format}  ${d.reason}\n`)
       }
@@ -136,6 +140,20 @@ function pageQuery(options: Record<string, string | boolean>) {
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`)
+}
+
+function printNone(what: string): void {
+  process.stdout.write(`no ${what} match\n`)
+}
+
+/** One line an event: time, what happened, the id to fetch it by, and its message. */
+function eventLine(e: PalisadeEvent): string {
+  const what = [e.event?.dataset, e.event?.action, e.event?.outcome].filter(Boolean).join('/')
+  const who = [e.user?.name, e.source?.ip, e.host?.name].filter(Boolean).join(' ')
+  const text = String(e.message ?? '')
+    .replace(/\s+/g, ' ')
+    .slice(0, 100)
+  return `${e['@timestamp']}  ${e.id}  ${what || '-'}  ${who || '-'}  ${text}`
 }
 
 function printFooter(page: Page<unknown>): void {

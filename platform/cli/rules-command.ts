@@ -52,6 +52,12 @@ export function registerRulesCommands(program: Command): void {
               `${report.files} files: ${report.loaded} loaded, ${report.rejected} rejected, ` +
                 `${report.unrouted} unrouted\n`,
             )
+            if (report.unrouted > 0 && !options.unrouted) {
+              process.stdout.write(
+                'unrouted rules load but never fire: no parser yet produces events for their ' +
+                  'logsource (see them with --unrouted)\n',
+              )
+            }
           }
           if (options.strict && report.rejected > 0) process.exitCode = 1
         }),

@@ -27,7 +27,8 @@ export function registerStartCommand(
       if (engine.syslog.tcpPort)
         lines.push(`syslog over TCP on ${config.syslog.host}:${engine.syslog.tcpPort}`)
       if (engine.adminTokenFile) {
-        lines.push(`an admin API token was written to ${engine.adminTokenFile}; the CLI uses it`)
+        const made = engine.adminTokenCreated ? 'a new admin API token is in' : 'admin API token:'
+        lines.push(`${made} ${engine.adminTokenFile} (the CLI reads it from there)`)
       }
       process.stdout.write(`${lines.join('\n')}\n`)
 

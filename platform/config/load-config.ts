@@ -63,7 +63,17 @@ export function loadConfig(sources: ConfigSources = {}): PalisadeConfig {
   const merged = mergeLayers(mergeLayers(fileLayer, envLayer), sources.flags ?? {})
 
   const result = configSchema.safeParse(merged)
-  if (!result.success) problems.push(...issuesToProblems(result.error.issues))
+  if (!result.success) {
+    // Say which variable a bad value came from, unless a flag overrode it.
+    const fromEnv = new Map<string, string>()
+    for (const [name, { path }] of Object.entries(environmentVariables)) {
+      if (env[name] && getPath(sources.flags ?? {}, path) === undefined) fromEnv.set(path, name)
+    }
+    for (const problem of issuesToProblems(result.error.issues)) {
+      const name = fromEnv.get(problem.path)
+      problems.push(name ? { ...problem, message: `${name}: ${problem.message}` } : problem)
+    }
+  }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems)
   return result.data
 }
@@ -135,6 +145,15 @@ export function setPath(target: Layer, path: string, value: unknown): void {
     node = node[key] as Layer
   }
   node[keys[keys.length - 1]!] = value
+}
+
+function getPath(source: Layer, path: string): unknown {
+  let node: unknown = source
+  for (const key of path.split('.')) {
+    if (typeof node !== 'object' || node === null) return undefined
+    node = (node as Layer)[key]
+  }
+  return node
 }
 
 function mergeLayers(base: Layer, over: Layer): Layer {

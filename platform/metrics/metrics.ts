@@ -21,7 +21,7 @@ export function createMetrics(): Metrics {
     }),
     alerts: new Counter({
       name: 'palisade_alerts_total',
-      help: 'Alerts written, by detector kind',
+      help: 'Alerts raised, by detector kind (a resent batch raises its alerts again; storage keeps one)',
       labelNames: ['kind'],
       registers: [registry],
     }),
