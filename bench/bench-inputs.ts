@@ -139,7 +139,8 @@ function random(seed: number): () => number {
  * auditd process executions, and application events no rule routes to.
  */
 function ecsEvent(i: number, run: number, next: () => number): Record<string, unknown> {
-  const timestamp = new Date(Date.UTC(2026, 0, 5, 8) + i * 250).toISOString()
+  // Each run is a day later than the one before, so its correlation windows are new ones.
+  const timestamp = new Date(Date.UTC(2026, 7, 1 + run, 8) + i * 250).toISOString()
   const host = { name: `web-${Math.floor(next() * 20)}`, hostname: 'web.example.internal' }
   const labels = { bench_run: String(run) }
   const kind = next()
@@ -208,7 +209,9 @@ function ecsEvent(i: number, run: number, next: () => number): Record<string, un
 
 /**
  * `count` generated ECS events as NDJSON, without ids, so the engine derives each from the
- * event's content (the common case for emitters). Runs differ in the `labels.bench_run` label.
+ * event's content (the common case for emitters). Runs differ in the `labels.bench_run` label
+ * and in their day, after every corpus's dates (the latest Windows event is from July 2026),
+ * so no correlation window they fall in has closed already.
  */
 export function ecsInput(count: number, batchSize: number): BenchInput {
   return {
