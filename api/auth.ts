@@ -30,9 +30,11 @@ export function requireScope(db: StateDb, scope: TokenScope) {
 
     const match = /^Bearer\s+(\S+)$/i.exec(header)
     if (!match) {
+      // Never echo the header: without its scheme it is most likely the bare token.
       throw new PalisadeError(
         'PAL_AUTH_MALFORMED',
-        `expected an Authorization header of the form "Bearer <token>", got "${header.split(/\s/)[0]} …"`,
+        'expected an Authorization header of the form "Bearer <token>", got one without the ' +
+          'Bearer scheme or with spaces in the token',
         { status: 401 },
       )
     }

@@ -1,7 +1,16 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 
-import { PalisadeError } from '../platform/errors.ts'
+import { describeValue, PalisadeError } from '../platform/errors.ts'
+
+function valueAt(source: unknown, keys: string[]): unknown {
+  let node = source
+  for (const key of keys) {
+    if (typeof node !== 'object' || node === null) return undefined
+    node = (node as Record<string, unknown>)[key]
+  }
+  return node
+}
 
 /** Every error body has the same shape: `{ error: { code, message, ...context } }`. */
 export function errorBody(code: string, message: string, context: Record<string, unknown> = {}) {
@@ -23,10 +32,27 @@ export function handleError(
   }
 
   if (hasZodFastifySchemaValidationErrors(error)) {
-    const problems = error.validation.map((v) => ({
-      path: [error.validationContext, ...v.instancePath.split('/').filter(Boolean)].join('.'),
-      message: v.message ?? 'invalid',
-    }))
+    const context = error.validationContext ?? 'body'
+    const source =
+      context === 'querystring'
+        ? request.query
+        : context === 'params'
+          ? request.params
+          : context === 'headers'
+            ? request.headers
+            : request.body
+    const problems = error.validation.map((v) => {
+      const keys = v.instancePath.split('/').filter(Boolean)
+      const path = [error.validationContext, ...keys].join('.')
+      const message = v.message ?? 'invalid'
+      // Say what came, unless the message already does (zod's often say "received ...").
+      const came = keys.length > 0 ? valueAt(source, keys) : undefined
+      const tail =
+        came === undefined || /\b(got|received)\b/.test(message)
+          ? ''
+          : `, got ${describeValue(came)}`
+      return { path, message: message + tail }
+    })
     const message = problems.map((p) => `${p.path}: ${p.message}`).join('; ')
     return reply.status(400).send(errorBody('PAL_INVALID_REQUEST', message, { problems }))
   }

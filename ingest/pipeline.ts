@@ -3,7 +3,8 @@ import type { AnalyticsStore } from '../platform/clickhouse/analytics-store.ts'
 import { insertAlerts } from '../platform/clickhouse/alert-repository.ts'
 import { insertDeadLetters } from '../platform/clickhouse/dead-letter-repository.ts'
 import type { DeadLetter } from '../platform/clickhouse/dead-letter-repository.ts'
-import { insertEvents } from '../platform/clickhouse/event-repository.ts'
+import { findStoredIds, insertEvents } from '../platform/clickhouse/event-repository.ts'
+import { isDataRefusal } from '../platform/clickhouse/store-errors.ts'
 import { newId } from '../platform/event-id.ts'
 import type { PalisadeEvent } from '../platform/event-model.ts'
 import type { Metrics } from '../platform/metrics/metrics.ts'
@@ -36,6 +37,8 @@ export interface Batch {
 
 export type RecordResult =
   | { index: number; status: 'stored'; id: string }
+  /** Already stored by an earlier batch (or earlier in this one): kept once, not again. */
+  | { index: number; status: 'duplicate'; id: string }
   | {
       index: number
       status: 'dead_letter'
@@ -46,6 +49,7 @@ export type RecordResult =
 export interface BatchResult {
   results: RecordResult[]
   stored: number
+  duplicates: number
   dead_lettered: number
   alerts: number
 }
@@ -58,9 +62,15 @@ export interface Pipeline {
 
 /**
  * The embedded transport: a batch is normalised, detected on and stored inline, and the
- * caller is answered only after every event, dead letter and alert is in ClickHouse. A store
- * failure rejects the whole batch, so the sender retries it; ids are deterministic, so the
- * retry leaves no duplicate.
+ * caller is answered only after every event, dead letter and alert is in ClickHouse.
+ *
+ * - An event whose id is already stored is a duplicate: it is neither detected on nor stored
+ *   again, so a resent batch changes nothing.
+ * - A store that does not answer (or answers "later") rejects the whole batch, so the sender
+ *   retries it.
+ * - A store that refuses some rows as data gets the batch split until the refused records are
+ *   found; those become dead letters with the store's reason and the rest is stored. One bad
+ *   record never sinks its batch, and a refused batch is never retried forever.
  */
 export function createPipeline(deps: {
   store: AnalyticsStore
@@ -72,59 +82,80 @@ export function createPipeline(deps: {
   return {
     async process(batch) {
       const stopTimer = metrics?.batchSeconds.startTimer({ source: batch.source })
-      const events: PalisadeEvent[] = []
       const letters: DeadLetter[] = []
       const results: RecordResult[] = []
-      const received = batch.receivedAt.toISOString()
+      const deadLetter = (record: ParsedRecord, reason: RecordError): RecordResult => {
+        const letter = toDeadLetter(batch, record, reason)
+        letters.push(letter)
+        return {
+          index: record.index,
+          status: 'dead_letter',
+          dead_letter_id: letter.id,
+          error: reason,
+        }
+      }
 
+      const valid: { record: ParsedRecord; event: PalisadeEvent; slot: number }[] = []
       for (const record of batch.records) {
         const outcome = record.error
           ? ({ ok: false, reason: record.error } as const)
           : normaliseRecord(record, { receivedAt: batch.receivedAt })
         if (outcome.ok) {
-          events.push(outcome.event)
+          valid.push({ record, event: outcome.event, slot: results.length })
           results.push({ index: record.index, status: 'stored', id: outcome.event.id })
-          continue
+        } else {
+          results.push(deadLetter(record, outcome.reason))
         }
-        const letter: DeadLetter = {
-          id: newId(),
-          received,
-          status: 'pending',
-          source: batch.source,
-          format: batch.format,
-          stream: batch.stream,
-          position: (batch.startPosition ?? 0) + record.index,
-          reason_code: outcome.reason.code,
-          reason: outcome.reason.message,
-          path: outcome.reason.path ?? '',
-          raw: record.raw,
-        }
-        letters.push(letter)
-        results.push({
-          index: record.index,
-          status: 'dead_letter',
-          dead_letter_id: letter.id,
-          error: outcome.reason,
-        })
       }
 
-      const alerts = detector.detect(events)
+      const stored = await findStoredIds(
+        store,
+        valid.map((v) => v.event.id),
+      )
+      const fresh: typeof valid = []
+      for (const item of valid) {
+        if (stored.has(item.event.id)) {
+          results[item.slot] = { index: item.record.index, status: 'duplicate', id: item.event.id }
+        } else {
+          stored.add(item.event.id) // a second copy later in this batch is a duplicate too
+          fresh.push(item)
+        }
+      }
+
+      const alerts = detector.detect(fresh.map((f) => f.event))
       const now = new Date()
       // Events before alerts: an alert must never point at an event that is not stored.
-      await insertEvents(store, events, now)
-      if (batch.writeDeadLetters !== false) await insertDeadLetters(store, letters, now)
-      await insertAlerts(store, alerts, now)
-
-      metrics?.records.inc({ source: batch.source, outcome: 'stored' }, events.length)
-      metrics?.records.inc({ source: batch.source, outcome: 'dead_letter' }, letters.length)
-      for (const alert of alerts) metrics?.alerts.inc({ kind: alert.rule.kind })
-      stopTimer?.()
-      return {
-        results,
-        stored: events.length,
-        dead_lettered: letters.length,
-        alerts: alerts.length,
+      const refused = await insertIsolating(fresh, (items) =>
+        insertEvents(
+          store,
+          items.map((i) => i.event),
+          now,
+        ),
+      )
+      const refusedIds = new Set<string>()
+      for (const { item, error } of refused) {
+        refusedIds.add(item.event.id)
+        results[item.slot] = deadLetter(item.record, {
+          code: 'PAL_STORE_REFUSED',
+          message: `the analytics store refused this record: ${firstLine(error)}`,
+        })
       }
+      if (batch.writeDeadLetters !== false) await insertDeadLettersSafely(store, letters, now)
+      const kept = alerts.filter((a) => a.event_ids.some((id) => !refusedIds.has(id)))
+      await insertAlerts(store, kept, now)
+
+      const counts = { stored: 0, duplicates: 0, dead_lettered: 0 }
+      for (const r of results) {
+        if (r.status === 'stored') counts.stored++
+        else if (r.status === 'duplicate') counts.duplicates++
+        else counts.dead_lettered++
+      }
+      metrics?.records.inc({ source: batch.source, outcome: 'stored' }, counts.stored)
+      metrics?.records.inc({ source: batch.source, outcome: 'duplicate' }, counts.duplicates)
+      metrics?.records.inc({ source: batch.source, outcome: 'dead_letter' }, counts.dead_lettered)
+      for (const alert of kept) metrics?.alerts.inc({ kind: alert.rule.kind })
+      stopTimer?.()
+      return { results, ...counts, alerts: kept.length }
     },
 
     async tick(now = new Date()) {
@@ -134,4 +165,68 @@ export function createPipeline(deps: {
       return alerts.length
     },
   }
+}
+
+type RecordError = { code: string; message: string; path?: string }
+
+function toDeadLetter(batch: Batch, record: ParsedRecord, reason: RecordError): DeadLetter {
+  return {
+    id: newId(),
+    received: batch.receivedAt.toISOString(),
+    status: 'pending',
+    source: batch.source,
+    format: batch.format,
+    stream: batch.stream,
+    position: (batch.startPosition ?? 0) + record.index,
+    reason_code: reason.code,
+    reason: reason.message,
+    path: reason.path ?? '',
+    raw: record.raw,
+  }
+}
+
+/**
+ * Inserts `items`; when the store refuses them as data, splits the batch in halves until each
+ * refused item stands alone, and returns those with the store's error. An insert is atomic in
+ * ClickHouse, so a refused half left nothing behind. Errors that are not data refusals
+ * propagate: the sender retries the whole batch.
+ */
+export async function insertIsolating<T>(
+  items: T[],
+  insert: (items: T[]) => Promise<void>,
+): Promise<{ item: T; error: unknown }[]> {
+  if (items.length === 0) return []
+  try {
+    await insert(items)
+    return []
+  } catch (error) {
+    if (!isDataRefusal(error)) throw error
+    if (items.length === 1) return [{ item: items[0]!, error }]
+    const middle = Math.ceil(items.length / 2)
+    return [
+      ...(await insertIsolating(items.slice(0, middle), insert)),
+      ...(await insertIsolating(items.slice(middle), insert)),
+    ]
+  }
+}
+
+/**
+ * Dead letters are the last place a record can go, so a letter the store refuses is stored
+ * again with its original bytes base64-encoded (the refusal is almost always about the text).
+ */
+async function insertDeadLettersSafely(store: AnalyticsStore, letters: DeadLetter[], now: Date) {
+  const refused = await insertIsolating(letters, (items) => insertDeadLetters(store, items, now))
+  if (refused.length === 0) return
+  const encoded = refused.map(({ item, error }) => ({
+    ...item,
+    raw: Buffer.from(item.raw, 'utf8').toString('base64'),
+    reason: `${item.reason} (stored base64-encoded: the store refused the text: ${firstLine(error)})`,
+  }))
+  await insertDeadLetters(store, encoded, now)
+}
+
+function firstLine(error: unknown): string {
+  return String((error as Error)?.message ?? error)
+    .split('\n')[0]!
+    .slice(0, 300)
 }

@@ -29,7 +29,9 @@ const replayBody = z
     ids: z.array(z.uuid()).max(1000).optional(),
     limit: z.number().int().min(1).max(1000).default(100),
   })
-  .default({ limit: 100 })
+  // No body at all means "the oldest pending ones", as an empty object does.
+  .nullish()
+  .transform((body) => ({ limit: body?.limit ?? 100, ids: body?.ids }))
 
 /** Listing dead letters, and replaying them through the pipeline once the cause is fixed. */
 export const deadLetterRoutes: FastifyPluginAsyncZod<DeadLetterRouteDeps> = async (app, deps) => {
@@ -61,13 +63,14 @@ export const deadLetterRoutes: FastifyPluginAsyncZod<DeadLetterRouteDeps> = asyn
       },
     },
     async (request) => {
-      const letters = request.body.ids
-        ? await getDeadLetters(deps.store, request.body.ids)
+      const ids = request.body.ids && [...new Set(request.body.ids.map((id) => id.toLowerCase()))]
+      const letters = ids
+        ? await getDeadLetters(deps.store, ids)
         : (await queryDeadLetters(deps.store, { status: 'pending', limit: request.body.limit }))
             .items
-      if (request.body.ids && letters.length < request.body.ids.length) {
+      if (ids && letters.length < ids.length) {
         const found = new Set(letters.map((l) => l.id))
-        const missing = request.body.ids.filter((id) => !found.has(id))
+        const missing = ids.filter((id) => !found.has(id))
         throw new PalisadeError('PAL_NOT_FOUND', `no dead letter with id ${missing.join(', ')}`, {
           status: 404,
           context: { missing },
@@ -99,7 +102,8 @@ async function replayOne(
   deps: DeadLetterRouteDeps,
   letter: DeadLetter,
 ): Promise<
-  { status: 'replayed'; event_ids: string[] } | { status: 'failed_again'; reason: string }
+  | { status: 'replayed'; event_ids: string[] }
+  | { status: 'failed_again'; reason: string; event_ids?: string[] }
 > {
   const format = letter.format as IngestFormat
   const parser = ingestFormats[format]
@@ -121,6 +125,10 @@ async function replayOne(
     return { status: 'failed_again', reason: (error as Error).message }
   }
 
+  if (records.length === 0) {
+    return { status: 'failed_again', reason: 'the dead letter holds no record to replay' }
+  }
+
   const result = await deps.pipeline.process({
     records,
     source: 'replay',
@@ -130,12 +138,12 @@ async function replayOne(
     startPosition: letter.position,
     writeDeadLetters: false,
   })
+  const eventIds = result.results.flatMap((r) => (r.status === 'dead_letter' ? [] : [r.id]))
   const failed = result.results.find((r) => r.status === 'dead_letter')
   if (failed && failed.status === 'dead_letter') {
-    return { status: 'failed_again', reason: failed.error.message }
+    // Part of it may have been stored: say so, so the answer never hides a stored event.
+    const stored = eventIds.length ? ` (${eventIds.length} of its records were stored)` : ''
+    return { status: 'failed_again', reason: failed.error.message + stored, event_ids: eventIds }
   }
-  return {
-    status: 'replayed',
-    event_ids: result.results.flatMap((r) => (r.status === 'stored' ? [r.id] : [])),
-  }
+  return { status: 'replayed', event_ids: eventIds }
 }

@@ -15,7 +15,7 @@ export interface IngestRouteDeps {
 }
 
 const recordResult = z.union([
-  z.object({ index: z.number(), status: z.literal('stored'), id: z.string() }),
+  z.object({ index: z.number(), status: z.enum(['stored', 'duplicate']), id: z.string() }),
   z.object({
     index: z.number(),
     status: z.literal('dead_letter'),
@@ -33,8 +33,26 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRouteDeps> = async (app, 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser(
     Object.keys(defaultFormatFor),
-    { parseAs: 'string' },
-    (_req, body, done) => done(null, body),
+    { parseAs: 'buffer' },
+    (request, body, done) => {
+      const charset = /;\s*charset=("?)([^";]+)\1/i.exec(request.headers['content-type'] ?? '')
+      if (charset && !/^(utf-?8|us-ascii)$/i.test(charset[2]!)) {
+        return done(
+          new PalisadeError(
+            'PAL_UNSUPPORTED_CHARSET',
+            `expected a UTF-8 body (charset=utf-8), got charset=${charset[2]}`,
+            { status: 415 },
+          ),
+        )
+      }
+      // Bytes that are not UTF-8 reach the handler undecoded, after authentication, which
+      // keeps them whole as a dead letter; decoding them loosely would alter them silently.
+      try {
+        done(null, strictUtf8.decode(body as Buffer))
+      } catch {
+        done(null, body)
+      }
+    },
   )
 
   app.post(
@@ -55,10 +73,11 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRouteDeps> = async (app, 
           /** Position of the first record in the stream (for syslog ids). */
           position: z.coerce.number().int().min(0).optional(),
         }),
-        body: z.string(),
+        body: z.union([z.string(), z.instanceof(Buffer)]),
         response: {
           202: z.object({
             stored: z.number(),
+            duplicates: z.number(),
             dead_lettered: z.number(),
             alerts: z.number(),
             results: z.array(recordResult),
@@ -84,9 +103,21 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRouteDeps> = async (app, 
         startPosition: request.query.position ?? 0,
       }
 
+      if (Buffer.isBuffer(request.body)) {
+        const offset = firstInvalidUtf8(request.body)
+        return keepWhole(
+          batch,
+          request.body.toString('base64'),
+          'PAL_INVALID_UTF8',
+          `expected a UTF-8 body, got a byte sequence that is not UTF-8 at byte ${offset}; ` +
+            'the body is kept base64-encoded as one dead letter',
+        )
+      }
+      const body = request.body
+
       let records
       try {
-        records = ingestFormats[format](request.body, {
+        records = ingestFormats[format](body, {
           stream,
           receivedAt,
           timeZone: deps.timeZone,
@@ -94,25 +125,55 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRouteDeps> = async (app, 
         })
       } catch (error) {
         if (!(error instanceof PalisadeError) || error.code !== 'PAL_UNFRAMEABLE') throw error
-        // Nothing could be split into records: keep the whole body as one dead letter.
-        const kept = await deps.pipeline.process({
-          ...batch,
-          records: [
-            { index: 0, raw: request.body, error: { code: error.code, message: error.message } },
-          ],
-        })
-        const letter = kept.results[0]
-        throw new PalisadeError(error.code, error.message, {
-          status: 400,
-          context: {
-            format,
-            dead_letter_id: letter?.status === 'dead_letter' ? letter.dead_letter_id : undefined,
-          },
-        })
+        return keepWhole(batch, body, error.code, error.message)
       }
 
       const result = await deps.pipeline.process({ ...batch, records })
       return reply.status(202).send(result)
+
+      /** Nothing could be split into records: keep the whole body as one dead letter. */
+      async function keepWhole(b: typeof batch, raw: string, code: string, message: string) {
+        const kept = await deps.pipeline.process({
+          ...b,
+          records: [{ index: 0, raw, error: { code, message } }],
+        })
+        const letter = kept.results[0]
+        throw new PalisadeError(code, message, {
+          status: 400,
+          context: {
+            format: b.format,
+            dead_letter_id: letter?.status === 'dead_letter' ? letter.dead_letter_id : undefined,
+          },
+        })
+      }
     },
   )
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Offset where the first sequence that is not UTF-8 starts, for the error message. */
+function firstInvalidUtf8(bytes: Buffer): number {
+  let low = 0
+  let high = bytes.length
+  // Decoding is all or nothing, so find the shortest failing prefix by halving.
+  while (high - low > 1) {
+    const middle = (low + high) >>> 1
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, middle), { stream: true })
+      low = middle
+    } catch {
+      high = middle
+    }
+  }
+  // The decoder fails on the byte that cannot continue a sequence; the sequence itself may
+  // have started with a lead byte just before it.
+  let at = high - 1
+  for (let back = 1; back <= 3 && at - back >= 0; back++) {
+    const byte = bytes[at - back]!
+    if ((byte & 0xc0) === 0x80) continue
+    if (byte >= 0xc0) at -= back
+    break
+  }
+  return at
 }

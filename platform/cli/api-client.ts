@@ -21,10 +21,7 @@ export class ApiClient {
     const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host
     const url =
       config.url ?? `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`
-    let token = config.token
-    const file = adminTokenPath(config.dataDir)
-    if (!token && existsSync(file)) token = readFileSync(file, 'utf8').trim()
-    return new ApiClient(url, token)
+    return new ApiClient(url, config.token ?? readAdminToken(config.dataDir))
   }
 
   /**
@@ -78,6 +75,32 @@ export class ApiClient {
     }
     return parsed as T
   }
+}
+
+/**
+ * The admin token a local `palisade start` left in its data dir.
+ *
+ * @throws {PalisadeError} saying where a token can come from, when there is none.
+ */
+function readAdminToken(dataDir: string): string {
+  const file = adminTokenPath(dataDir)
+  let token = ''
+  try {
+    token = existsSync(file) ? readFileSync(file, 'utf8').trim() : ''
+  } catch (error) {
+    throw new PalisadeError(
+      'PAL_NO_TOKEN',
+      `cannot read the admin token in ${file}: ${(error as Error).message}`,
+    )
+  }
+  if (!token) {
+    throw new PalisadeError(
+      'PAL_NO_TOKEN',
+      `no API token: pass --token or set PALISADE_TOKEN, or point --data-dir at the data dir of ` +
+        `a local Palisade (looked for ${file})`,
+    )
+  }
+  return token
 }
 
 function safeJson(text: string): unknown {

@@ -21,6 +21,7 @@ interface ReplayOptions {
 
 interface IngestAnswer {
   stored: number
+  duplicates: number
   dead_lettered: number
   alerts: number
 }
@@ -51,19 +52,37 @@ export function registerReplayCommand(program: Command, client: () => ApiClient)
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the totals as JSON')
     .action(async (files: string[], options: ReplayOptions) => {
-      const totals = { files: 0, records: 0, stored: 0, dead_lettered: 0, alerts: 0, seconds: 0 }
+      // A missing or unreadable file fails here, with its name, before anything is sent.
+      for (const file of files) {
+        if (!statSync(file).isFile()) throw new ValidationError(`${file}: expected a file`)
+      }
+      const totals = {
+        files: 0,
+        records: 0,
+        stored: 0,
+        duplicates: 0,
+        dead_lettered: 0,
+        alerts: 0,
+        seconds: 0,
+      }
       const started = performance.now()
       for (const file of files) {
-        const format = options.format ?? formatForFile(file)
-        if (!format || !ingestFormatNames.includes(format)) {
+        if (options.format && !ingestFormatNames.includes(options.format)) {
           throw new ValidationError(
-            `${file}: cannot tell the format from the name; expected --format ${ingestFormatNames.join('|')}`,
+            `--format: expected one of ${ingestFormatNames.join(', ')}, got ${JSON.stringify(options.format)}`,
+          )
+        }
+        const format = options.format ?? formatForFile(file)
+        if (!format) {
+          throw new ValidationError(
+            `${file}: cannot tell the format from the name; pass --format ${ingestFormatNames.join('|')}`,
           )
         }
         const result = await replayFile(client(), file, format, options)
         totals.files += 1
         totals.records += result.records
         totals.stored += result.stored
+        totals.duplicates += result.duplicates
         totals.dead_lettered += result.dead_lettered
         totals.alerts += result.alerts
       }
@@ -74,7 +93,8 @@ export function registerReplayCommand(program: Command, client: () => ApiClient)
         const rate = Math.round(totals.records / Math.max(totals.seconds, 0.001))
         process.stdout.write(
           `${totals.records} records from ${totals.files} file(s) in ${totals.seconds}s (${rate}/s): ` +
-            `${totals.stored} stored, ${totals.dead_lettered} dead-lettered, ${totals.alerts} alerts\n`,
+            `${totals.stored} stored, ${totals.duplicates} already stored, ` +
+            `${totals.dead_lettered} dead-lettered, ${totals.alerts} alerts\n`,
         )
       }
     })
@@ -87,7 +107,6 @@ async function replayFile(
   options: ReplayOptions,
 ) {
   const path = resolve(file)
-  statSync(path) // a missing file fails here with its name, before any request
   const chunks = chunkFile(readFileSync(path, 'utf8'), format, options.batchSize, file)
   const records = chunks.reduce((n, c) => n + c.records, 0)
   const bar =
@@ -100,11 +119,12 @@ async function replayFile(
   bar?.start(records, 0, { rate: 0 })
 
   const started = performance.now()
-  const totals = { records, stored: 0, dead_lettered: 0, alerts: 0 }
+  const totals = { records, stored: 0, duplicates: 0, dead_lettered: 0, alerts: 0 }
   let sent = 0
   for (const chunk of chunks) {
     const answer = await sendWithRetry(client, chunk, format, path, options.retryFor)
     totals.stored += answer.stored
+    totals.duplicates += answer.duplicates
     totals.dead_lettered += answer.dead_lettered
     totals.alerts += answer.alerts
     sent += chunk.records

@@ -1,6 +1,7 @@
 import { levelRank } from '../alert-model.ts'
 import type { Alert, AlertLevel } from '../alert-model.ts'
 import type { AnalyticsStore } from './analytics-store.ts'
+import { wellFormed, wellFormedJson } from './well-formed.ts'
 import { pageConditions, toPage } from './paging.ts'
 import type { KeyedRow, Page, PageQuery } from './paging.ts'
 
@@ -30,9 +31,9 @@ export async function insertAlerts(store: AnalyticsStore, alerts: Alert[], creat
       level_rank: levelRank(a.level),
       tags: a.tags,
       entity_kind: a.entity.kind,
-      entity_value: a.entity.value,
+      entity_value: wellFormed(a.entity.value),
       event_ids: a.event_ids,
-      alert: JSON.stringify(a),
+      alert: wellFormedJson(a),
     })),
     format: 'JSONEachRow',
   })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { createClient } from '@clickhouse/client'
 import type { ClickHouseClient } from '@clickhouse/client'
 
-import { StoreError } from '../errors.ts'
+import { PalisadeError, StoreError } from '../errors.ts'
 import { migrations } from './migrations.ts'
 
 export interface AnalyticsStoreOptions {
@@ -34,6 +34,9 @@ export interface AnalyticsStore {
 export const clickhouseSettings = {
   date_time_input_format: 'best_effort',
   output_format_json_quote_64bit_integers: 0,
+  // A replayed log may span many days, so one batch may touch many daily partitions; the
+  // default limit (100) would refuse such a batch outright and every retry of it.
+  throw_on_max_partitions_per_insert_block: 0,
 } as const
 
 export async function openAnalyticsStore(options: AnalyticsStoreOptions): Promise<AnalyticsStore> {
@@ -47,9 +50,18 @@ export async function openAnalyticsStore(options: AnalyticsStoreOptions): Promis
     const { createChdbConnection } = await import('chdb/connection')
     // chDB builds against @clickhouse/client-common while the client bundles its own copy of
     // the same types; they are one interface at run time, so the cast only bridges the copies.
-    const connection = createChdbConnection({ path }) as unknown as NonNullable<
-      Parameters<typeof createClient>[0]
-    >['connection']
+    let connection: NonNullable<Parameters<typeof createClient>[0]>['connection']
+    try {
+      connection = createChdbConnection({ path }) as unknown as typeof connection
+    } catch (error) {
+      // ClickHouse locks its data path; a second process on it fails here.
+      throw new PalisadeError(
+        'PAL_DATA_DIR_IN_USE',
+        `cannot open embedded ClickHouse in ${path}: another Palisade is probably running on ` +
+          'this data dir; stop it, or pass another --data-dir',
+        { cause: error },
+      )
+    }
     client = createClient({
       connection,
       clickhouse_settings: clickhouseSettings,

@@ -1,4 +1,5 @@
 import type { AnalyticsStore } from './analytics-store.ts'
+import { wellFormed } from './well-formed.ts'
 import { pageConditions, toIso, toPage } from './paging.ts'
 import type { KeyedRow, Page, PageQuery } from './paging.ts'
 
@@ -32,7 +33,13 @@ export async function insertDeadLetters(
   if (letters.length === 0) return
   await store.client.insert({
     table: `${store.database}.dead_letters`,
-    values: letters.map((l) => ({ ...l, updated: updated.toISOString() })),
+    values: letters.map((l) => ({
+      ...l,
+      reason: wellFormed(l.reason),
+      path: wellFormed(l.path),
+      raw: wellFormed(l.raw),
+      updated: updated.toISOString(),
+    })),
     format: 'JSONEachRow',
   })
 }

@@ -1,4 +1,5 @@
 import type { PalisadeEvent } from '../event-model.ts'
+import { wellFormedJson } from './well-formed.ts'
 import type { AnalyticsStore } from './analytics-store.ts'
 import { pageConditions, toPage } from './paging.ts'
 import type { KeyedRow, Page, PageQuery } from './paging.ts'
@@ -26,10 +27,28 @@ export async function insertEvents(
       id: e.id,
       timestamp: e['@timestamp'],
       ingested: at,
-      event: JSON.stringify(e),
+      event: wellFormedJson(e),
     })),
     format: 'JSONEachRow',
   })
+}
+
+/**
+ * Which of `ids` are already stored. Ids are the events' identity, but the table is keyed by
+ * (timestamp, id), so an event resent with another time (one that had none and took its
+ * arrival time) would otherwise become a second row.
+ */
+export async function findStoredIds(store: AnalyticsStore, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set()
+  const result = await store.client.query({
+    // `id IN {ids:Array(UUID)}` would compare with the array as one value and match nothing;
+    // the subquery makes a set, which the bloom filter index can use.
+    query: `SELECT DISTINCT toString(id) AS id FROM ${store.database}.events
+      WHERE id IN (SELECT arrayJoin({ids:Array(UUID)}))`,
+    query_params: { ids },
+    format: 'JSONEachRow',
+  })
+  return new Set((await result.json<{ id: string }>()).map((r) => r.id))
 }
 
 export async function queryEvents(

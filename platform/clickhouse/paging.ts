@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors.ts'
+import { isUuid } from '../event-id.ts'
 
 /**
  * Keyset paging shared by every list endpoint: rows are ordered newest first by
@@ -29,7 +30,12 @@ export function encodeCursor(key: CursorKey): string {
 export function decodeCursor(cursor: string): CursorKey {
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorKey
-    if (typeof key.t === 'string' && typeof key.id === 'string') return key
+    const wellShaped =
+      typeof key.t === 'string' &&
+      !Number.isNaN(Date.parse(key.t)) &&
+      typeof key.id === 'string' &&
+      isUuid(key.id)
+    if (wellShaped) return key
   } catch {
     // fall through to the error below
   }

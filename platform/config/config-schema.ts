@@ -8,6 +8,15 @@ import { z } from 'zod'
 
 const port = z.number().int().min(0).max(65535)
 
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}
+
 export const configSchema = z.strictObject({
   /** Where embedded data lives: ClickHouse parts, the SQLite state, the admin token. */
   dataDir: z.string().min(1).default('.palisade'),
@@ -35,7 +44,13 @@ export const configSchema = z.strictObject({
       /** TCP port with RFC 6587 framing; 0 turns the listener off. */
       tcpPort: port.default(5514),
       /** IANA zone for RFC 3164 dates, which carry none. */
-      timeZone: z.string().default('UTC'),
+      timeZone: z
+        .string()
+        .refine(isTimeZone, {
+          error: (issue) =>
+            `expected an IANA time zone such as UTC or Europe/Paris, got ${JSON.stringify(issue.input)}`,
+        })
+        .default('UTC'),
       maxMessageBytes: z
         .number()
         .int()

@@ -78,7 +78,11 @@ describe('POST /v1/events', () => {
     const batch = [event(6, { message: 'resent batch' }), event(7, { message: 'resent batch' })]
     const first = await palisade.request('POST', '/v1/events', { body: batch })
     const second = await palisade.request('POST', '/v1/events', { body: batch })
-    expect(second.body.results).toEqual(first.body.results)
+    expect(first.body.stored).toBe(2)
+    expect(second.body).toMatchObject({ stored: 0, duplicates: 2 })
+    expect(second.body.results.map((r: { id: string }) => r.id)).toEqual(
+      first.body.results.map((r: { id: string }) => r.id),
+    )
     const found = await palisade.request('GET', '/v1/events?q=resent%20batch')
     expect(found.body.items).toHaveLength(2)
   })
@@ -145,6 +149,104 @@ describe('POST /v1/events', () => {
   })
 })
 
+describe('records that used to sink their batch', () => {
+  it('stores a batch whose events span more than a hundred days', async () => {
+    const days = Array.from({ length: 150 }, (_, i) => ({
+      '@timestamp': new Date(Date.UTC(2024, 0, 1) + i * 86_400_000).toISOString(),
+      message: `day ${i}`,
+    }))
+    const res = await palisade.request('POST', '/v1/events', { body: days })
+    expect(res.status).toBe(202)
+    expect(res.body.stored).toBe(150)
+  })
+
+  it('stores a lone UTF-16 surrogate as U+FFFD instead of refusing the batch', async () => {
+    const body = '[{"message":"lone \\ud800 surrogate"},{"message":"its neighbour"}]'
+    const res = await palisade.request('POST', '/v1/events', { body })
+    expect(res.status).toBe(202)
+    expect(res.body.stored).toBe(2)
+    const stored = await palisade.request('GET', `/v1/events/${res.body.results[0].id}`)
+    expect(stored.body.message).toBe('lone \ufffd surrogate')
+  })
+
+  it('dead-letters only the record the store refuses, with the store reason', async () => {
+    // A lone surrogate in a key survives to the store, which refuses that row alone.
+    const body = '[{"message":"fine one"},{"\\udc00":1,"message":"refused"},{"message":"fine two"}]'
+    const res = await palisade.request('POST', '/v1/events', { body })
+    expect(res.status).toBe(202)
+    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual([
+      'stored',
+      'dead_letter',
+      'stored',
+    ])
+    expect(res.body.results[1].error.code).toBe('PAL_STORE_REFUSED')
+  })
+
+  it('treats a resent event without @timestamp as a duplicate, not a new row', async () => {
+    const body = [{ message: 'no time of its own', labels: { run: 'dup-check' } }]
+    const first = await palisade.request('POST', '/v1/events', { body })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const second = await palisade.request('POST', '/v1/events', { body })
+    expect(first.body.stored).toBe(1)
+    expect(second.body.duplicates).toBe(1)
+    const found = await palisade.request('GET', '/v1/events?q=no%20time%20of%20its%20own')
+    expect(found.body.items).toHaveLength(1)
+  })
+
+  it('keeps one row for an emitter id sent again with another time', async () => {
+    const id = '01936f0e-7a3b-7cc2-9a51-3f2d6c1e8b41'
+    await palisade.request('POST', '/v1/events', { body: [event(13, { id })] })
+    const again = await palisade.request('POST', '/v1/events', {
+      body: [{ ...event(14, { id }), message: 'same id, other time' }],
+    })
+    expect(again.body.duplicates).toBe(1)
+  })
+
+  it('refuses a charset other than UTF-8 with 415', async () => {
+    const res = await palisade.request('POST', '/v1/events', {
+      body: '[{"message":"caf\u00e9"}]',
+      contentType: 'application/json; charset=latin1',
+    })
+    expect(res.status).toBe(415)
+    expect(res.body.error.message).toMatch(/charset=latin1/)
+  })
+
+  it('keeps a body that is not UTF-8 whole as a base64 dead letter, naming the byte', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('[{"message":"caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('"}]'),
+    ])
+    const response = await fetch(`${palisade.url}/v1/events`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${palisade.adminToken}`,
+        'content-type': 'application/json',
+      },
+      body: bytes,
+    })
+    const answer = (await response.json()) as { error: { message: string; dead_letter_id: string } }
+    expect(response.status).toBe(400)
+    expect(answer.error.message).toMatch(/not UTF-8 at byte 16/)
+    const letters = await palisade.request('GET', '/v1/dead-letters?limit=100')
+    const kept = letters.body.items.find(
+      (l: { id: string }) => l.id === answer.error.dead_letter_id,
+    )
+    expect(Buffer.from(kept.raw, 'base64').equals(bytes)).toBe(true)
+  })
+
+  it('does not echo an Authorization header that lacks the Bearer scheme', async () => {
+    const res = await palisade.request('GET', '/v1/events', { token: null })
+    const bare = await fetch(`${palisade.url}/v1/events`, {
+      headers: { authorization: palisade.adminToken },
+    })
+    const text = await bare.text()
+    expect(res.status).toBe(401)
+    expect(bare.status).toBe(401)
+    expect(text).not.toContain(palisade.adminToken)
+  })
+})
+
 describe('reading events and dead letters', () => {
   it('pages through events with an opaque cursor and no repeats', async () => {
     const seen = new Set<string>()
@@ -178,10 +280,22 @@ describe('reading events and dead letters', () => {
   it('rejects a malformed time and a forged cursor with the parameter named', async () => {
     const time = await palisade.request('GET', '/v1/events?from=yesterday')
     expect(time.status).toBe(400)
-    expect(time.body.error.message).toMatch(/from/)
+    expect(time.body.error.message).toMatch(/querystring\.from: .*got "yesterday"/)
     const cursor = await palisade.request('GET', '/v1/events?cursor=garbage')
     expect(cursor.status).toBe(400)
     expect(cursor.body.error.message).toMatch(/cursor/)
+    const forged = Buffer.from(JSON.stringify({ t: "' OR 1=1 --", id: 'x' })).toString('base64url')
+    const injected = await palisade.request('GET', `/v1/alerts?cursor=${forged}`)
+    expect(injected.status).toBe(400)
+  })
+
+  it('says so when from is not before to', async () => {
+    const res = await palisade.request(
+      'GET',
+      '/v1/events?from=2026-11-30T11:00:00Z&to=2026-11-30T10:00:00Z',
+    )
+    expect(res.status).toBe(400)
+    expect(res.body.error.message).toMatch(/expected from before to/)
   })
 
   it('answers 404 for an event that does not exist', async () => {
@@ -189,15 +303,28 @@ describe('reading events and dead letters', () => {
     expect(res.status).toBe(404)
   })
 
+  it('replays the oldest pending dead letters when the request has no body', async () => {
+    const res = await palisade.request('POST', '/v1/dead-letters/replay', {
+      contentType: undefined,
+    })
+    expect(res.status).toBe(200)
+    expect(res.body.results.length).toBeGreaterThan(0)
+  })
+
   it('replays dead letters and marks the ones that fail again', async () => {
     const pending = await palisade.request('GET', '/v1/dead-letters?status=pending')
-    const ids = pending.body.items.map((l: { id: string }) => l.id)
+    const failed = await palisade.request('GET', '/v1/dead-letters?status=failed_again')
+    const ids = [...pending.body.items, ...failed.body.items]
+      .filter((l: { reason_code: string }) => l.reason_code !== 'PAL_STORE_REFUSED')
+      .map((l: { id: string }) => l.id)
     expect(ids.length).toBeGreaterThan(0)
-    const res = await palisade.request('POST', '/v1/dead-letters/replay', { body: { ids } })
+    // The same id twice is one replay, not a 404.
+    const res = await palisade.request('POST', '/v1/dead-letters/replay', {
+      body: { ids: [...ids, ids[0]] },
+    })
     expect(res.status).toBe(200)
+    expect(res.body.results).toHaveLength(ids.length)
     expect(res.body.failed_again).toBe(ids.length)
-    const after = await palisade.request('GET', '/v1/dead-letters?status=failed_again')
-    expect(after.body.items.length).toBe(ids.length)
   })
 })
 
