@@ -4,6 +4,7 @@ import { describeValue } from '../platform/errors.ts'
 import { canonicalJson, contentEventId } from '../platform/event-id.ts'
 import { incomingEvent, type PalisadeEvent } from '../platform/event-model.ts'
 import type { ParsedRecord } from './parsed-record.ts'
+import { wellFormedText } from './parsers/well-formed-text.ts'
 
 /** Why a record did not become an event; `path` names the field (empty for the whole record). */
 export interface NormaliseFailure {
@@ -12,14 +13,28 @@ export interface NormaliseFailure {
   path: string
 }
 
+/**
+ * A stored event, or why there is none. `timestampDefaulted` says the record came without an
+ * `@timestamp` and the event's time is when it arrived (the event is also tagged
+ * `timestamp_defaulted`), so a pipeline can treat its time as a guess.
+ */
 export type NormaliseResult =
-  { ok: true; event: PalisadeEvent } | { ok: false; reason: NormaliseFailure }
+  | { ok: true; event: PalisadeEvent; timestampDefaulted: boolean }
+  | { ok: false; reason: NormaliseFailure }
 
 /** How many schema problems one reason lists before it says "and N more". */
 const MAX_ISSUES = 3
 
 /** Tag on events whose `@timestamp` was missing and was set to the time they arrived. */
 export const TIMESTAMP_DEFAULTED_TAG = 'timestamp_defaulted'
+
+/**
+ * Deepest nesting an event may have, counting the event object as level 1. ECS events nest
+ * four or five levels; 64 leaves room for any real payload and stays far below where the
+ * recursive steps after this check (`canonicalJson`, storage's `JSON.stringify`) would
+ * overflow the stack, which they do near 2,000 levels and which would fail the whole batch.
+ */
+export const MAX_EVENT_DEPTH = 64
 
 function pathOf(path: readonly PropertyKey[]): string {
   let out = ''
@@ -63,16 +78,95 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
+/** A reason safe to store: no lone surrogate in its message or path. */
+function failure(code: string, message: string, path: string): NormaliseResult {
+  return {
+    ok: false,
+    reason: { code, message: wellFormedText(message), path: wellFormedText(path) },
+  }
+}
+
+/** An object or array met while walking an event, with the way back to its parent. */
+interface WalkNode {
+  value: object
+  depth: number
+  key: string | number
+  parent: WalkNode | undefined
+}
+
+function pathTo(node: WalkNode, key: string | number): string {
+  const keys: (string | number)[] = [key]
+  for (let n: WalkNode | undefined = node; n?.parent; n = n.parent) keys.push(n.key)
+  return pathOf(keys.reverse())
+}
+
 /**
- * Turns a parsed record into a stored event, or says precisely why it cannot be one.
+ * Walks the event once, with an explicit stack (it may be too deep to recurse into), before
+ * anything that recurses sees it. Fails an event nested deeper than `MAX_EVENT_DEPTH`, and one
+ * holding a number JSON.parse could only read as ±Infinity (`1e999999`), which storage would
+ * write as null: better a dead letter that says so than an event quietly changed.
+ */
+function checkStructure(event: Record<string, unknown>): NormaliseResult | undefined {
+  const stack: WalkNode[] = [{ value: event, depth: 1, key: '', parent: undefined }]
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    const container = node.value
+    if (Array.isArray(container)) {
+      for (let i = 0; i < container.length; i++) {
+        const unfit = checkChild(node, i, container[i], stack)
+        if (unfit) return unfit
+      }
+    } else {
+      const object = container as Record<string, unknown>
+      for (const key in object) {
+        const unfit = checkChild(node, key, object[key], stack)
+        if (unfit) return unfit
+      }
+    }
+  }
+  return undefined
+}
+
+function checkChild(
+  node: WalkNode,
+  key: string | number,
+  child: unknown,
+  stack: WalkNode[],
+): NormaliseResult | undefined {
+  if (typeof child === 'number' && !Number.isFinite(child)) {
+    const path = pathTo(node, key)
+    const message =
+      `\`${path}\`: expected a number of magnitude at most 1.8e308 (a 64-bit float), ` +
+      `got one beyond it (JSON.parse reads it as ${child})`
+    return failure('PAL_NUMBER_OUT_OF_RANGE', message, path)
+  }
+  if (child === null || typeof child !== 'object') return undefined
+
+  if (node.depth >= MAX_EVENT_DEPTH) {
+    const path = pathTo(node, key)
+    const message =
+      `\`${path}\`: expected an event nested at most ${MAX_EVENT_DEPTH} levels deep, ` +
+      `got ${Array.isArray(child) ? 'an array' : 'an object'} at level ${node.depth + 1}`
+    return failure('PAL_TOO_DEEP', message, path)
+  }
+  stack.push({ value: child, depth: node.depth + 1, key, parent: node })
+  return undefined
+}
+
+/**
+ * Turns a parsed record into a stored event, or says precisely why it cannot be one. Every
+ * reason's message and path are well-formed UTF-16, so storing it cannot fail.
  *
  * - The record's event is validated against the event model (`incomingEvent`); the reason
  *   lists the first few problems as "`path`: expected X, got Y".
  * - An emitter's id (any valid UUID; UUIDv7 is the norm) is kept. A record without one gets
  *   `contentEventId(canonicalJson(event))` of the event as it came, before any default below,
  *   so a resent record keeps its id.
- * - A missing `@timestamp` defaults to `receivedAt`, and the event is tagged
- *   `timestamp_defaulted`, so an analyst can tell arrival time from event time.
+ * - An event nested deeper than `MAX_EVENT_DEPTH` fails with `PAL_TOO_DEEP`, and one with a
+ *   number too large for a double (`1e999999`) with `PAL_NUMBER_OUT_OF_RANGE`, at its path;
+ *   both are checked first, without recursion.
+ * - A missing `@timestamp` defaults to `receivedAt`, the event is tagged
+ *   `timestamp_defaulted` and the result says `timestampDefaulted: true`, so an analyst and
+ *   the pipeline can tell arrival time from event time.
  * - `@timestamp` is rewritten in UTC with milliseconds (`2026-01-02T08:04:05.000Z`); finer
  *   digits are truncated.
  * - `event.ingested` is set to `receivedAt`, replacing any value the emitter sent.
@@ -81,14 +175,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
  */
 export function normaliseRecord(record: ParsedRecord, ctx: { receivedAt: Date }): NormaliseResult {
   if (record.error) {
-    return { ok: false, reason: { ...record.error, path: record.error.path ?? '' } }
+    return failure(record.error.code, record.error.message, record.error.path ?? '')
   }
 
   const input = record.event
   if (!isObject(input)) {
     const message = `expected an event object, got ${describeValue(input)}`
-    return { ok: false, reason: { code: 'PAL_INVALID_EVENT', message, path: '' } }
+    return failure('PAL_INVALID_EVENT', message, '')
   }
+
+  const unfit = checkStructure(input)
+  if (unfit) return unfit
 
   const received = ctx.receivedAt.toISOString()
   const defaulted = input['@timestamp'] === undefined
@@ -99,7 +196,7 @@ export function normaliseRecord(record: ParsedRecord, ctx: { receivedAt: Date })
     const listed = issues.slice(0, MAX_ISSUES).map(describeIssue)
     if (issues.length > MAX_ISSUES) listed.push(`and ${issues.length - MAX_ISSUES} more`)
     const path = pathOf(issues[0]?.path ?? [])
-    return { ok: false, reason: { code: 'PAL_INVALID_EVENT', message: listed.join('; '), path } }
+    return failure('PAL_INVALID_EVENT', listed.join('; '), path)
   }
 
   const data = parsed.data
@@ -110,5 +207,5 @@ export function normaliseRecord(record: ParsedRecord, ctx: { receivedAt: Date })
     event: { ...data.event, ingested: received },
   } satisfies PalisadeEvent
   if (defaulted) event.tags = [...(data.tags ?? []), TIMESTAMP_DEFAULTED_TAG]
-  return { ok: true, event }
+  return { ok: true, event, timestampDefaulted: defaulted }
 }

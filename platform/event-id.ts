@@ -1,5 +1,7 @@
 import { v5 as uuidv5, v7 as uuidv7, validate, version } from 'uuid'
 
+import { PalisadeError } from './errors.ts'
+
 /**
  * Event ids. An emitter's UUIDv7 is kept as it is. A record without one gets a UUIDv5 derived
  * from its own identity, so a resent batch keeps its ids and storage can drop the duplicate.
@@ -48,12 +50,34 @@ export function isUuidV7(value: unknown): boolean {
   return isUuid(value) && version(value) === 7
 }
 
-/** Canonical JSON: object keys sorted, so the same record always hashes the same. */
+/**
+ * Canonical JSON: object keys sorted, so the same record always hashes the same.
+ *
+ * `JSON.stringify` recurses once per level and overflows the stack somewhere past 2,000
+ * levels, so each object's depth is tracked as it is written and a value nested deeper than
+ * 256 levels fails before the recursion gets there. Ingest never comes close: normalisation
+ * refuses events nested deeper than `MAX_EVENT_DEPTH` first.
+ *
+ * @throws PalisadeError `PAL_TOO_DEEP` for a value nested more than 256 levels deep.
+ */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+  const maxDepth = 256
+  // Depth of each object or array being written, keyed by the object JSON.stringify walks.
+  const depths = new Map<object, number>()
+  return JSON.stringify(value, function (this: object, _key: string, v: unknown) {
+    if (v === null || typeof v !== 'object') return v
+    const depth = (depths.get(this) ?? 0) + 1
+    if (depth > maxDepth) {
+      throw new PalisadeError(
+        'PAL_TOO_DEEP',
+        `expected JSON nested at most ${maxDepth} levels deep, got a value nested deeper`,
+        { status: 400, context: { maxDepth } },
+      )
     }
-    return v
+    const out = Array.isArray(v)
+      ? v
+      : Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    depths.set(out, depth)
+    return out
   })
 }

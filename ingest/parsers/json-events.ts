@@ -1,6 +1,7 @@
 import { describeValue, ValidationError } from '../../platform/errors.ts'
 import type { ParsedRecord, Parser } from '../parsed-record.ts'
 import { skipSpace, splitJsonArray, type JsonSpan } from './split-json.ts'
+import { wellFormedText } from './well-formed-text.ts'
 
 /**
  * Parsers for JSON event bodies from emitters (`application/json`, `application/x-ndjson`).
@@ -14,7 +15,8 @@ function jsonRecord(index: number, raw: string, where: string): ParsedRecord {
   try {
     value = JSON.parse(raw)
   } catch (err) {
-    const detail = err instanceof Error ? err.message : String(err)
+    // V8 quotes the text around the error, and may cut a surrogate pair doing it.
+    const detail = wellFormedText(err instanceof Error ? err.message : String(err))
     return {
       index,
       raw,

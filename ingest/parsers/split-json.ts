@@ -61,8 +61,10 @@ function skipString(text: string, start: number): number {
   }
 }
 
+/** The character at `i`, a whole code point (an emoji is one character, not two halves). */
 function describeChar(text: string, i: number): string {
-  return i < text.length ? JSON.stringify(text[i]) : 'the end of the body'
+  if (i >= text.length) return 'the end of the body'
+  return JSON.stringify(String.fromCodePoint(text.codePointAt(i)!))
 }
 
 /** Frames an object or array opening at `start`; brackets must nest and match. */
@@ -134,12 +136,14 @@ export function* splitConcatenatedJson(text: string): Generator<JsonSpan> {
  * the closing bracket ends the walk with one failed span covering the rest.
  */
 export function splitJsonArray(text: string): JsonSpan[] | undefined {
-  let i = skipSpace(text, 0)
-  if (text.charCodeAt(i) !== LBRACKET) return undefined
+  const open = skipSpace(text, 0)
+  if (text.charCodeAt(open) !== LBRACKET) return undefined
   const spans: JsonSpan[] = []
   const n = text.length
-  i = skipSpace(text, i + 1)
+  let i = skipSpace(text, open + 1)
   if (text.charCodeAt(i) === RBRACKET) return trailing(text, i + 1, spans)
+  // An array that never closes fails from where it stopped: its "[", or the last ",".
+  let from = open
   while (i < n) {
     const span = scanValue(text, i)
     spans.push(span)
@@ -152,9 +156,18 @@ export function splitJsonArray(text: string): JsonSpan[] | undefined {
       spans.push({ start: i, end: n, error })
       return spans
     }
+
+    // RFC 8259 §5 allows no comma before "]"; the elements before it are kept, and the
+    // comma fails as one record (not as a "]" element and an empty one after it).
+    from = i
     i = skipSpace(text, i + 1)
+    if (text.charCodeAt(i) === RBRACKET) {
+      const error = `trailing comma before "]" at offset ${from} (JSON allows none)`
+      spans.push({ start: from, end: n, error })
+      return spans
+    }
   }
-  spans.push({ start: n, end: n, error: 'expected "]" but got the end of the body' })
+  spans.push({ start: from, end: n, error: 'expected "]" but got the end of the body' })
   return spans
 }
 

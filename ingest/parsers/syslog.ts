@@ -3,6 +3,7 @@ import { syslogEventId } from '../../platform/event-id.ts'
 import type { ParseContext, ParsedRecord, Parser } from '../parsed-record.ts'
 import { enrichSshd } from './openssh.ts'
 import { assertTimeZone, resolveYearlessDate } from './syslog-time.ts'
+import { wellFormedText } from './well-formed-text.ts'
 
 /**
  * Syslog, one message per line: RFC 5424, RFC 3164 (with or without its `<PRI>`, as files
@@ -319,7 +320,11 @@ export const parseSyslog: Parser = (body, ctx) => {
     } catch (err) {
       if (!(err instanceof SyslogSyntaxError)) throw err
       const where = `line ${index + 1} (stream position ${position})`
-      const message = `${where}: ${err.message}; the line was ${describeValue(line)}`
+      // SD-IDs and names are quoted as they came, and a caller's string may hold a lone
+      // surrogate; a stored reason must not.
+      const message = wellFormedText(
+        `${where}: ${err.message}; the line was ${describeValue(line)}`,
+      )
       records.push({ index, raw: line, error: { code: 'PAL_NOT_SYSLOG', message } })
     }
   }

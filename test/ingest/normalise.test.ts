@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 
-import { normaliseRecord } from '../../ingest/normalise.ts'
+import { MAX_EVENT_DEPTH, normaliseRecord } from '../../ingest/normalise.ts'
 import type { ParsedRecord } from '../../ingest/parsed-record.ts'
+import { parseNdjson } from '../../ingest/parsers/json-events.ts'
+import { PalisadeError } from '../../platform/errors.ts'
 import { canonicalJson, contentEventId } from '../../platform/event-id.ts'
 
 const ctx = { receivedAt: new Date('2026-01-02T03:04:05.678Z') }
@@ -9,6 +11,14 @@ const UUID7 = '01943a6e-8c1b-7d2e-9f3a-4b5c6d7e8f90'
 
 function record(event: Record<string, unknown>): ParsedRecord {
   return { index: 0, raw: JSON.stringify(event), event }
+}
+
+const isWellFormed = (text: string): boolean =>
+  (text as unknown as { isWellFormed(): boolean }).isWellFormed()
+
+/** `{"a": [[[ ... ]]]}` with `levels` levels of nesting in all, the event object included. */
+function nested(levels: number): string {
+  return `{"a":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`
 }
 
 function reasonFor(event: Record<string, unknown>) {
@@ -31,6 +41,7 @@ describe('normaliseRecord', () => {
         message: 'hi',
         event: { ingested: '2026-01-02T03:04:05.678Z' },
       },
+      timestampDefaulted: false,
     })
   })
 
@@ -56,12 +67,18 @@ describe('normaliseRecord', () => {
     expect(result.ok && result.event['@timestamp']).toBe('2026-01-01T04:30:00.123Z')
   })
 
-  it('defaults a missing @timestamp to the receipt time and tags the event', () => {
+  it('defaults a missing @timestamp to the receipt time, tags the event and says so', () => {
     const result = normaliseRecord(record({ message: 'no time', tags: ['web'] }), ctx)
     expect(result).toMatchObject({
       ok: true,
       event: { '@timestamp': '2026-01-02T03:04:05.678Z', tags: ['web', 'timestamp_defaulted'] },
+      timestampDefaulted: true,
     })
+  })
+
+  it('says the timestamp was not defaulted when the record has one', () => {
+    const result = normaliseRecord(record({ '@timestamp': '2026-01-01T00:00:00Z' }), ctx)
+    expect(result).toMatchObject({ ok: true, timestampDefaulted: false })
   })
 
   it('replaces an event.ingested sent by the emitter', () => {
@@ -120,5 +137,86 @@ describe('normaliseRecord', () => {
       ok: false,
       reason: { code: 'PAL_NOT_SYSLOG', message: 'line 4: expected syslog', path: '' },
     })
+  })
+  it('quotes a bad @timestamp without splitting the emoji at the cut', () => {
+    const [parsed] = parseNdjson(`{"@timestamp":"${'a'.repeat(58)}😀"}`, {
+      ...ctx,
+      stream: 'test',
+      timeZone: 'UTC',
+    })
+    const result = normaliseRecord(parsed!, ctx)
+    if (result.ok) throw new Error('expected a failure')
+    expect(result.reason.message).toBe(
+      '`@timestamp`: expected an RFC 3339 date-time with a zone (like 2026-01-02T03:04:05.678Z), ' +
+        `got "${'a'.repeat(58)}😀… (59 chars)`,
+    )
+    expect(isWellFormed(result.reason.message)).toBe(true)
+  })
+
+  it('replaces a lone surrogate in a field name with U+FFFD in the reason and its path', () => {
+    const reason = reasonFor({ '@timestamp': '2026-01-01T00:00:00Z', labels: { '\ud83d': 1 } })
+    expect(reason.path).toBe('labels.\ufffd')
+    expect(isWellFormed(reason.message)).toBe(true)
+  })
+
+  it('fails an event nested deeper than 64 levels alone, saying the limit and what came', () => {
+    const body = [
+      '{"message":"before"}',
+      `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+      '{"message":"after"}',
+    ].join('\n')
+    const results = parseNdjson(body, { ...ctx, stream: 'test', timeZone: 'UTC' }).map((r) =>
+      normaliseRecord(r, ctx),
+    )
+    expect(results.map((r) => r.ok)).toEqual([true, false, true])
+    const failed = results[1]!
+    if (failed.ok) throw new Error('expected a failure')
+    const path = `a${'[0]'.repeat(MAX_EVENT_DEPTH - 1)}`
+    expect(failed.reason).toEqual({
+      code: 'PAL_TOO_DEEP',
+      message: `\`${path}\`: expected an event nested at most 64 levels deep, got an array at level 65`,
+      path,
+    })
+  })
+
+  it('accepts an event nested exactly 64 levels deep', () => {
+    const event = JSON.parse(nested(64)) as Record<string, unknown>
+    expect(normaliseRecord(record(event), ctx).ok).toBe(true)
+    expect(reasonFor(JSON.parse(nested(65)) as Record<string, unknown>).code).toBe('PAL_TOO_DEEP')
+  })
+
+  it('fails a number too large for a double at its path, instead of storing it as null', () => {
+    const [parsed] = parseNdjson('{"@timestamp":"2026-01-01T00:00:00Z","x":{"y":[1,-1e999999]}}', {
+      ...ctx,
+      stream: 'test',
+      timeZone: 'UTC',
+    })
+    expect(normaliseRecord(parsed!, ctx)).toEqual({
+      ok: false,
+      reason: {
+        code: 'PAL_NUMBER_OUT_OF_RANGE',
+        message:
+          '`x.y[1]`: expected a number of magnitude at most 1.8e308 (a 64-bit float), ' +
+          'got one beyond it (JSON.parse reads it as -Infinity)',
+        path: 'x.y[1]',
+      },
+    })
+  })
+})
+
+describe('canonicalJson', () => {
+  it('sorts object keys at every level and writes what JSON.stringify writes otherwise', () => {
+    const value = { b: 1, a: { d: [2, { y: 1, x: 2 }], c: null, u: undefined }, '10': 1, '2': 2 }
+    expect(canonicalJson(value)).toBe('{"2":2,"10":1,"a":{"c":null,"d":[2,{"x":2,"y":1}]},"b":1}')
+  })
+
+  it('fails a value nested past 256 levels with PAL_TOO_DEEP instead of overflowing the stack', () => {
+    let deep: unknown = 1
+    for (let i = 0; i < 5000; i++) deep = [deep]
+    expect(() => canonicalJson(deep)).toThrow(PalisadeError)
+    expect(() => canonicalJson(deep)).toThrow('expected JSON nested at most 256 levels deep')
+    let fine: unknown = 1
+    for (let i = 0; i < 256; i++) fine = { k: fine }
+    expect(canonicalJson(fine)).toBe(`${'{"k":'.repeat(256)}1${'}'.repeat(256)}`)
   })
 })

@@ -256,6 +256,14 @@ describe('parseEvtxJson', () => {
     expect(records[1]!.event).toBeDefined()
   })
 
+  it('quotes the JSON error of a bad event without the half emoji V8 leaves at its cut', () => {
+    // V8 quotes the text near the error, cut at a fixed width: here inside an emoji.
+    const [record] = parseEvtxJson(`{"Event": x${'😀'.repeat(20)}}`, ctx)
+    const message = record!.error!.message
+    expect(message).toMatch(/^event 0 \(offset 0\): invalid JSON: Unexpected token 'x', .*\ufffd/)
+    expect((message as unknown as { isWellFormed(): boolean }).isWellFormed()).toBe(true)
+  })
+
   it('fails a truncated body as one record holding the rest', () => {
     const good = JSON.stringify(windowsEvent(SYSMON, 1, {}))
     const records = parseEvtxJson(`${good}\n{"Event": {"System": "cut`, ctx)

@@ -4,6 +4,9 @@ import { parseJsonArray, parseNdjson } from '../../../ingest/parsers/json-events
 import type { ParseContext } from '../../../ingest/parsed-record.ts'
 import { ValidationError } from '../../../platform/errors.ts'
 
+const isWellFormed = (text: string): boolean =>
+  (text as unknown as { isWellFormed(): boolean }).isWellFormed()
+
 const ctx: ParseContext = {
   stream: 'test',
   receivedAt: new Date('2026-01-02T00:00:00Z'),
@@ -78,6 +81,48 @@ describe('parseJsonArray', () => {
     expect(records[1]!.error!.message).toContain('expected the end of the body after the array')
   })
 
+  it('fails a trailing comma as one record that says so, keeping the elements before it', () => {
+    const records = parseJsonArray('[{"message":"x"},]', ctx)
+    expect(records).toEqual([
+      { index: 0, raw: '{"message":"x"}', event: { message: 'x' } },
+      {
+        index: 1,
+        raw: ',]',
+        error: {
+          code: 'PAL_UNFRAMEABLE',
+          message:
+            'element 1: cannot frame the rest of the body: trailing comma before "]" at offset 16 (JSON allows none)',
+        },
+      },
+    ])
+  })
+
+  it('fails an array that opens and never closes as one record holding its "["', () => {
+    expect(parseJsonArray('[', ctx)).toEqual([
+      {
+        index: 0,
+        raw: '[',
+        error: {
+          code: 'PAL_UNFRAMEABLE',
+          message:
+            'element 0: cannot frame the rest of the body: expected "]" but got the end of the body',
+        },
+      },
+    ])
+  })
+
+  it('returns no records for an empty array with spaces inside', () => {
+    expect(parseJsonArray('[ ]', ctx)).toEqual([])
+    expect(parseJsonArray(' [\n\t] \n', ctx)).toEqual([])
+  })
+
+  it('names an unexpected emoji whole, not half of it', () => {
+    const records = parseJsonArray('[{"a":1} 😀]', ctx)
+    expect(records[1]!.error!.message).toBe(
+      'element 1: cannot frame the rest of the body: expected "," or "]" after an array element but got "😀" at offset 9',
+    )
+  })
+
   it('throws PAL_UNFRAMEABLE, quoting the start, for a body that is not a JSON array', () => {
     const call = () => parseJsonArray('hello, this is not JSON', ctx)
     expect(call).toThrow(ValidationError)
@@ -111,6 +156,14 @@ describe('parseNdjson', () => {
     expect(records[1]!.error!.code).toBe('PAL_BAD_JSON')
     expect(records[1]!.error!.message).toMatch(/^line 2: invalid JSON: .+/)
     expect(records[1]!.raw).toBe('{"a":')
+  })
+
+  it('quotes the JSON error without the half emoji V8 leaves at its cut', () => {
+    // V8 quotes the text near the error, cut at a fixed width: here inside an emoji.
+    const [record] = parseNdjson(`[1, x${'😀'.repeat(20)}]`, ctx)
+    expect(record!.error!.code).toBe('PAL_BAD_JSON')
+    expect(record!.error!.message).toMatch(/^line 1: invalid JSON: Unexpected token 'x', .*\ufffd/)
+    expect(isWellFormed(record!.error!.message)).toBe(true)
   })
 
   it('fails a line that holds JSON but not an object', () => {

@@ -113,6 +113,16 @@ describe('parseSyslog with RFC 5424 messages', () => {
     expect(record!.error!.message).toContain('unterminated value of x@1.v')
   })
 
+  it('quotes a bad line without splitting the emoji at the cut', () => {
+    const line = `<999>${'a'.repeat(53)}😀 x`
+    const [record] = parseSyslog(line, ctx)
+    expect(record!.error!.message).toBe(
+      'line 1 (stream position 0): expected PRI 0-191 (RFC 5424 §6.2.1), got <999>; ' +
+        `the line was "<999>${'a'.repeat(53)}😀… (61 chars)`,
+    )
+    expect(record!.raw).toBe(line)
+  })
+
   it('fails a PRI above 191', () => {
     const [record] = parseSyslog('<192>1 - - - - - -', ctx)
     expect(record!.error!.message).toContain('expected PRI 0-191 (RFC 5424 §6.2.1), got <192>')
