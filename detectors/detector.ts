@@ -12,14 +12,29 @@ export interface SigmaDetector extends Detector {
   correlator: Correlator
 }
 
+export interface DetectorOptions {
+  /**
+   * How long the stream must be quiet before wall-clock time may close correlation windows.
+   * While events flow, only their own time (the watermark) closes windows; otherwise a replay
+   * of an old log would have its windows closed by today's clock between two batches, and a
+   * burst split across batches would be counted in two halves.
+   */
+  idleMs?: number
+}
+
 /**
  * The stream detector: Sigma rules from the given folders, compiled once at start, and the
  * correlations over them (state in memory for now; it is not yet checkpointed, so a restart
- * forgets open windows). Rules that
- * do not load are logged with their file and reason and the rest run; a bad rule never stops
- * the engine.
+ * forgets open windows). Rules that do not load are logged with their file and reason and the
+ * rest run; a bad rule never stops the engine.
  */
-export function createDetector(ruleDirs: readonly string[], logger: Logger): SigmaDetector {
+export function createDetector(
+  ruleDirs: readonly string[],
+  logger: Logger,
+  options: DetectorOptions = {},
+): SigmaDetector {
+  const idleMs = options.idleMs ?? 60_000
+  let lastEventAt = 0
   const loaded = loadRules(ruleDirs)
   const ruleSet = compileRuleSet(loaded.documents)
   const rejected = [...loaded.rejections, ...ruleSet.rejections]
@@ -39,6 +54,7 @@ export function createDetector(ruleDirs: readonly string[], logger: Logger): Sig
     ruleSet,
     correlator,
     detect(events) {
+      if (events.length > 0) lastEventAt = Date.now()
       const alerts: Alert[] = []
       for (const event of events) {
         const matched = ruleSet.evaluate(event)
@@ -49,6 +65,6 @@ export function createDetector(ruleDirs: readonly string[], logger: Logger): Sig
       alerts.push(...correlator.flush())
       return alerts
     },
-    flush: (nowMs) => correlator.flush(nowMs),
+    flush: (nowMs) => correlator.flush(nowMs - lastEventAt >= idleMs ? nowMs : undefined),
   }
 }
