@@ -23,6 +23,10 @@ export interface SyslogListenerOptions {
   /** Messages per pipeline batch, and how long a partial batch may wait. */
   batchSize?: number
   flushMs?: number
+  /** How long `close` keeps retrying a batch the store refuses to take (default 10 s). */
+  closeGraceMs?: number
+  /** Concurrent TCP connections accepted (default 1,000); more are refused. */
+  maxConnections?: number
 }
 
 export interface SyslogListeners {
@@ -38,6 +42,8 @@ interface Pending {
   stream: string
   position: number
   message: string
+  /** Set for bytes that could not be framed: they go to dead letters with this reason. */
+  error?: { code: string; message: string }
 }
 
 /**
@@ -59,6 +65,8 @@ export async function startSyslogListeners(
   let backlog = 0
   const sockets = new Set<Socket>()
   const highWater = batchSize * 8
+  const closeGraceMs = options.closeGraceMs ?? 10_000
+  let closingSince: number | undefined
 
   const schedule = () => {
     if (pending.length >= batchSize) return void flushNow()
@@ -88,6 +96,15 @@ export async function startSyslogListeners(
       const receivedAt = new Date()
       const records = toRecords(group, receivedAt, options.timeZone)
       for (let attempt = 0; ; attempt++) {
+        if (closingSince !== undefined && Date.now() - closingSince > closeGraceMs) {
+          // Syslog has no acknowledgement to withhold, so a store that stays down while we
+          // stop loses these messages; say exactly how many.
+          log.error(
+            { messages: records.length, stream: group.stream },
+            'syslog messages lost: the store did not come back before shutdown',
+          )
+          break
+        }
         try {
           await options.pipeline.process({
             records,
@@ -109,8 +126,8 @@ export async function startSyslogListeners(
     }
   }
 
-  const receive = (stream: string, position: number, message: string) => {
-    pending.push({ stream, position, message })
+  const receive = (stream: string, position: number, message: string, error?: Pending['error']) => {
+    pending.push(error ? { stream, position, message, error } : { stream, position, message })
     schedule()
   }
 
@@ -123,9 +140,13 @@ export async function startSyslogListeners(
     udp = createSocket(options.host.includes(':') ? 'udp6' : 'udp4')
     udp.on('message', (datagram) => {
       if (datagram.length > options.maxMessageBytes) {
-        log.warn({ bytes: datagram.length }, 'syslog datagram over the size limit; truncated')
+        receive(stream, position++, datagram.toString('utf8'), {
+          code: 'PAL_MESSAGE_TOO_LARGE',
+          message: `expected a syslog datagram of at most ${options.maxMessageBytes} bytes, got ${datagram.length}`,
+        })
+        return
       }
-      receive(stream, position++, datagram.subarray(0, options.maxMessageBytes).toString('utf8'))
+      receive(stream, position++, datagram.toString('utf8'))
     })
     udp.bind(Math.max(options.udpPort, 0), options.host)
     await listening(udp, 'UDP', options.host, options.udpPort)
@@ -142,12 +163,20 @@ export async function startSyslogListeners(
       const decoder = new TcpFrameDecoder({ maxMessageBytes: options.maxMessageBytes })
       let position = 0
       socket.on('data', (chunk) => {
-        try {
-          for (const message of decoder.push(chunk)) receive(stream, position++, message)
-        } catch (error) {
-          log.warn({ err: error, stream }, 'syslog TCP framing failed; closing the connection')
-          socket.destroy()
+        const { messages, error, unframed } = decoder.decode(chunk)
+        for (const message of messages) receive(stream, position++, message)
+        if (!error) return
+        // Everything framed before the break is kept; the bytes that broke it are kept too,
+        // as a dead letter, and the connection is closed since nothing after them can be
+        // framed reliably.
+        if (unframed?.length) {
+          receive(stream, position++, unframed.toString('utf8'), {
+            code: error.code,
+            message: error.message,
+          })
         }
+        log.warn({ err: error, stream }, 'syslog TCP framing failed; closing the connection')
+        socket.destroy()
       })
       socket.on('end', () => {
         for (const message of decoder.end()) receive(stream, position++, message)
@@ -155,6 +184,7 @@ export async function startSyslogListeners(
       socket.on('close', () => sockets.delete(socket))
       socket.on('error', (error) => log.debug({ err: error, stream }, 'syslog TCP peer error'))
     })
+    tcp.maxConnections = options.maxConnections ?? 1000
     tcp.listen(Math.max(options.tcpPort, 0), options.host)
     await listening(tcp, 'TCP', options.host, options.tcpPort)
     const address = tcp.address()
@@ -166,6 +196,7 @@ export async function startSyslogListeners(
     tcpPort,
     flush: flushNow,
     async close() {
+      closingSince = Date.now()
       udp?.close()
       for (const socket of sockets) socket.end()
       if (tcp) await new Promise<void>((resolve) => tcp.close(() => resolve()))
@@ -221,14 +252,30 @@ function toRecords(
 ): ParsedRecord[] {
   const records: ParsedRecord[] = []
   for (const item of group.items) {
-    const line = item.message.replace(/\r?\n$/, '').replaceAll('\n', ' ')
-    const [record] = parseSyslog(line, {
-      stream: group.stream,
-      receivedAt,
-      timeZone,
-      startPosition: item.position,
-    })
     const index = item.position - group.first
+    if (item.error) {
+      records.push({ index, raw: item.message, error: item.error })
+      continue
+    }
+    const line = item.message.replace(/\r?\n$/, '').replaceAll('\n', ' ')
+    let record: ParsedRecord | undefined
+    try {
+      ;[record] = parseSyslog(line, {
+        stream: group.stream,
+        receivedAt,
+        timeZone,
+        startPosition: item.position,
+      })
+    } catch (error) {
+      // A parser bug must cost one message, never the listener: keep it as a dead letter.
+      const reason = error instanceof PalisadeError ? error.message : String(error)
+      records.push({
+        index,
+        raw: item.message,
+        error: { code: 'PAL_PARSE_FAILED', message: reason },
+      })
+      continue
+    }
     records.push(
       record
         ? { ...record, index }
