@@ -134,19 +134,6 @@ export class TcpFrameDecoder {
   }
 
   /**
-   * Takes the next chunk and returns the messages it completes.
-   * @deprecated Use `decode`: when a frame breaks, `push` throws and the messages completed
-   *   earlier in the same chunk are lost with the exception. Kept until the syslog listener
-   *   moves to `decode`.
-   * @throws FramingError as `decode` would return it.
-   */
-  push(chunk: Uint8Array): string[] {
-    const { messages, error } = this.decode(chunk)
-    if (error) throw error
-    return messages
-  }
-
-  /**
    * The connection ended: returns what is left. A last LF-framed message without its LF is
    * complete and returned. A partial octet-counted frame is returned as the bytes that came,
    * so nothing received is dropped; it will usually fail parsing and become a dead letter.

@@ -170,12 +170,6 @@ describe('TcpFrameDecoder after the stream breaks', () => {
     expect(JSON.stringify(error)).not.toContain('secret')
     expect(JSON.stringify({ ...error })).not.toContain('secret')
   })
-
-  it('still throws from the deprecated push, as the syslog listener expects until it moves', () => {
-    const decoder = new TcpFrameDecoder()
-    expect(decoder.push(Buffer.from(octetFrame(m1)))).toEqual([m1])
-    expect(() => decoder.push(Buffer.from('12x'))).toThrow(FramingError)
-  })
 })
 
 describe('datagramMessage', () => {
