@@ -55,11 +55,24 @@ function wallAt(utcMs: number, zone: string): Wall {
   return wall
 }
 
+// `formatToParts` is the slow step of a syslog line (four calls a line), and a zone's offset
+// only changes at transitions, which fall on whole quarter hours in every zone in use; so
+// offsets are remembered per quarter hour. The cache is small and cleared when it fills.
+const QUARTER_HOUR = 900_000
+const offsetCache = new Map<string, number>()
+
 /** The zone's offset from UTC at an instant, in milliseconds (New York in winter: -5 h). */
 export function zoneOffset(utcMs: number, zone: string): number {
+  if (zone === 'UTC' || zone === 'Etc/UTC') return 0
+  const key = `${zone}\u0000${Math.floor(utcMs / QUARTER_HOUR)}`
+  const known = offsetCache.get(key)
+  if (known !== undefined) return known
   const w = wallAt(utcMs, zone)
   const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second)
-  return asUtc - Math.floor(utcMs / 1000) * 1000
+  const offset = asUtc - Math.floor(utcMs / 1000) * 1000
+  if (offsetCache.size >= 10_000) offsetCache.clear()
+  offsetCache.set(key, offset)
+  return offset
 }
 
 /**
