@@ -1,0 +1,164 @@
+/**
+ * `node bin/run-ts.js bench/sigma-bench.ts`: Sigma detection alone, in events per second, on
+ * Windows events. The four SigmaHQ rule folders are compiled once; the regression data's
+ * events are parsed and normalised the way ingest does it, repeated to about 5,000 events,
+ * and `ruleSet.evaluate` is timed over them. The machine is shared and absolute times drift,
+ * so each run is paired with a baseline over the same events (a walk over every field value,
+ * lowercasing each string: the least any case-insensitive matcher has to read), and the ratio
+ * is what to compare between versions.
+ *
+ * The checksum hashes, per event in order, the sorted ids of the rules it matched: a change
+ * that only makes detection faster must leave it as it was.
+ *
+ * Flags: `--json` prints the results as JSON; `--events N` sets the target event count.
+ */
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import { loadRules } from '../detectors/sigma/load-rules.ts'
+import { compileRuleSet, type RuleSet } from '../detectors/sigma/rule-set.ts'
+import { normaliseRecord } from '../ingest/normalise.ts'
+import type { ParseContext } from '../ingest/parsed-record.ts'
+import { parseEvtxJson } from '../ingest/parsers/evtx-json.ts'
+import type { PalisadeEvent } from '../platform/event-model.ts'
+import { corporaDir } from './bench-inputs.ts'
+import { formatRate, median } from './measure.ts'
+
+const RUNS = 5
+const ruleFolders = ['rules', 'rules-emerging-threats', 'rules-threat-hunting', 'rules-placeholder']
+
+interface Options {
+  json: boolean
+  events: number
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const options: Options = { json: false, events: 5000 }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--json') {
+      options.json = true
+      continue
+    }
+
+    const number = Number(argv[i + 1])
+    if (arg !== '--events') throw new Error(`unknown argument ${arg}: expected --json or --events N`)
+    if (!(number > 0)) throw new Error(`--events: expected a positive number, got ${argv[i + 1]}`)
+    options.events = Math.round(number)
+    i++
+  }
+  return options
+}
+
+/** The regression data's events, parsed and normalised as ingest does, in file order. */
+function loadEvents(): PalisadeEvent[] {
+  const root = join(corporaDir, 'sigma', 'regression_data')
+  const ctx: ParseContext = {
+    stream: 'sigma-bench',
+    receivedAt: new Date('2026-06-01T00:00:00Z'),
+    timeZone: 'UTC',
+  }
+  const files = readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.json'))
+    .sort()
+  const events: PalisadeEvent[] = []
+  for (const file of files) {
+    for (const record of parseEvtxJson(readFileSync(join(root, file), 'utf8'), ctx)) {
+      const result = normaliseRecord(record, ctx)
+      if (!result.ok) throw new Error(`${file}: ${result.reason.message}`)
+      events.push(result.event)
+    }
+  }
+  return events
+}
+
+/** Every leaf of every event, strings lowercased: a use of the result, so none is dropped. */
+function walkFields(events: readonly PalisadeEvent[]): number {
+  let total = 0
+  const walk = (node: unknown): void => {
+    if (typeof node === 'string') total += node.toLowerCase().length
+    else if (Array.isArray(node)) for (const item of node) walk(item)
+    else if (node !== null && typeof node === 'object') {
+      for (const key in node) walk((node as Record<string, unknown>)[key])
+    } else if (node !== undefined) total++
+  }
+  for (const event of events) walk(event)
+  return total
+}
+
+function evaluateAll(ruleSet: RuleSet, events: readonly PalisadeEvent[]): number {
+  let matches = 0
+  for (const event of events) matches += ruleSet.evaluate(event).length
+  return matches
+}
+
+/** SHA-256 over each event's sorted matched rule ids, one line per event. */
+function matchChecksum(ruleSet: RuleSet, events: readonly PalisadeEvent[]): string {
+  const hash = createHash('sha256')
+  for (const event of events) {
+    const ids = ruleSet.evaluate(event).map((r) => r.id)
+    hash.update(`${ids.sort().join(',')}\n`)
+  }
+  return hash.digest('hex').slice(0, 16)
+}
+
+function seconds(work: () => unknown): number {
+  const start = process.hrtime.bigint()
+  work()
+  return Number(process.hrtime.bigint() - start) / 1e9
+}
+
+function main(): void {
+  const options = parseOptions(process.argv.slice(2))
+
+  const loadStart = process.hrtime.bigint()
+  const loaded = loadRules(ruleFolders.map((folder) => join(corporaDir, 'sigma', folder)))
+  const ruleSet = compileRuleSet(loaded.documents)
+  const compileSeconds = Number(process.hrtime.bigint() - loadStart) / 1e9
+
+  const once = loadEvents()
+  const copies = Math.max(1, Math.round(options.events / once.length))
+  const events = Array.from({ length: copies }, () => once).flat()
+
+  // Warm-up: both loops once, for the JIT.
+  walkFields(events)
+  const matches = evaluateAll(ruleSet, events)
+
+  const runs: { evaluate: number; baseline: number }[] = []
+  let sink = 0
+  for (let run = 0; run < RUNS; run++) {
+    const baseline = seconds(() => (sink += walkFields(events)))
+    const evaluate = seconds(() => (sink += evaluateAll(ruleSet, events)))
+    runs.push({ evaluate, baseline })
+  }
+
+  const result = {
+    rules: ruleSet.rules.length,
+    compileSeconds: Number(compileSeconds.toFixed(2)),
+    events: events.length,
+    distinctEvents: once.length,
+    matches,
+    checksum: matchChecksum(ruleSet, once),
+    eventsPerSecond: Math.round(events.length / median(runs.map((r) => r.evaluate))),
+    baselinePerSecond: Math.round(events.length / median(runs.map((r) => r.baseline))),
+    slowdown: Number(median(runs.map((r) => r.evaluate / r.baseline)).toFixed(1)),
+    sink,
+  }
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    return
+  }
+  const lines = [
+    `rules compiled     ${result.rules} (${result.compileSeconds} s to load and compile)`,
+    `events            ${result.events} (${result.distinctEvents} distinct, x${copies})`,
+    `evaluate           ${formatRate(result.eventsPerSecond)} events/s (median of ${RUNS})`,
+    `baseline           ${formatRate(result.baselinePerSecond)} events/s (field walk)`,
+    `slowdown           ${result.slowdown}x the baseline`,
+    `matches            ${result.matches}`,
+    `checksum           ${result.checksum}`,
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
+}
+
+main()
