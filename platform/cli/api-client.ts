@@ -84,7 +84,7 @@ export class ApiClient {
  */
 function readAdminToken(dataDir: string): string {
   const file = adminTokenPath(dataDir)
-  let token = ''
+  let token: string
   try {
     token = existsSync(file) ? readFileSync(file, 'utf8').trim() : ''
   } catch (error) {
