@@ -4,7 +4,7 @@ import { describeValue } from '../platform/errors.ts'
 import { canonicalJson, contentEventId } from '../platform/event-id.ts'
 import { incomingEvent, type PalisadeEvent } from '../platform/event-model.ts'
 import type { ParsedRecord } from './parsed-record.ts'
-import { wellFormedText } from './parsers/well-formed-text.ts'
+import { wellFormed } from '../platform/well-formed.ts'
 
 /** Why a record did not become an event; `path` names the field (empty for the whole record). */
 export interface NormaliseFailure {
@@ -82,7 +82,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function failure(code: string, message: string, path: string): NormaliseResult {
   return {
     ok: false,
-    reason: { code, message: wellFormedText(message), path: wellFormedText(path) },
+    reason: { code, message: wellFormed(message), path: wellFormed(path) },
   }
 }
 

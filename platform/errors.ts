@@ -1,3 +1,5 @@
+import { wellFormed } from './well-formed.ts'
+
 /**
  * Palisade's one root error. Every error has a stable string code (never reused once
  * retired), an HTTP status where it can reach the API, a `retriable` flag where it crosses
@@ -91,7 +93,7 @@ export function describeValue(arriving: unknown, max = 60): string {
     const preview = previewJson(value, budget)
     const cut = cutCodePoints(preview.text, max)
     const whole = preview.whole && cut.length === preview.text.length
-    return wellFormedText(whole ? cut : `${cut}…`)
+    return wellFormed(whole ? cut : `${cut}…`)
   }
 
   let text: string
@@ -101,16 +103,7 @@ export function describeValue(arriving: unknown, max = 60): string {
     text = String(value)
   }
   const cut = cutCodePoints(text, max)
-  return wellFormedText(cut.length < text.length ? `${cut}… (${countCodePoints(text)} chars)` : cut)
-}
-
-interface WellFormedString {
-  toWellFormed(): string
-}
-
-// Node 20 has String.prototype.toWellFormed (ES2024); the project's lib is ES2023.
-function wellFormedText(text: string): string {
-  return (text as unknown as WellFormedString).toWellFormed()
+  return wellFormed(cut.length < text.length ? `${cut}… (${countCodePoints(text)} chars)` : cut)
 }
 
 function isHighSurrogate(unit: number): boolean {

@@ -4,7 +4,7 @@ import { describeValue } from '../../platform/errors.ts'
 import { windowsEventId } from '../../platform/event-id.ts'
 import type { ParsedRecord, Parser } from '../parsed-record.ts'
 import { splitConcatenatedJson, splitJsonArray } from './split-json.ts'
-import { wellFormedText } from './well-formed-text.ts'
+import { wellFormed } from '../../platform/well-formed.ts'
 
 /**
  * Windows events exported from EVTX to JSON, the shape evtx_dump and Sigma's regression data
@@ -444,7 +444,7 @@ export const parseEvtxJson: Parser = (body) => {
       value = JSON.parse(raw)
     } catch (err) {
       // V8 quotes the text around the error, and may cut a surrogate pair doing it.
-      const detail = wellFormedText(err instanceof Error ? err.message : String(err))
+      const detail = wellFormed(err instanceof Error ? err.message : String(err))
       const message = `${where}: invalid JSON: ${detail}`
       records.push({ index, raw, error: { code: 'PAL_BAD_JSON', message } })
       continue

@@ -1,7 +1,7 @@
 import { describeValue, ValidationError } from '../../platform/errors.ts'
 import type { ParsedRecord, Parser } from '../parsed-record.ts'
 import { skipSpace, splitJsonArray, type JsonSpan } from './split-json.ts'
-import { wellFormedText } from './well-formed-text.ts'
+import { wellFormed } from '../../platform/well-formed.ts'
 
 /**
  * Parsers for JSON event bodies from emitters (`application/json`, `application/x-ndjson`).
@@ -16,7 +16,7 @@ function jsonRecord(index: number, raw: string, where: string): ParsedRecord {
     value = JSON.parse(raw)
   } catch (err) {
     // V8 quotes the text around the error, and may cut a surrogate pair doing it.
-    const detail = wellFormedText(err instanceof Error ? err.message : String(err))
+    const detail = wellFormed(err instanceof Error ? err.message : String(err))
     return {
       index,
       raw,

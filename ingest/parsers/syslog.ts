@@ -3,7 +3,7 @@ import { syslogEventId } from '../../platform/event-id.ts'
 import type { ParseContext, ParsedRecord, Parser } from '../parsed-record.ts'
 import { enrichSshd } from './openssh.ts'
 import { assertTimeZone, resolveYearlessDate } from './syslog-time.ts'
-import { wellFormedText } from './well-formed-text.ts'
+import { wellFormed } from '../../platform/well-formed.ts'
 
 /**
  * Syslog, one message per line: RFC 5424, RFC 3164 (with or without its `<PRI>`, as files
@@ -322,9 +322,7 @@ export const parseSyslog: Parser = (body, ctx) => {
       const where = `line ${index + 1} (stream position ${position})`
       // SD-IDs and names are quoted as they came, and a caller's string may hold a lone
       // surrogate; a stored reason must not.
-      const message = wellFormedText(
-        `${where}: ${err.message}; the line was ${describeValue(line)}`,
-      )
+      const message = wellFormed(`${where}: ${err.message}; the line was ${describeValue(line)}`)
       records.push({ index, raw: line, error: { code: 'PAL_NOT_SYSLOG', message } })
     }
   }

@@ -1,8 +1,8 @@
 import { levelRank } from '../alert-model.ts'
 import type { Alert, AlertLevel } from '../alert-model.ts'
 import type { AnalyticsStore } from './analytics-store.ts'
-import { wellFormed, wellFormedJson } from './well-formed.ts'
-import { pageConditions, toPage } from './paging.ts'
+import { wellFormed, wellFormedJson } from '../well-formed.ts'
+import { selectPage } from './paging.ts'
 import type { KeyedRow, Page, PageQuery } from './paging.ts'
 
 export interface AlertQuery extends PageQuery {
@@ -40,31 +40,22 @@ export async function insertAlerts(store: AnalyticsStore, alerts: Alert[], creat
 }
 
 export async function queryAlerts(store: AnalyticsStore, query: AlertQuery): Promise<Page<Alert>> {
-  const { where, params } = pageConditions(query, 'timestamp')
-  if (query.ruleId) {
-    where.push('rule_id = {rule_id:String}')
-    params.rule_id = query.ruleId
-  }
-  if (query.level) {
-    where.push('level_rank >= {level_rank:UInt8}')
-    params.level_rank = levelRank(query.level)
-  }
+  const where: string[] = []
+  if (query.ruleId) where.push('rule_id = {rule_id:String}')
+  if (query.level) where.push('level_rank >= {level_rank:UInt8}')
   if (query.q) {
     where.push(`(positionCaseInsensitiveUTF8(rule_title, {q:String}) > 0
       OR positionCaseInsensitiveUTF8(entity_value, {q:String}) > 0
       OR arrayExists(t -> positionCaseInsensitiveUTF8(t, {q:String}) > 0, tags))`)
-    params.q = query.q
   }
-  params.limit = query.limit + 1
-  const result = await store.client.query({
-    query: `SELECT toString(id) AS row_id, toString(timestamp) AS row_time, alert
-      FROM ${store.database}.alerts FINAL
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY timestamp DESC, id DESC
-      LIMIT {limit:UInt32}`,
-    query_params: params,
-    format: 'JSONEachRow',
-  })
-  const rows = await result.json<KeyedRow & { alert: string }>()
-  return toPage(rows, query.limit, (r) => JSON.parse(r.alert) as Alert)
+  const params = {
+    rule_id: query.ruleId,
+    level_rank: query.level ? levelRank(query.level) : undefined,
+    q: query.q,
+  }
+  return selectPage<KeyedRow & { alert: string }, Alert>(
+    store,
+    { table: 'alerts', timeColumn: 'timestamp', columns: 'alert', page: query, where, params },
+    (r) => JSON.parse(r.alert) as Alert,
+  )
 }

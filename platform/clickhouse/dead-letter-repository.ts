@@ -1,6 +1,6 @@
 import type { AnalyticsStore } from './analytics-store.ts'
-import { wellFormed } from './well-formed.ts'
-import { pageConditions, toIso, toPage } from './paging.ts'
+import { wellFormed } from '../well-formed.ts'
+import { selectPage, toIso } from './paging.ts'
 import type { KeyedRow, Page, PageQuery } from './paging.ts'
 
 /**
@@ -44,36 +44,31 @@ export async function insertDeadLetters(
   })
 }
 
+const letterColumns = 'status, source, format, stream, position, reason_code, reason, path, raw'
+
 export async function queryDeadLetters(
   store: AnalyticsStore,
   query: DeadLetterQuery,
 ): Promise<Page<DeadLetter>> {
-  const { where, params } = pageConditions(query, 'received')
-  if (query.status) {
-    where.push('status = {status:String}')
-    params.status = query.status
-  }
-  params.limit = query.limit + 1
-  const result = await store.client.query({
-    query: `SELECT toString(id) AS row_id, toString(received) AS row_time, status, source, format,
-        stream, position, reason_code, reason, path, raw
-      FROM ${store.database}.dead_letters FINAL
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY received DESC, id DESC
-      LIMIT {limit:UInt32}`,
-    query_params: params,
-    format: 'JSONEachRow',
-  })
-  const rows = await result.json<DeadLetterRow>()
-  return toPage(rows, query.limit, fromRow)
+  return selectPage<DeadLetterRow, DeadLetter>(
+    store,
+    {
+      table: 'dead_letters',
+      timeColumn: 'received',
+      columns: letterColumns,
+      page: query,
+      where: query.status ? ['status = {status:String}'] : [],
+      params: { status: query.status },
+    },
+    fromRow,
+  )
 }
 
 /** Reads dead letters by id, in any status; for replay. */
 export async function getDeadLetters(store: AnalyticsStore, ids: string[]): Promise<DeadLetter[]> {
   if (ids.length === 0) return []
   const result = await store.client.query({
-    query: `SELECT toString(id) AS row_id, toString(received) AS row_time, status, source, format,
-        stream, position, reason_code, reason, path, raw
+    query: `SELECT toString(id) AS row_id, toString(received) AS row_time, ${letterColumns}
       FROM ${store.database}.dead_letters FINAL
       WHERE id IN (SELECT arrayJoin(arrayMap(x -> toUUID(x), {ids:Array(String)})))
       ORDER BY received, id`,

@@ -1,7 +1,7 @@
 import type { PalisadeEvent } from '../event-model.ts'
-import { wellFormedJson } from './well-formed.ts'
+import { wellFormedJson } from '../well-formed.ts'
 import type { AnalyticsStore } from './analytics-store.ts'
-import { pageConditions, toPage } from './paging.ts'
+import { selectPage } from './paging.ts'
 import type { KeyedRow, Page, PageQuery } from './paging.ts'
 
 export interface EventQuery extends PageQuery {
@@ -55,23 +55,19 @@ export async function queryEvents(
   store: AnalyticsStore,
   query: EventQuery,
 ): Promise<Page<PalisadeEvent>> {
-  const { where, params } = pageConditions(query, 'timestamp')
-  if (query.q) {
-    where.push('positionCaseInsensitiveUTF8(event, {q:String}) > 0')
-    params.q = query.q
-  }
-  params.limit = query.limit + 1
-  const result = await store.client.query({
-    query: `SELECT toString(id) AS row_id, toString(timestamp) AS row_time, event
-      FROM ${store.database}.events FINAL
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY timestamp DESC, id DESC
-      LIMIT {limit:UInt32}`,
-    query_params: params,
-    format: 'JSONEachRow',
-  })
-  const rows = await result.json<EventRow>()
-  return toPage(rows, query.limit, (r) => JSON.parse(r.event))
+  const text = query.q ? ['positionCaseInsensitiveUTF8(event, {q:String}) > 0'] : []
+  return selectPage<EventRow, PalisadeEvent>(
+    store,
+    {
+      table: 'events',
+      timeColumn: 'timestamp',
+      columns: 'event',
+      page: query,
+      where: text,
+      params: { q: query.q },
+    },
+    (r) => JSON.parse(r.event),
+  )
 }
 
 export async function getEvent(store: AnalyticsStore, id: string): Promise<PalisadeEvent | null> {

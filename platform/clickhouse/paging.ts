@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors.ts'
 import { isUuid } from '../event-id.ts'
+import type { AnalyticsStore } from './analytics-store.ts'
 
 /**
  * Keyset paging shared by every list endpoint: rows are ordered newest first by
@@ -101,4 +102,44 @@ export function toPage<R extends KeyedRow, T>(
 /** ClickHouse DateTime64 text ('2024-01-01 10:00:00.000') to RFC 3339. */
 export function toIso(clickhouseTime: string): string {
   return `${clickhouseTime.replace(' ', 'T')}Z`
+}
+
+export interface PageSpec {
+  table: string
+  /** The time column of the table's (time, id) key. */
+  timeColumn: string
+  /** The payload columns to select besides the key. */
+  columns: string
+  page: PageQuery
+  /** Conditions besides the time range and cursor, with their bound parameters. */
+  where?: string[]
+  params?: Record<string, unknown>
+}
+
+/**
+ * One page of a list endpoint: rows in the time range, after the cursor and matching the
+ * extra conditions, newest first, each id once (FINAL).
+ */
+export async function selectPage<R extends KeyedRow, T>(
+  store: AnalyticsStore,
+  spec: PageSpec,
+  map: (row: R) => T,
+): Promise<Page<T>> {
+  const paging = pageConditions(spec.page, spec.timeColumn)
+  const where = [...paging.where, ...(spec.where ?? [])]
+  const time = spec.timeColumn
+  const result = await store.client.query({
+    query: `SELECT toString(id) AS row_id, toString(${time}) AS row_time, ${spec.columns}
+      FROM ${store.database}.${spec.table} FINAL
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY ${time} DESC, id DESC
+      LIMIT {limit:UInt32}`,
+    query_params: {
+      ...paging.params,
+      ...Object.fromEntries(Object.entries(spec.params ?? {}).filter(([, v]) => v !== undefined)),
+      limit: spec.page.limit + 1,
+    },
+    format: 'JSONEachRow',
+  })
+  return toPage(await result.json<R>(), spec.page.limit, map)
 }

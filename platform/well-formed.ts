@@ -1,8 +1,10 @@
 /**
  * ClickHouse refuses a row whose text holds a lone UTF-16 surrogate, escaped or not ("missing
  * second part of surrogate pair"), and one such value would sink its whole batch. JavaScript
- * strings may hold them (a JSON `\ud800` escape, a string cut in the wrong place), so what we
- * store passes through here: lone surrogates become U+FFFD, everything else is untouched.
+ * strings may hold them: a JSON `\ud800` escape, a string cut in the wrong place, or V8's own
+ * `JSON.parse` message, which quotes the text around an error cut at a fixed width. So every
+ * reason a parser gives and everything we store passes through here: lone surrogates become
+ * U+FFFD, everything else is untouched.
  */
 
 interface WellFormedString {
