@@ -19,6 +19,7 @@ import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { parseArgs } from 'node:util'
 
 import { pino } from 'pino'
 
@@ -42,25 +43,25 @@ interface Options {
   concurrency: number
 }
 
-function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { json: false, scale: 1, concurrency: 3 }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    if (arg === '--json') {
-      options.json = true
-      continue
-    }
-
-    const number = Number(argv[i + 1])
-    if ((arg === '--scale' || arg === '--concurrency') && !(number > 0)) {
-      throw new Error(`${arg}: expected a positive number, got ${String(argv[i + 1])}`)
-    }
-    if (arg === '--scale') options.scale = number
-    else if (arg === '--concurrency') options.concurrency = Math.round(number)
-    else throw new Error(`unknown argument ${arg}: expected --json, --scale N or --concurrency N`)
-    i++
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      json: { type: 'boolean', default: false },
+      scale: { type: 'string', default: '1' },
+      concurrency: { type: 'string', default: '3' },
+    },
+  })
+  const positive = (flag: string, text: string) => {
+    const number = Number(text)
+    if (!(number > 0)) throw new Error(`--${flag}: expected a positive number, got ${text}`)
+    return number
   }
-  return options
+  return {
+    json: values.json,
+    scale: positive('scale', values.scale),
+    concurrency: Math.round(positive('concurrency', values.concurrency)),
+  }
 }
 
 const started = Date.now()
