@@ -148,8 +148,11 @@ function printNone(what: string): void {
 
 /** One line an event: time, what happened, the id to fetch it by, and its message. */
 function eventLine(e: PalisadeEvent): string {
-  const what = [e.event?.dataset, e.event?.action, e.event?.outcome].filter(Boolean).join('/')
-  const who = [e.user?.name, e.source?.ip, e.host?.name].filter(Boolean).join(' ')
+  const what =
+    [e.event?.dataset, e.event?.action, e.event?.outcome].filter(Boolean).join('/') ||
+    (e.log?.syslog?.appname ?? '')
+  const host = e.host?.name ?? e.host?.hostname
+  const who = [e.user?.name, e.source?.ip, host].filter(Boolean).join(' ')
   const text = String(e.message ?? '')
     .replace(/\s+/g, ' ')
     .slice(0, 100)
