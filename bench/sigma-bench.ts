@@ -43,7 +43,8 @@ function parseOptions(argv: readonly string[]): Options {
     }
 
     const number = Number(argv[i + 1])
-    if (arg !== '--events') throw new Error(`unknown argument ${arg}: expected --json or --events N`)
+    if (arg !== '--events')
+      throw new Error(`unknown argument ${arg}: expected --json or --events N`)
     if (!(number > 0)) throw new Error(`--events: expected a positive number, got ${argv[i + 1]}`)
     options.events = Math.round(number)
     i++

@@ -1,10 +1,12 @@
 import type { PalisadeEvent } from '../../platform/event-model.ts'
+import { compilePattern, dashChars, type Part, type PatternTest } from './compile-pattern.ts'
+import { FieldSlot, FieldValue, type FieldCache } from './field-cache.ts'
 
 /**
  * Compiles one `field|modifier|...: value(s)` entry of a Sigma detection into a predicate
  * (Sigma rules specification, "Value Modifiers"; modifiers appendix v2.1.0). Everything that
- * can be decided at load time is: patterns become string tests or pre-built regular
- * expressions, encodings are applied to the rule's values once, never to events.
+ * can be decided at load time is: patterns become string tests (`compile-pattern.ts`),
+ * encodings are applied to the rule's values once, never to events.
  */
 
 export type EventPredicate = (event: PalisadeEvent) => boolean
@@ -15,6 +17,12 @@ export type FieldResolver = (field: string) => FieldGetter
 export interface ValueOptions {
   /** Values for `%name%` placeholders under the `expand` modifier. */
   placeholders?: Readonly<Record<string, readonly string[]>>
+  /**
+   * Where field values and their case-folded forms are kept for the event being evaluated,
+   * shared by every entry compiled with it. The owner calls `next()` before each event; without
+   * a cache, every test reads its field afresh.
+   */
+  cache?: FieldCache
 }
 
 /** A rule that cannot be compiled; the message says which part and why. */
@@ -25,14 +33,14 @@ export class RuleCompileError extends Error {
   }
 }
 
-type Part = { k: 'lit'; s: string } | { k: 'star' } | { k: 'one' } | { k: 'dash' }
 type Value = { k: 'pat'; parts: Part[]; cased: boolean } | { k: 'bytes'; b: Buffer }
 type StringTest = (s: string) => boolean
+/** A test of one rule value against a field's value (or one element of an array value). */
+type ValueTest = (f: FieldValue) => boolean
 
 const STAR: Part = { k: 'star' }
 const ONE: Part = { k: 'one' }
 const DASH: Part = { k: 'dash' }
-const dashChars = '-/\u2013\u2014\u2015'
 const numericOps = ['gt', 'gte', 'lt', 'lte'] as const
 const timeParts = ['minute', 'hour', 'day', 'week', 'month', 'year'] as const
 const transforms = new Set([
@@ -91,11 +99,14 @@ export function compileFieldEntry(
   if (field === undefined) return compileKeywords(key, mods, values, options)
 
   const get = resolve(field)
-  let test: (v: unknown, e: PalisadeEvent) => boolean
+  const slot = options.cache ? options.cache.slot(get) : new FieldSlot(get)
+  let test: (f: FieldValue, e: PalisadeEvent) => boolean
 
-  if (has('fieldref')) test = compileFieldref(key, mods, values, resolve, all)
-  else {
-    const tests: ((v: unknown) => boolean)[] = []
+  if (has('fieldref')) {
+    const ref = compileFieldref(key, mods, values, resolve, all)
+    test = (f, e) => ref(f.value, e)
+  } else {
+    const tests: ValueTest[] = []
     let nullTest = false
     for (const value of values) {
       if (value === null) {
@@ -107,30 +118,38 @@ export function compileFieldEntry(
     if (nullTest && tests.length > 0) {
       throw new RuleCompileError(`"${key}": null cannot be part of a list of values`)
     }
-    if (nullTest) test = (v) => v === undefined || v === null
+    if (nullTest) test = (f) => f.value === undefined || f.value === null
     else test = combine(tests, all)
   }
 
-  if (has('neq')) return (e) => !test(get(e), e)
-  return (e) => test(get(e), e)
+  if (has('neq')) return (e) => !test(slot.read(e), e)
+  return (e) => test(slot.read(e), e)
 }
 
 /** OR (or AND under `all`) over value tests; an event array matches when an element does. */
-function combine(tests: ((v: unknown) => boolean)[], all: boolean): (v: unknown) => boolean {
-  const one = (v: unknown): boolean => {
-    if (all) {
-      for (let i = 0; i < tests.length; i++) if (!tests[i]!(v)) return false
+function combine(tests: ValueTest[], all: boolean): ValueTest {
+  let one: ValueTest
+  if (tests.length === 1) one = tests[0]!
+  else if (all) {
+    one = (f) => {
+      for (let i = 0; i < tests.length; i++) if (!tests[i]!(f)) return false
       return true
     }
-    for (let i = 0; i < tests.length; i++) if (tests[i]!(v)) return true
-    return false
-  }
-  return (v) => {
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) if (one(v[i])) return true
+  } else {
+    one = (f) => {
+      for (let i = 0; i < tests.length; i++) if (tests[i]!(f)) return true
       return false
     }
-    return one(v)
+  }
+  // Array elements are tested one at a time through this value, refilled for each.
+  const element = new FieldValue()
+  return (f) => {
+    const v = f.value
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (one(element.set(v[i]))) return true
+      return false
+    }
+    return one(f)
   }
 }
 
@@ -140,7 +159,7 @@ function compileValue(
   mods: string[],
   value: unknown,
   options: ValueOptions,
-): ((v: unknown) => boolean)[] {
+): ValueTest[] {
   const has = (m: string): boolean => mods.includes(m)
 
   const timePart = timeParts.find(has)
@@ -151,8 +170,8 @@ function compileValue(
       throw new RuleCompileError(`"${key}" needs a number, got ${JSON.stringify(value)}`)
     }
     const cmp = numberComparison(op, n)
-    if (!timePart) return [(v) => cmp(toNumber(v))]
-    return [(v) => cmp(datePart(v, timePart))]
+    if (!timePart) return [(f) => cmp(toNumber(f.value))]
+    return [(f) => cmp(datePart(f.value, timePart))]
   }
 
   if (typeof value === 'object' && value !== null) {
@@ -164,16 +183,15 @@ function compileValue(
 
   if (has('re')) {
     const re = compileRegex(key, text, mods)
-    return [(v) => testString(v, (s) => re.test(s))]
+    return [(f) => f.text !== undefined && re.test(f.text)]
   }
   if (has('cidr')) {
     const net = parseCidr(text)
     if (!net) throw new RuleCompileError(`"${key}": ${JSON.stringify(text)} is not a CIDR range`)
-    return [(v) => testString(v, (s) => inNetwork(s, net))]
+    return [(f) => f.text !== undefined && inNetwork(f.text, net)]
   }
 
-  const stringTests = buildStringTests(key, mods, text, options)
-  return stringTests.map((t) => (v: unknown) => testString(v, t))
+  return buildStringTests(key, mods, text, options)
 }
 
 /** Applies string transformations in the order written, then compiles each alternative. */
@@ -182,7 +200,7 @@ function buildStringTests(
   mods: string[],
   text: string,
   options: ValueOptions,
-): StringTest[] {
+): PatternTest[] {
   const cased = mods.includes('cased')
   const sources = mods.includes('expand') ? expandPlaceholders(key, text, options) : [text]
   let values: Value[] = sources.map((s) => ({ k: 'pat', parts: parsePattern(s), cased }))
@@ -191,7 +209,10 @@ function buildStringTests(
     if (!transforms.has(mod)) continue
     values = values.flatMap((v) => applyTransform(key, mod, v))
   }
-  return values.map((v) => compilePattern(v.k === 'pat' ? v : bytesToPattern(v.b, cased)))
+  return values.map((v) => {
+    const p = v.k === 'pat' ? v : bytesToPattern(v.b, cased)
+    return compilePattern(p.parts, p.cased)
+  })
 }
 
 /** Same treatment for keywords: implicit `contains`, tested on every value of the event. */
@@ -203,19 +224,29 @@ function compileKeywords(
 ): EventPredicate {
   const positional = ['contains', 'startswith', 'endswith', 're', 'cidr']
   const effective = mods.some((m) => positional.includes(m)) ? mods : ['contains', ...mods]
-  const tests: StringTest[] = []
+  const tests: PatternTest[] = []
   for (const value of values) {
     if (value === null || typeof value === 'object') {
       throw new RuleCompileError(`keyword "${key}" values must be strings or numbers`)
     }
     if (effective.includes('re')) {
       const re = compileRegex(key, String(value), effective)
-      tests.push((s) => re.test(s))
+      tests.push((f) => re.test(f.text!))
     } else tests.push(...buildStringTests(key, effective, String(value), options))
   }
-  if (mods.includes('all')) return (e) => tests.every((t) => anyLeaf(e, t))
+  // Each leaf is tested through this value, refilled for each; leaves are not cached.
+  const leaf = new FieldValue()
+  if (mods.includes('all')) {
+    const each = tests.map(
+      (t): StringTest =>
+        (s) =>
+          t(leaf.set(s)),
+    )
+    return (e) => each.every((t) => anyLeaf(e, t))
+  }
   const any: StringTest = (s) => {
-    for (let i = 0; i < tests.length; i++) if (tests[i]!(s)) return true
+    leaf.set(s)
+    for (let i = 0; i < tests.length; i++) if (tests[i]!(leaf)) return true
     return false
   }
   return (e) => anyLeaf(e, any)
@@ -405,49 +436,6 @@ export function parsePattern(text: string): Part[] {
   return parts
 }
 
-function compilePattern(v: { parts: Part[]; cased: boolean }): StringTest {
-  const { parts, cased } = v
-  const lits = parts.filter((p) => p.k === 'lit')
-  const shape = parts.map((p) => (p.k === 'lit' ? 'L' : p.k === 'star' ? '*' : '?')).join('')
-
-  if (shape === '') return (s) => s === ''
-  if (shape === '*') return () => true
-  if (shape === 'L' && cased) {
-    const lit = lits[0]!.s
-    return (s) => s === lit
-  }
-  if (shape === 'L') {
-    const lit = lits[0]!.s.toLowerCase()
-    return (s) => s.length === lit.length && s.toLowerCase() === lit
-  }
-  if (cased && (shape === '*L' || shape === 'L*' || shape === '*L*')) {
-    const lit = lits[0]!.s
-    if (shape === '*L') return (s) => s.endsWith(lit)
-    if (shape === 'L*') return (s) => s.startsWith(lit)
-    return (s) => s.includes(lit)
-  }
-
-  // Everything else is one regular expression, built here once.
-  let src = ''
-  for (const p of parts) {
-    if (p.k === 'lit') src += escapeRegex(p.s)
-    else if (p.k === 'star') src += '.*'
-    else if (p.k === 'one') src += '.'
-    else src += '[-/\u2013\u2014\u2015]'
-  }
-  let body = src
-  const open = body.startsWith('.*')
-  const close = body.endsWith('.*') && body.length > 2
-  if (open) body = body.slice(2)
-  if (close) body = body.slice(0, -2)
-  const re = new RegExp(`${open ? '' : '^'}${body}${close ? '' : '$'}`, cased ? 's' : 'is')
-  return (s) => re.test(s)
-}
-
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')
-}
-
 /**
  * `re` (modifiers appendix, "Regular Expression"): PCRE subset, case-sensitive unless `i`;
  * `m` and `s` sub-modifiers. PCRE's leading inline flags `(?i)` and the anchors `\A`, `\Z`
@@ -565,13 +553,6 @@ function scalarString(v: unknown): string | undefined {
   if (typeof v === 'string') return v
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
   return undefined
-}
-
-/** Sigma compares as strings unless a numeric modifier is used: numbers are their text. */
-function testString(v: unknown, t: StringTest): boolean {
-  if (typeof v === 'string') return t(v)
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return t(String(v))
-  return false
 }
 
 interface Network {

@@ -80,10 +80,30 @@ function windowsGetter(name: string): Getter {
   }
 }
 
-/** Builds the resolver for one route variant: its renames over its family's defaults. */
+/**
+ * Builds the resolver for one route variant: its renames over its family's defaults. A field
+ * name resolves to the same getter every time it is asked for, so per-event caches keyed by
+ * getter (`FieldCache`) are shared by all the rules that read the field.
+ */
 export function fieldResolver(
   family: FieldFamily,
   renames: Readonly<Record<string, readonly string[]>> = {},
+): FieldResolver {
+  const getters = new Map<string, Getter>()
+  const resolve = unshared(family, renames)
+  return (field) => {
+    let get = getters.get(field)
+    if (!get) {
+      get = resolve(field)
+      getters.set(field, get)
+    }
+    return get
+  }
+}
+
+function unshared(
+  family: FieldFamily,
+  renames: Readonly<Record<string, readonly string[]>>,
 ): FieldResolver {
   const base = family === 'windows' ? windowsGetter : pathGetter
   return (field) => {

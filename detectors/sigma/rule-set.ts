@@ -2,9 +2,17 @@ import { alertId, alertLevels, type Alert, type AlertLevel } from '../../platfor
 import type { PalisadeEvent } from '../../platform/event-model.ts'
 import { compileDetection, allOf } from './compile-detection.ts'
 import { RuleCompileError, type EventPredicate, type FieldResolver } from './compile-value.ts'
+import { FieldCache } from './field-cache.ts'
 import { fieldResolver, pathGetter } from './field-resolver.ts'
 import { ruleVersion } from './load-rules.ts'
-import { defaultRoutes, findRoute, variantKeys, type LogsourceRoute } from './logsource-routes.ts'
+import {
+  defaultRoutes,
+  findRoute,
+  variantKeys,
+  type FieldFamily,
+  type LogsourceRoute,
+  type RouteVariant,
+} from './logsource-routes.ts'
 import type {
   CorrelationRule,
   DetectionRule,
@@ -83,7 +91,23 @@ export function compileRuleSet(
   options: RuleSetOptions = {},
 ): RuleSet {
   const routes = options.routes ?? defaultRoutes
-  const valueOptions = options.placeholders ? { placeholders: options.placeholders } : {}
+  // One cache for every rule: a field several rules read is read and folded once per event.
+  const cache = new FieldCache()
+  const valueOptions = options.placeholders
+    ? { placeholders: options.placeholders, cache }
+    : { cache }
+  // One resolver per family and variant, so that rules reading a field share its getter.
+  const resolvers = new Map<FieldFamily, Map<RouteVariant['fields'], FieldResolver>>()
+  const resolverFor = (family: FieldFamily, fields: RouteVariant['fields']): FieldResolver => {
+    const byFields = resolvers.get(family) ?? new Map<RouteVariant['fields'], FieldResolver>()
+    resolvers.set(family, byFields)
+    let resolve = byFields.get(fields)
+    if (!resolve) {
+      resolve = fieldResolver(family, fields)
+      byFields.set(fields, resolve)
+    }
+    return resolve
+  }
   const rejections: RuleRejection[] = []
   const reject = (doc: SigmaDocument, message: string): void => {
     rejections.push({ file: doc.file, line: doc.line, rule_id: doc.id, message })
@@ -163,7 +187,7 @@ export function compileRuleSet(
     const compiled: { keys: string[]; test: EventPredicate }[] = []
     try {
       for (const variant of variants) {
-        const resolve = fieldResolver(family, variant.fields)
+        const resolve = resolverFor(family, variant.fields)
         let test = compileDetection(doc.detection, resolve, valueOptions)
         if (applied.length > 0) {
           const negated = applied.map((f): EventPredicate => {
@@ -224,6 +248,7 @@ export function compileRuleSet(
     isStandalone: (id) => !referencedQuietly.has(id),
     evaluate(event) {
       generation++
+      cache.next()
       let out: CompiledRule[] | undefined
       const w = event.winlog
       if (w) {

@@ -1,0 +1,170 @@
+import type { FieldValue } from './field-cache.ts'
+import { foldCase } from './fold-case.ts'
+
+/**
+ * Compiles a Sigma string value, already split into literals and wildcards, into a test over a
+ * field's value. No regular expression is involved: a value with at most one literal between
+ * its wildcards is `===`, `startsWith`, `endsWith` or `includes`; anything else runs a small
+ * matcher over the literal segments. Case-insensitive values compare folded text (see
+ * `fold-case.ts`), which the field's cache computes once per event, against needles folded
+ * here once.
+ */
+
+/** One piece of a pattern: literal text, `*`, `?`, or a windash position. */
+export type Part = { k: 'lit'; s: string } | { k: 'star' } | { k: 'one' } | { k: 'dash' }
+
+/** Whether a field value passes; the value's text forms are computed and kept by the value. */
+export type PatternTest = (field: FieldValue) => boolean
+
+/** The characters the `windash` modifier makes interchangeable (modifiers appendix). */
+export const dashChars = '-/\u2013\u2014\u2015'
+
+/** `?` and windash positions, inside a segment: one code unit each. */
+const ONE = 0
+const DASH = 1
+
+/** A run of parts between `*`s: literal strings and one-unit positions, of fixed length. */
+interface Segment {
+  atoms: (string | typeof ONE | typeof DASH)[]
+  length: number
+  /** The first literal and where it sits, to find candidate positions with `indexOf`. */
+  anchor: string
+  anchorAt: number
+}
+
+/**
+ * @param parts the value's pieces, as `parsePattern` and the modifiers leave them
+ * @param cased whether case matters (the `cased` modifier, or an encoded value)
+ */
+export function compilePattern(parts: readonly Part[], cased: boolean): PatternTest {
+  const shape = parts.map((p) => (p.k === 'lit' ? 'L' : p.k === 'star' ? '*' : '?')).join('')
+  const lit = parts.find((p) => p.k === 'lit')?.s ?? ''
+
+  if (shape === '') return (f) => f.text === ''
+  if (shape === '*') return (f) => f.text !== undefined
+  if (shape === 'L' && cased) return (f) => f.text === lit
+  if (shape === 'L') {
+    // Exact values have always compared `toLowerCase` forms of equal-length text; kept so.
+    const lower = lit.toLowerCase()
+    const length = lit.length
+    return (f) => f.text !== undefined && f.text.length === length && f.lower() === lower
+  }
+
+  const on = cased ? textTest : foldedTest
+  const needle = cased ? lit : foldCase(lit)
+  if (shape === '*L') return on((s) => s.endsWith(needle))
+  if (shape === 'L*') return on((s) => s.startsWith(needle))
+  if (shape === '*L*') return on((s) => s.includes(needle))
+  const folded = cased
+    ? parts
+    : parts.map((p) => (p.k === 'lit' ? { k: p.k, s: foldCase(p.s) } : p))
+  return on(globMatcher(folded))
+}
+
+function textTest(test: (s: string) => boolean): PatternTest {
+  return (f) => f.text !== undefined && test(f.text)
+}
+
+function foldedTest(test: (s: string) => boolean): PatternTest {
+  return (f) => f.text !== undefined && test(f.folded())
+}
+
+/**
+ * A matcher for any mix of literals, `*`, `?` and windash positions. Between two `*`s the
+ * pattern has a fixed length, so the leftmost place a segment fits is always a right choice
+ * (a later one leaves less room for the rest): the first segment must sit at the start, the
+ * last at the end, and each middle one is searched for after the one before. Same answers as
+ * the regular expression `^...$` with `.*` for `*` and `.` (under the `s` flag) for `?`.
+ */
+export function globMatcher(parts: readonly Part[]): (s: string) => boolean {
+  const segments: Segment[] = []
+  let current: Part[] = []
+  for (const p of parts) {
+    if (p.k !== 'star') current.push(p)
+    else {
+      segments.push(segment(current))
+      current = []
+    }
+  }
+  segments.push(segment(current))
+  // segments.length - 1 stars; an empty first or last segment is an open end.
+  if (segments.length === 1) {
+    const only = segments[0]!
+    return (s) => s.length === only.length && fitsAt(only, s, 0)
+  }
+  const first = segments[0]!
+  const last = segments.at(-1)!
+  const middle = segments.slice(1, -1).filter((g) => g.length > 0)
+  const minLength = segments.reduce((n, g) => n + g.length, 0)
+
+  return (s) => {
+    if (s.length < minLength) return false
+    if (first.length > 0 && !fitsAt(first, s, 0)) return false
+    const end = s.length - last.length
+    if (last.length > 0 && !fitsAt(last, s, end)) return false
+    let from = first.length
+    for (let i = 0; i < middle.length; i++) {
+      const at = find(middle[i]!, s, from, end)
+      if (at < 0) return false
+      from = at + middle[i]!.length
+    }
+    return true
+  }
+}
+
+function segment(parts: readonly Part[]): Segment {
+  const atoms: Segment['atoms'] = []
+  let length = 0
+  let anchor = ''
+  let anchorAt = -1
+  for (const p of parts) {
+    if (p.k === 'lit') {
+      if (anchorAt < 0) {
+        anchor = p.s
+        anchorAt = length
+      }
+      atoms.push(p.s)
+      length += p.s.length
+    } else {
+      atoms.push(p.k === 'dash' ? DASH : ONE)
+      length++
+    }
+  }
+  return { atoms, length, anchor, anchorAt }
+}
+
+/** Whether the segment matches `s` at `at`; the caller has checked that it fits in `s`. */
+function fitsAt(g: Segment, s: string, at: number): boolean {
+  let j = at
+  for (let i = 0; i < g.atoms.length; i++) {
+    const a = g.atoms[i]!
+    if (a === ONE) j++
+    else if (a === DASH) {
+      if (!dashChars.includes(s[j]!)) return false
+      j++
+    } else {
+      if (!s.startsWith(a, j)) return false
+      j += a.length
+    }
+  }
+  return true
+}
+
+/** The leftmost position at or after `from` where the segment matches, ending by `end`. */
+function find(g: Segment, s: string, from: number, end: number): number {
+  const last = end - g.length
+  if (g.anchorAt < 0) {
+    for (let at = from; at <= last; at++) if (fitsAt(g, s, at)) return at
+    return -1
+  }
+  let at = from
+  while (at <= last) {
+    const hit = s.indexOf(g.anchor, at + g.anchorAt)
+    if (hit < 0) return -1
+    at = hit - g.anchorAt
+    if (at > last) return -1
+    if (fitsAt(g, s, at)) return at
+    at++
+  }
+  return -1
+}

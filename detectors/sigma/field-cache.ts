@@ -1,0 +1,92 @@
+import type { PalisadeEvent } from '../../platform/event-model.ts'
+import type { FieldGetter } from './compile-value.ts'
+import { foldCase, isAscii } from './fold-case.ts'
+
+/**
+ * Per-event memory of field values, shared by every rule of a rule set. Some 1,400 rules look
+ * at a Sysmon process creation, most of them at the same few fields (`Image`, `CommandLine`,
+ * `ParentImage`); each field is read and case-folded once per event instead of once per value
+ * tested. Nothing is allocated per event: each field has one slot, refilled when the rule set
+ * moves to the next event (`next`), which is how stale values are told apart.
+ */
+export class FieldCache {
+  /** Bumped once per event; a slot filled under another generation is stale. */
+  generation = 0
+  private readonly slots = new Map<FieldGetter, FieldSlot>()
+
+  /** Starts a new event: every slot's value is stale from now on. */
+  next(): void {
+    this.generation++
+  }
+
+  /** The slot of a getter; getters that are the same function share it. */
+  slot(get: FieldGetter): FieldSlot {
+    let slot = this.slots.get(get)
+    if (!slot) {
+      slot = new FieldSlot(get, this)
+      this.slots.set(get, slot)
+    }
+    return slot
+  }
+}
+
+/**
+ * A field's value with its text forms, each computed on first use. Sigma compares values as
+ * strings unless a numeric modifier says otherwise, so a number's text is its `String`.
+ */
+export class FieldValue {
+  value: unknown = undefined
+  /** The value as text for a string, number, boolean or bigint; else undefined. */
+  text: string | undefined = undefined
+  private lowerText: string | undefined = undefined
+  private foldedText: string | undefined = undefined
+
+  set(value: unknown): this {
+    this.value = value
+    this.text = scalarText(value)
+    this.lowerText = undefined
+    this.foldedText = undefined
+    return this
+  }
+
+  /** `text.toLowerCase()`; only call when `text` is defined. */
+  lower(): string {
+    return (this.lowerText ??= this.text!.toLowerCase())
+  }
+
+  /** `foldCase(text)`; only call when `text` is defined. For ASCII text it is `lower()`. */
+  folded(): string {
+    if (this.foldedText === undefined) {
+      const text = this.text!
+      this.foldedText = isAscii(text) ? this.lower() : foldCase(text)
+    }
+    return this.foldedText
+  }
+}
+
+/** A field's value for the event being evaluated; without a cache, read afresh every time. */
+export class FieldSlot extends FieldValue {
+  private event: PalisadeEvent | undefined = undefined
+  private generation = -1
+
+  constructor(
+    private readonly get: FieldGetter,
+    private readonly cache?: FieldCache,
+  ) {
+    super()
+  }
+
+  read(event: PalisadeEvent): this {
+    const cache = this.cache
+    if (cache && this.generation === cache.generation && this.event === event) return this
+    this.event = event
+    this.generation = cache ? cache.generation : -1
+    return this.set(this.get(event))
+  }
+}
+
+function scalarText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
+  return undefined
+}
