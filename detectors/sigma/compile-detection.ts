@@ -7,6 +7,7 @@ import {
 } from './compile-value.ts'
 import { isRecord } from './load-rules.ts'
 import { parseCondition, ConditionSyntaxError, type ConditionNode } from './parse-condition.ts'
+import { needOfAll, needOfAny, withNeed } from './rule-needs.ts'
 
 /**
  * Compiles a Sigma `detection` block (search identifiers plus condition) into one predicate.
@@ -123,8 +124,19 @@ function matchIdentifiers(pattern: string | undefined, names: string[]): string[
   return names.filter((n) => re.test(n))
 }
 
+/** AND of predicates; what it needs of an event is what any one of them needs. */
 export function allOf(ps: EventPredicate[]): EventPredicate {
   if (ps.length === 1) return ps[0]!
+  return withNeed(and(ps), needOfAll(ps))
+}
+
+/** OR of predicates; it needs something only when each of them does. */
+export function anyOf(ps: EventPredicate[]): EventPredicate {
+  if (ps.length === 1) return ps[0]!
+  return withNeed(or(ps), needOfAny(ps))
+}
+
+function and(ps: EventPredicate[]): EventPredicate {
   if (ps.length === 2) {
     const [a, b] = ps as [EventPredicate, EventPredicate]
     return (e) => a(e) && b(e)
@@ -135,8 +147,7 @@ export function allOf(ps: EventPredicate[]): EventPredicate {
   }
 }
 
-export function anyOf(ps: EventPredicate[]): EventPredicate {
-  if (ps.length === 1) return ps[0]!
+function or(ps: EventPredicate[]): EventPredicate {
   if (ps.length === 2) {
     const [a, b] = ps as [EventPredicate, EventPredicate]
     return (e) => a(e) || b(e)

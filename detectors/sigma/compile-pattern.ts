@@ -1,5 +1,6 @@
 import type { FieldValue } from './field-cache.ts'
 import { foldCase } from './fold-case.ts'
+import type { Probe } from './rule-needs.ts'
 
 /**
  * Compiles a Sigma string value, already split into literals and wildcards, into a test over a
@@ -37,6 +38,28 @@ interface Segment {
  * @param cased whether case matters (the `cased` modifier, or an encoded value)
  */
 export function compilePattern(parts: readonly Part[], cased: boolean): PatternTest {
+  const test = compileTest(parts, cased)
+  const only = parts.length === 1 ? parts[0] : undefined
+  const last = parts[1]
+  // What the test needs (see rule-needs.ts). The fold maps no other character onto a
+  // backslash, so a folded `endswith '\x.exe'` needs the folded text after the last one to be
+  // `x.exe`; an exact value (cased or not) needs equal `toLowerCase` forms.
+  if (only?.k === 'lit') probes.set(test, { kind: 'lower', value: only.s.toLowerCase() })
+  else if (parts.length === 2 && parts[0]!.k === 'star' && last?.k === 'lit') {
+    const at = last.s.lastIndexOf('\\')
+    if (at >= 0) probes.set(test, { kind: 'basename', value: foldCase(last.s.slice(at + 1)) })
+  }
+  return test
+}
+
+const probes = new WeakMap<PatternTest, Omit<Probe, 'get'>>()
+
+/** What a compiled pattern needs of its field, when that is one probe. */
+export function probeOf(test: PatternTest): Omit<Probe, 'get'> | undefined {
+  return probes.get(test)
+}
+
+function compileTest(parts: readonly Part[], cased: boolean): PatternTest {
   const shape = parts.map((p) => (p.k === 'lit' ? 'L' : p.k === 'star' ? '*' : '?')).join('')
   const lit = parts.find((p) => p.k === 'lit')?.s ?? ''
 
@@ -52,13 +75,71 @@ export function compilePattern(parts: readonly Part[], cased: boolean): PatternT
 
   const on = cased ? textTest : foldedTest
   const needle = cased ? lit : foldCase(lit)
-  if (shape === '*L') return on((s) => s.endsWith(needle))
-  if (shape === 'L*') return on((s) => s.startsWith(needle))
-  if (shape === '*L*') return on((s) => s.includes(needle))
+  const how = shape === '*L' ? 'endsWith' : shape === 'L*' ? 'startsWith' : 'includes'
+  if (shape === '*L' || shape === 'L*' || shape === '*L*') {
+    const test = on((s) => s[how](needle))
+    plain.set(test, { how, needle, cased })
+    return test
+  }
   const folded = cased
     ? parts
     : parts.map((p) => (p.k === 'lit' ? { k: p.k, s: foldCase(p.s) } : p))
   return on(globMatcher(folded))
+}
+
+/** A test that is one `includes`, `startsWith` or `endsWith`, with its needle. */
+interface Plain {
+  how: 'includes' | 'startsWith' | 'endsWith'
+  needle: string
+  cased: boolean
+}
+
+const plain = new WeakMap<PatternTest, Plain>()
+
+/**
+ * The same tests, ORed, with the plain ones of a kind merged into one loop over their needles:
+ * a list of 40 `contains` values is one test, not 40 calls.
+ */
+export function mergePlainTests(tests: readonly PatternTest[]): PatternTest[] {
+  const groups = new Map<string, Plain[]>()
+  const out: PatternTest[] = []
+  for (const t of tests) {
+    const p = plain.get(t)
+    if (!p) {
+      out.push(t)
+      continue
+    }
+    const key = `${p.how} ${p.cased}`
+    const group = groups.get(key) ?? []
+    group.push(p)
+    groups.set(key, group)
+  }
+  for (const group of groups.values()) {
+    const { how, cased } = group[0]!
+    const needles = group.map((p) => p.needle)
+    if (needles.length === 1) {
+      const needle = needles[0]!
+      out.push((cased ? textTest : foldedTest)((s) => s[how](needle)))
+      continue
+    }
+    const anyNeedle =
+      how === 'includes'
+        ? (s: string) => {
+            for (let i = 0; i < needles.length; i++) if (s.includes(needles[i]!)) return true
+            return false
+          }
+        : how === 'startsWith'
+          ? (s: string) => {
+              for (let i = 0; i < needles.length; i++) if (s.startsWith(needles[i]!)) return true
+              return false
+            }
+          : (s: string) => {
+              for (let i = 0; i < needles.length; i++) if (s.endsWith(needles[i]!)) return true
+              return false
+            }
+    out.push((cased ? textTest : foldedTest)(anyNeedle))
+  }
+  return out
 }
 
 function textTest(test: (s: string) => boolean): PatternTest {

@@ -1,6 +1,14 @@
 import type { PalisadeEvent } from '../../platform/event-model.ts'
-import { compilePattern, dashChars, type Part, type PatternTest } from './compile-pattern.ts'
+import {
+  compilePattern,
+  dashChars,
+  mergePlainTests,
+  probeOf,
+  type Part,
+  type PatternTest,
+} from './compile-pattern.ts'
 import { FieldSlot, FieldValue, type FieldCache } from './field-cache.ts'
+import { withNeed, type Probe } from './rule-needs.ts'
 
 /**
  * Compiles one `field|modifier|...: value(s)` entry of a Sigma detection into a predicate
@@ -101,6 +109,7 @@ export function compileFieldEntry(
   const get = resolve(field)
   const slot = options.cache ? options.cache.slot(get) : new FieldSlot(get)
   let test: (f: FieldValue, e: PalisadeEvent) => boolean
+  let need: Probe[] | undefined
 
   if (has('fieldref')) {
     const ref = compileFieldref(key, mods, values, resolve, all)
@@ -119,15 +128,31 @@ export function compileFieldEntry(
       throw new RuleCompileError(`"${key}": null cannot be part of a list of values`)
     }
     if (nullTest) test = (f) => f.value === undefined || f.value === null
-    else test = combine(tests, all)
+    else {
+      test = combine(tests, all)
+      need = needOfTests(get, tests, all)
+    }
   }
 
   if (has('neq')) return (e) => !test(slot.read(e), e)
-  return (e) => test(slot.read(e), e)
+  return withNeed((e) => test(slot.read(e), e), need)
+}
+
+/** Probes one of which holds when the value tests pass (any one test's under `all`). */
+function needOfTests(get: FieldGetter, tests: ValueTest[], all: boolean): Probe[] | undefined {
+  const need: Probe[] = []
+  for (const t of tests) {
+    const probe = probeOf(t)
+    if (probe && all) return [{ get, ...probe }]
+    if (!probe && !all) return undefined
+    if (probe) need.push({ get, ...probe })
+  }
+  return all ? undefined : need
 }
 
 /** OR (or AND under `all`) over value tests; an event array matches when an element does. */
-function combine(tests: ValueTest[], all: boolean): ValueTest {
+function combine(values: ValueTest[], all: boolean): ValueTest {
+  const tests = all ? values : mergePlainTests(values)
   let one: ValueTest
   if (tests.length === 1) one = tests[0]!
   else if (all) {

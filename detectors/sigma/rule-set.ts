@@ -5,6 +5,7 @@ import { RuleCompileError, type EventPredicate, type FieldResolver } from './com
 import { FieldCache } from './field-cache.ts'
 import { fieldResolver, pathGetter } from './field-resolver.ts'
 import { ruleVersion } from './load-rules.ts'
+import { Gates, needOf } from './rule-needs.ts'
 import {
   defaultRoutes,
   findRoute,
@@ -73,6 +74,12 @@ interface Entry {
   rule: CompiledRule
   slot: { matched: number }
   test: EventPredicate
+}
+
+/** The rules filed under one index key, and what each needs of an event to be worth running. */
+interface Bucket {
+  entries: Entry[]
+  gates: Gates
 }
 
 const NO_MATCH: readonly CompiledRule[] = Object.freeze([])
@@ -218,20 +225,33 @@ export function compileRuleSet(
     }
   }
 
+  const buckets = new Map<string, Bucket>()
+  for (const [key, entries] of index) {
+    buckets.set(key, {
+      entries,
+      gates: new Gates(
+        entries.map((e) => needOf(e.test)),
+        cache,
+      ),
+    })
+  }
+
   const byId = new Map<string, CompiledRule | CompiledCorrelation>()
   for (const r of rules) byId.set(r.id, r)
   for (const c of correlations) byId.set(c.id, c)
 
   let generation = 0
   const scan = (
-    list: Entry[] | undefined,
+    bucket: Bucket | undefined,
     event: PalisadeEvent,
     out: CompiledRule[] | undefined,
   ) => {
-    if (!list) return out
+    if (!bucket) return out
+    const { entries: list, gates } = bucket
+    gates.open(event)
     for (let i = 0; i < list.length; i++) {
       const entry = list[i]!
-      if (entry.slot.matched === generation) continue
+      if (entry.slot.matched === generation || !gates.isOpen(i)) continue
       if (entry.test(event)) {
         entry.slot.matched = generation
         ;(out ??= []).push(entry.rule)
@@ -253,16 +273,16 @@ export function compileRuleSet(
       const w = event.winlog
       if (w) {
         const ch = typeof w.channel === 'string' ? w.channel.toLowerCase() : ''
-        out = scan(index.get(`w:${ch}:${String(w.event_id)}`), event, out)
-        out = scan(index.get(`w:${ch}`), event, out)
-        out = scan(index.get('w'), event, out)
+        out = scan(buckets.get(`w:${ch}:${String(w.event_id)}`), event, out)
+        out = scan(buckets.get(`w:${ch}`), event, out)
+        out = scan(buckets.get('w'), event, out)
       }
       const dataset = event.event?.dataset
-      if (dataset) out = scan(index.get(`d:${dataset}`), event, out)
+      if (dataset) out = scan(buckets.get(`d:${dataset}`), event, out)
       const syslog = event.log?.syslog
       if (syslog) {
-        if (syslog.appname) out = scan(index.get(`a:${syslog.appname}`), event, out)
-        out = scan(index.get('s'), event, out)
+        if (syslog.appname) out = scan(buckets.get(`a:${syslog.appname}`), event, out)
+        out = scan(buckets.get('s'), event, out)
       }
       return out ?? NO_MATCH
     },

@@ -1,0 +1,130 @@
+import type { PalisadeEvent } from '../../platform/event-model.ts'
+import type { EventPredicate, FieldGetter } from './compile-value.ts'
+import type { FieldCache, FieldSlot } from './field-cache.ts'
+
+/**
+ * What a predicate needs of an event before it can match, so that a rule set can skip most
+ * rules without running them. Most process-creation rules are "this program, doing that":
+ * they cannot match unless `Image` ends with one of a few `\name.exe` or `OriginalFileName` is
+ * one of a few names. Such a requirement is a list of probes, one of which must hold; the
+ * rule set files rules under their probes' values and, per event, runs only the rules whose
+ * probe the event satisfies, plus the rules with no known requirement.
+ */
+
+/**
+ * One condition on a field: `basename` is the folded text after the field's last backslash
+ * (what a case-insensitive `endswith: '\x.exe'` needs); `lower` is the field's `toLowerCase`
+ * text (what an exact value needs).
+ */
+export interface Probe {
+  get: FieldGetter
+  kind: 'basename' | 'lower'
+  value: string
+}
+
+/** At least one of these probes holds whenever the predicate is true. */
+export type Need = readonly Probe[]
+
+const needs = new WeakMap<EventPredicate, Need>()
+
+/** Records what `predicate` needs; returns it, for use at the end of a compile function. */
+export function withNeed(predicate: EventPredicate, need: Need | undefined): EventPredicate {
+  if (need) needs.set(predicate, need)
+  return predicate
+}
+
+/** What a predicate needs, or undefined when nothing is known (it may match anything). */
+export function needOf(predicate: EventPredicate): Need | undefined {
+  return needs.get(predicate)
+}
+
+/** Needs of an AND: any one part's need is the whole's; the one with fewest probes is kept. */
+export function needOfAll(parts: readonly EventPredicate[]): Need | undefined {
+  let best: Need | undefined
+  for (const p of parts) {
+    const need = needs.get(p)
+    if (need && (!best || need.length < best.length)) best = need
+  }
+  return best
+}
+
+/** Needs of an OR: every part must need something, and the whole needs one of them. */
+export function needOfAny(parts: readonly EventPredicate[]): Need | undefined {
+  const all: Probe[] = []
+  for (const p of parts) {
+    const need = needs.get(p)
+    if (!need) return undefined
+    all.push(...need)
+  }
+  return all
+}
+
+/** The key a field's value gives for a probe kind, or undefined when any value may pass. */
+function probeKey(slot: FieldSlot, kind: Probe['kind']): string | undefined | null {
+  const text = slot.text
+  // Arrays are tested element by element: let every rule on this field through.
+  if (text === undefined) return Array.isArray(slot.value) ? undefined : null
+  if (kind === 'lower') return slot.lower()
+  const folded = slot.folded()
+  return folded.slice(folded.lastIndexOf('\\') + 1)
+}
+
+interface Dimension {
+  slot: FieldSlot
+  kind: Probe['kind']
+  /** Probe value → positions (in the gated list) of the items it lets through. */
+  buckets: Map<string, number[]>
+  /** Every position with a probe on this dimension. */
+  all: number[]
+}
+
+/**
+ * A list of items (rules) with their needs, in order. `open` marks, per event, the items the
+ * event may match: those without a need always, the others when one of their probes holds.
+ */
+export class Gates {
+  /** Per item: whether it is gated, and the generation it was last let through. */
+  private readonly gated: boolean[]
+  private readonly opened: number[]
+  private readonly dimensions: Dimension[] = []
+  private generation = 0
+
+  constructor(itemNeeds: readonly (Need | undefined)[], cache: FieldCache) {
+    this.gated = itemNeeds.map((n) => n !== undefined)
+    this.opened = itemNeeds.map(() => 0)
+    const byDimension = new Map<FieldGetter, Map<Probe['kind'], Dimension>>()
+    itemNeeds.forEach((need, at) => {
+      for (const probe of need ?? []) {
+        const kinds = byDimension.get(probe.get) ?? new Map<Probe['kind'], Dimension>()
+        byDimension.set(probe.get, kinds)
+        let dim = kinds.get(probe.kind)
+        if (!dim) {
+          dim = { slot: cache.slot(probe.get), kind: probe.kind, buckets: new Map(), all: [] }
+          kinds.set(probe.kind, dim)
+          this.dimensions.push(dim)
+        }
+        const bucket = dim.buckets.get(probe.value) ?? []
+        if (bucket.at(-1) !== at) bucket.push(at)
+        dim.buckets.set(probe.value, bucket)
+        if (dim.all.at(-1) !== at) dim.all.push(at)
+      }
+    })
+  }
+
+  /** Works out which items the event may match; ask with `isOpen` until the next call. */
+  open(event: PalisadeEvent): void {
+    const generation = ++this.generation
+    for (let d = 0; d < this.dimensions.length; d++) {
+      const dim = this.dimensions[d]!
+      const key = probeKey(dim.slot.read(event), dim.kind)
+      if (key === null) continue
+      const through = key === undefined ? dim.all : dim.buckets.get(key)
+      if (!through) continue
+      for (let i = 0; i < through.length; i++) this.opened[through[i]!] = generation
+    }
+  }
+
+  isOpen(at: number): boolean {
+    return !this.gated[at] || this.opened[at] === this.generation
+  }
+}

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest'
+
+import { compileDetection } from '../../../detectors/sigma/compile-detection.ts'
+import { FieldCache } from '../../../detectors/sigma/field-cache.ts'
+import { fieldResolver } from '../../../detectors/sigma/field-resolver.ts'
+import { parseRuleText } from '../../../detectors/sigma/load-rules.ts'
+import { needOf } from '../../../detectors/sigma/rule-needs.ts'
+import { compileRuleSet } from '../../../detectors/sigma/rule-set.ts'
+import { fires, processRule, sysmon } from './helpers.ts'
+
+/** The probes a detection block needs, as `kind:value` strings. */
+function needs(detection: string): string[] | undefined {
+  const { documents } = parseRuleText(processRule(detection), 'test.yml')
+  const doc = documents[0]
+  if (doc?.kind !== 'detection') throw new Error('expected a detection rule')
+  const resolve = fieldResolver('windows')
+  const need = needOf(compileDetection(doc.detection, resolve, { cache: new FieldCache() }))
+  return need?.map((p) => `${p.kind}:${p.value}`)
+}
+
+const netRule = `img:
+    - Image|endswith:
+          - '\\net.exe'
+          - '\\NET1.exe'
+    - OriginalFileName: 'net.exe'
+cli:
+    CommandLine|contains: ' share '
+condition: img and cli`
+
+describe('what rules need of an event', () => {
+  it('needs the program name of an Image|endswith list or an exact OriginalFileName', () => {
+    expect(needs(netRule)).toEqual(['basename:net.exe', 'basename:net1.exe', 'lower:net.exe'])
+  })
+
+  it('needs nothing when a value is not a whole path ending, or is negated', () => {
+    expect(needs(`s:\n    Image|endswith: '.exe'\ncondition: s`)).toBeUndefined()
+    expect(needs(`s:\n    Image|contains: '\\net.exe'\ncondition: s`)).toBeUndefined()
+    expect(needs(`s:\n    Image|endswith: '\\net.exe'\ncondition: not s`)).toBeUndefined()
+    expect(needs(`s:\n    Image|neq: 'net.exe'\ncondition: s`)).toBeUndefined()
+    const either = `a:\n    Image|endswith: '\\net.exe'\nb:\n    CommandLine|contains: x\ncondition: a or b`
+    expect(needs(either)).toBeUndefined()
+  })
+
+  it('needs any one value under all', () => {
+    const all = `s:\n    Image|endswith|all:\n        - '\\a\\net.exe'\n        - 'net.exe'\ncondition: s`
+    expect(needs(all)).toEqual(['basename:net.exe'])
+  })
+})
+
+describe('rule sets skipping rules by what they need', () => {
+  const data = (image: unknown, extra: Record<string, unknown> = {}) => ({
+    Image: image,
+    CommandLine: 'net share x /delete',
+    ...extra,
+  })
+
+  it('still runs the rule when a probe holds, whatever the case', () => {
+    expect(fires(netRule, data('C:\\Windows\\System32\\NET.EXE'))).toBe(true)
+    expect(fires(netRule, data('C:\\Windows\\System32\\Net1.exe'))).toBe(true)
+    expect(fires(netRule, data('C:\\x\\renamed.exe', { OriginalFileName: 'NET.EXE' }))).toBe(true)
+  })
+
+  it('skips the rule when no probe holds', () => {
+    expect(fires(netRule, data('C:\\Windows\\System32\\cmd.exe'))).toBe(false)
+    expect(fires(netRule, data('C:\\x\\net.exe.bak'))).toBe(false)
+    expect(fires(netRule, data(undefined))).toBe(false)
+  })
+
+  it('runs the rule on any array value, whose elements are tested one by one', () => {
+    expect(fires(netRule, data(['a.exe', 'C:\\x\\net.exe']))).toBe(true)
+    expect(fires(netRule, data(['a.exe', 'b.exe']))).toBe(false)
+  })
+
+  it('keeps the order of matched rules', () => {
+    const rule = (id: string, detection: string) =>
+      processRule(detection).replace('11111111-1111-4111-8111-111111111111', id)
+    const text = [
+      rule(
+        '00000000-0000-4000-8000-000000000001',
+        `s:\n    CommandLine|contains: share\ncondition: s`,
+      ),
+      rule('00000000-0000-4000-8000-000000000002', netRule),
+      rule('00000000-0000-4000-8000-000000000003', `s:\n    Image|endswith: net.exe\ncondition: s`),
+    ].join('---\n')
+    const { documents } = parseRuleText(text, 'test.yml')
+    expect(documents).toHaveLength(3)
+    const set = compileRuleSet(documents)
+    const ids = set.evaluate(sysmon(1, data('C:\\x\\net.exe'))).map((r) => r.id.slice(-1))
+    expect(ids).toEqual(['1', '2', '3'])
+  })
+})
