@@ -1,5 +1,5 @@
 import type { FieldValue } from './field-cache.ts'
-import { foldCase } from './fold-case.ts'
+import { foldCase, isAscii } from './fold-case.ts'
 import type { Probe } from './rule-needs.ts'
 
 /**
@@ -77,7 +77,7 @@ function compileTest(parts: readonly Part[], cased: boolean): PatternTest {
   const needle = cased ? lit : foldCase(lit)
   const how = shape === '*L' ? 'endsWith' : shape === 'L*' ? 'startsWith' : 'includes'
   if (shape === '*L' || shape === 'L*' || shape === '*L*') {
-    const test = on((s) => s[how](needle))
+    const test = on(anyNeedle(how, [needle]))
     plain.set(test, { how, needle, cased })
     return test
   }
@@ -117,29 +117,41 @@ export function mergePlainTests(tests: readonly PatternTest[]): PatternTest[] {
   for (const group of groups.values()) {
     const { how, cased } = group[0]!
     const needles = group.map((p) => p.needle)
-    if (needles.length === 1) {
-      const needle = needles[0]!
-      out.push((cased ? textTest : foldedTest)((s) => s[how](needle)))
-      continue
-    }
-    const anyNeedle =
-      how === 'includes'
-        ? (s: string) => {
-            for (let i = 0; i < needles.length; i++) if (s.includes(needles[i]!)) return true
-            return false
-          }
-        : how === 'startsWith'
-          ? (s: string) => {
-              for (let i = 0; i < needles.length; i++) if (s.startsWith(needles[i]!)) return true
-              return false
-            }
-          : (s: string) => {
-              for (let i = 0; i < needles.length; i++) if (s.endsWith(needles[i]!)) return true
-              return false
-            }
-    out.push((cased ? textTest : foldedTest)(anyNeedle))
+    // Text with only ASCII characters cannot hold a needle with others (an emoji list, say).
+    const ascii = needles.filter(isAscii)
+    const all = anyNeedle(how, needles)
+    const some = ascii.length === needles.length ? all : anyNeedle(how, ascii)
+    if (cased) out.push((f) => f.text !== undefined && (f.isAscii() ? some : all)(f.text))
+    else out.push((f) => f.text !== undefined && (f.isAscii() ? some : all)(f.folded()))
   }
   return out
+}
+
+/** Whether `s` has any of the needles, as `how` says; one loop, no call per needle. */
+function anyNeedle(how: Plain['how'], needles: readonly string[]): (s: string) => boolean {
+  if (needles.length === 0) return () => false
+  if (needles.length === 1) {
+    const needle = needles[0]!
+    if (how === 'includes') return (s) => s.includes(needle)
+    if (how === 'startsWith') return (s) => s.startsWith(needle)
+    return (s) => s.endsWith(needle)
+  }
+  if (how === 'includes') {
+    return (s) => {
+      for (let i = 0; i < needles.length; i++) if (s.includes(needles[i]!)) return true
+      return false
+    }
+  }
+  if (how === 'startsWith') {
+    return (s) => {
+      for (let i = 0; i < needles.length; i++) if (s.startsWith(needles[i]!)) return true
+      return false
+    }
+  }
+  return (s) => {
+    for (let i = 0; i < needles.length; i++) if (s.endsWith(needles[i]!)) return true
+    return false
+  }
 }
 
 function textTest(test: (s: string) => boolean): PatternTest {

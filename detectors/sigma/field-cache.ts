@@ -40,12 +40,14 @@ export class FieldValue {
   text: string | undefined = undefined
   private lowerText: string | undefined = undefined
   private foldedText: string | undefined = undefined
+  private ascii: boolean | undefined = undefined
 
   set(value: unknown): this {
     this.value = value
     this.text = scalarText(value)
     this.lowerText = undefined
     this.foldedText = undefined
+    this.ascii = undefined
     return this
   }
 
@@ -54,13 +56,14 @@ export class FieldValue {
     return (this.lowerText ??= this.text!.toLowerCase())
   }
 
+  /** Whether `text` is all ASCII (so is its fold); only call when `text` is defined. */
+  isAscii(): boolean {
+    return (this.ascii ??= isAscii(this.text!))
+  }
+
   /** `foldCase(text)`; only call when `text` is defined. For ASCII text it is `lower()`. */
   folded(): string {
-    if (this.foldedText === undefined) {
-      const text = this.text!
-      this.foldedText = isAscii(text) ? this.lower() : foldCase(text)
-    }
-    return this.foldedText
+    return (this.foldedText ??= this.isAscii() ? this.lower() : foldCase(this.text!))
   }
 }
 

@@ -5,7 +5,6 @@ import { RuleCompileError, type EventPredicate, type FieldResolver } from './com
 import { FieldCache } from './field-cache.ts'
 import { fieldResolver, pathGetter } from './field-resolver.ts'
 import { ruleVersion } from './load-rules.ts'
-import { Gates, needOf } from './rule-needs.ts'
 import {
   defaultRoutes,
   findRoute,
@@ -14,6 +13,7 @@ import {
   type LogsourceRoute,
   type RouteVariant,
 } from './logsource-routes.ts'
+import { Gates, needOf } from './rule-needs.ts'
 import type {
   CorrelationRule,
   DetectionRule,
@@ -227,13 +227,8 @@ export function compileRuleSet(
 
   const buckets = new Map<string, Bucket>()
   for (const [key, entries] of index) {
-    buckets.set(key, {
-      entries,
-      gates: new Gates(
-        entries.map((e) => needOf(e.test)),
-        cache,
-      ),
-    })
+    const needs = entries.map((e) => needOf(e.test))
+    buckets.set(key, { entries, gates: new Gates(needs, cache) })
   }
 
   const byId = new Map<string, CompiledRule | CompiledCorrelation>()
