@@ -152,7 +152,7 @@ function main(): void {
   }
   const lines = [
     `rules compiled     ${result.rules} (${result.compileSeconds} s to load and compile)`,
-    `events            ${result.events} (${result.distinctEvents} distinct, x${copies})`,
+    `events             ${result.events} (${result.distinctEvents} distinct, x${copies})`,
     `evaluate           ${formatRate(result.eventsPerSecond)} events/s (median of ${RUNS})`,
     `baseline           ${formatRate(result.baselinePerSecond)} events/s (field walk)`,
     `slowdown           ${result.slowdown}x the baseline`,
