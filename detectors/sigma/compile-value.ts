@@ -259,7 +259,16 @@ function compileKeywords(
       tests.push((f) => re.test(f.text!))
     } else tests.push(...buildStringTests(key, effective, String(value), options))
   }
-  // Each leaf is tested through this value, refilled for each; leaves are not cached.
+  const cache = options.cache
+  if (cache) {
+    if (mods.includes('all')) return (e) => tests.every((t) => cache.someLeaf(e, t))
+    const any = (leaf: FieldValue) => {
+      for (let i = 0; i < tests.length; i++) if (tests[i]!(leaf)) return true
+      return false
+    }
+    return (e) => cache.someLeaf(e, any)
+  }
+  // Without a rule set's cache, each leaf is tested through one value, refilled for each.
   const leaf = new FieldValue()
   if (mods.includes('all')) {
     const each = tests.map(

@@ -19,6 +19,42 @@ export class FieldCache {
     this.generation++
   }
 
+  /**
+   * Whether any leaf value of the event passes `test`: every string, number and boolean in
+   * it, except its top-level id and time. Keyword rules ask this; dozens of them look at the
+   * same syslog event, so its leaves are gathered and case-folded once per event and reused.
+   */
+  someLeaf(event: PalisadeEvent, test: (leaf: FieldValue) => boolean): boolean {
+    if (this.leafGeneration !== this.generation || this.leafEvent !== event) {
+      this.leafGeneration = this.generation
+      this.leafEvent = event
+      this.leafCount = 0
+      this.gather(event, true)
+    }
+    for (let i = 0; i < this.leafCount; i++) if (test(this.leafPool[i]!)) return true
+    return false
+  }
+
+  private leafPool: FieldValue[] = []
+  private leafCount = 0
+  private leafGeneration = -1
+  private leafEvent: PalisadeEvent | undefined = undefined
+
+  private gather(node: unknown, top: boolean): void {
+    if (typeof node === 'string' || typeof node === 'number' || typeof node === 'boolean') {
+      const leaf = (this.leafPool[this.leafCount] ??= new FieldValue())
+      leaf.set(node)
+      this.leafCount++
+    } else if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) this.gather(node[i], false)
+    } else if (node && typeof node === 'object') {
+      for (const k in node) {
+        if (top && (k === 'id' || k === '@timestamp')) continue
+        this.gather((node as Record<string, unknown>)[k], false)
+      }
+    }
+  }
+
   /** The slot of a getter; getters that are the same function share it. */
   slot(get: FieldGetter): FieldSlot {
     let slot = this.slots.get(get)
