@@ -1,0 +1,20 @@
+// The Merkle tree of Palisade's audit log: RFC 9162 (Certificate Transparency v2) hashing,
+// proofs and their verification, the append-only frontier, and proofs over a leaf store.
+
+export { emptyRoot, HASH_SIZE, leafHash, nodeHash } from './hash.ts'
+export { rootHash } from './root-hash.ts'
+export { inclusionProof } from './inclusion-proof.ts'
+export { consistencyProof } from './consistency-proof.ts'
+export { rootFromInclusionProof, verifyInclusion } from './verify-inclusion.ts'
+export type { InclusionClaim } from './verify-inclusion.ts'
+export { verifyConsistency } from './verify-consistency.ts'
+export type { ConsistencyClaim } from './verify-consistency.ts'
+export { MerkleFrontier } from './merkle-frontier.ts'
+export type { FrontierState } from './merkle-frontier.ts'
+export { ProofBuilder } from './proof-builder.ts'
+export type { LeafHashSource, ProofBuilderOptions } from './proof-builder.ts'
+export { SubtreeCache } from './subtree-cache.ts'
+export type { SubtreeCacheOptions } from './subtree-cache.ts'
+export type { SubtreeHash } from './subtree-hash.ts'
+export { MerkleError } from './merkle-error.ts'
+export type { MerkleErrorCode } from './merkle-error.ts'
