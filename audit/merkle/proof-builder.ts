@@ -1,4 +1,4 @@
-import { isPowerOfTwo, splitPoint, trailingZeros } from './_bits.ts'
+import { isPowerOfTwo, shiftRight, splitPoint, trailingZeros } from './_bits.ts'
 import { checkIndex, checkSizes } from './_check.ts'
 import { consistencyRanges, inclusionRanges } from './_ranges.ts'
 import type { LeafRange } from './_ranges.ts'
@@ -66,7 +66,7 @@ export class ProofBuilder {
   async inclusionProof(leafIndex: number, treeSize: number): Promise<Uint8Array[]> {
     checkIndex(leafIndex, treeSize)
 
-    return this.#rangeHashes(inclusionRanges(leafIndex, treeSize))
+    return this.#rangeHashes(inclusionRanges(leafIndex, treeSize), treeSize)
   }
 
   /**
@@ -79,7 +79,7 @@ export class ProofBuilder {
   async consistencyProof(size1: number, size2: number): Promise<Uint8Array[]> {
     checkSizes(size1, size2)
 
-    return this.#rangeHashes(consistencyRanges(size1, size2))
+    return this.#rangeHashes(consistencyRanges(size1, size2), size2)
   }
 
   /**
@@ -91,7 +91,7 @@ export class ProofBuilder {
     if (treeSize === 0) return emptyRoot()
     checkIndex(treeSize - 1, treeSize)
 
-    const [root] = await this.#rangeHashes([{ start: 0, end: treeSize }])
+    const [root] = await this.#rangeHashes([{ start: 0, end: treeSize }], treeSize)
     return root!
   }
 
@@ -100,9 +100,9 @@ export class ProofBuilder {
     this.cache.remember(subtrees)
   }
 
-  async #rangeHashes(ranges: readonly LeafRange[]): Promise<Uint8Array[]> {
+  async #rangeHashes(ranges: readonly LeafRange[], treeSize: number): Promise<Uint8Array[]> {
     const pieces = ranges.map(perfectPieces)
-    const known = await this.#resolve(pieces.flat())
+    const known = await this.#resolve(pieces.flat(), treeSize)
     const hashOf = (node: Node): Uint8Array => this.#combine(node, known)
     // MTH of a range is node(first piece, MTH(rest)): fold its pieces from the right.
     return pieces.map((nodes) => {
@@ -115,9 +115,12 @@ export class ProofBuilder {
   /**
    * Makes sure every node's hash can be computed without further reads: finds the lowest
    * subtrees neither cached nor above `minLevel`, reads their leaves in merged ranges and hashes
-   * them. Returns the hashes found and made, by node key.
+   * them. A subtree below `minLevel` brings in its whole `minLevel` block when the tree has all
+   * of it, so that the block is cached and the next proof near it reads nothing. Returns the
+   * hashes found and made, by node key.
    */
-  async #resolve(nodes: readonly Node[]): Promise<Map<number, Uint8Array>> {
+  async #resolve(nodes: readonly Node[], treeSize: number): Promise<Map<number, Uint8Array>> {
+    const { minLevel } = this.cache
     const known = new Map<number, Uint8Array>()
     const missing: Node[] = []
     const seen = new Set<number>()
@@ -131,7 +134,13 @@ export class ProofBuilder {
         known.set(key, cached)
         return
       }
-      if (node.level <= this.cache.minLevel) {
+      if (node.level < minLevel) {
+        const block = { level: minLevel, index: shiftRight(node.index, minLevel - node.level) }
+        if ((block.index + 1) * 2 ** minLevel <= treeSize) visit(block)
+        missing.push(node)
+        return
+      }
+      if (node.level === minLevel) {
         missing.push(node)
         return
       }
