@@ -36,6 +36,23 @@ export const TIMESTAMP_DEFAULTED_TAG = 'timestamp_defaulted'
  */
 export const MAX_EVENT_DEPTH = 64
 
+/**
+ * Field names that reach `Object.prototype` machinery. JSON.parse keeps them as own keys, but
+ * zod's copy (and any `{ ...spread }` or assignment later) drops or misreads them, so the event
+ * would be stored without a field the emitter sent. Failing the record says so.
+ */
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
+
+/**
+ * The nil and max UUIDs (RFC 9562 §5.9, §5.10) are placeholders an emitter sends when it has no
+ * id, so two unrelated events would share one. We treat them as no id at all, rather than
+ * rejecting the record: the event is still worth keeping, and it gets a content id.
+ */
+const PLACEHOLDER_IDS: ReadonlySet<string> = new Set([
+  '00000000-0000-0000-0000-000000000000',
+  'ffffffff-ffff-ffff-ffff-ffffffffffff',
+])
+
 function pathOf(path: readonly PropertyKey[]): string {
   let out = ''
   for (const key of path) {
@@ -102,9 +119,10 @@ function pathTo(node: WalkNode, key: string | number): string {
 
 /**
  * Walks the event once, with an explicit stack (it may be too deep to recurse into), before
- * anything that recurses sees it. Fails an event nested deeper than `MAX_EVENT_DEPTH`, and one
+ * anything that recurses sees it. Fails an event nested deeper than `MAX_EVENT_DEPTH`, one
  * holding a number JSON.parse could only read as ±Infinity (`1e999999`), which storage would
- * write as null: better a dead letter that says so than an event quietly changed.
+ * write as null, and one with a field named `__proto__`, `constructor` or `prototype`, which
+ * would be dropped: better a dead letter that says so than an event quietly changed.
  */
 function checkStructure(event: Record<string, unknown>): NormaliseResult | undefined {
   const stack: WalkNode[] = [{ value: event, depth: 1, key: '', parent: undefined }]
@@ -132,6 +150,12 @@ function checkChild(
   child: unknown,
   stack: WalkNode[],
 ): NormaliseResult | undefined {
+  if (typeof key === 'string' && FORBIDDEN_KEYS.has(key)) {
+    const path = pathTo(node, key)
+    const message = `\`${path}\`: expected a field name other than __proto__, constructor or prototype`
+    return failure('PAL_FORBIDDEN_KEY', message, path)
+  }
+
   if (typeof child === 'number' && !Number.isFinite(child)) {
     const path = pathTo(node, key)
     const message =
@@ -158,12 +182,15 @@ function checkChild(
  *
  * - The record's event is validated against the event model (`incomingEvent`); the reason
  *   lists the first few problems as "`path`: expected X, got Y".
- * - An emitter's id (any valid UUID; UUIDv7 is the norm) is kept. A record without one gets
- *   `contentEventId(canonicalJson(event))` of the event as it came, before any default below,
- *   so a resent record keeps its id.
- * - An event nested deeper than `MAX_EVENT_DEPTH` fails with `PAL_TOO_DEEP`, and one with a
- *   number too large for a double (`1e999999`) with `PAL_NUMBER_OUT_OF_RANGE`, at its path;
- *   both are checked first, without recursion.
+ * - An emitter's id (any valid UUID; UUIDv7 is the norm) is kept, in lowercase: UUIDs compare
+ *   case-insensitively (RFC 9562 §4), and dedupe, detection and correlation compare strings.
+ *   A record without one, or with the nil or max UUID (placeholders, not identities), gets
+ *   `contentEventId(canonicalJson(event))` of the event as it came without its `id`, before
+ *   any default below, so a resent record keeps its id.
+ * - An event nested deeper than `MAX_EVENT_DEPTH` fails with `PAL_TOO_DEEP`, one with a number
+ *   too large for a double (`1e999999`) with `PAL_NUMBER_OUT_OF_RANGE`, and one with a field
+ *   named `__proto__`, `constructor` or `prototype` with `PAL_FORBIDDEN_KEY`, at its path;
+ *   all are checked first, without recursion.
  * - A missing `@timestamp` defaults to `receivedAt`, the event is tagged
  *   `timestamp_defaulted` and the result says `timestampDefaulted: true`, so an analyst and
  *   the pipeline can tell arrival time from event time.
@@ -187,9 +214,12 @@ export function normaliseRecord(record: ParsedRecord, ctx: { receivedAt: Date })
   const unfit = checkStructure(input)
   if (unfit) return unfit
 
+  const placeholder = typeof input.id === 'string' && PLACEHOLDER_IDS.has(input.id.toLowerCase())
+  const identity = placeholder ? withoutId(input) : input
+
   const received = ctx.receivedAt.toISOString()
-  const defaulted = input['@timestamp'] === undefined
-  const candidate = defaulted ? { ...input, '@timestamp': received } : input
+  const defaulted = identity['@timestamp'] === undefined
+  const candidate = defaulted ? { ...identity, '@timestamp': received } : identity
   const parsed = incomingEvent.safeParse(candidate, { reportInput: true })
   if (!parsed.success) {
     const issues = parsed.error.issues
@@ -202,10 +232,16 @@ export function normaliseRecord(record: ParsedRecord, ctx: { receivedAt: Date })
   const data = parsed.data
   const event = {
     ...data,
-    id: data.id ?? contentEventId(canonicalJson(input)),
+    id: data.id?.toLowerCase() ?? contentEventId(canonicalJson(identity)),
     '@timestamp': new Date(data['@timestamp']).toISOString(),
     event: { ...data.event, ingested: received },
   } satisfies PalisadeEvent
   if (defaulted) event.tags = [...(data.tags ?? []), TIMESTAMP_DEFAULTED_TAG]
   return { ok: true, event, timestampDefaulted: defaulted }
+}
+
+function withoutId(event: Record<string, unknown>): Record<string, unknown> {
+  const rest = { ...event }
+  delete rest.id
+  return rest
 }

@@ -51,6 +51,27 @@ describe('normaliseRecord', () => {
     expect(result.ok && result.event.id).toBe(id)
   })
 
+  it('stores an emitter’s UUID in lowercase, so the same id in either case is one event', () => {
+    const time = '2026-01-01T00:00:00Z'
+    const upper = normaliseRecord(record({ id: UUID7.toUpperCase(), '@timestamp': time }), ctx)
+    const lower = normaliseRecord(record({ id: UUID7, '@timestamp': time }), ctx)
+    expect(upper.ok && upper.event.id).toBe(UUID7)
+    expect(lower.ok && lower.event.id).toBe(UUID7)
+  })
+
+  it('treats the nil and max UUIDs as no id and gives the record its content id', () => {
+    const event = { '@timestamp': '2026-01-01T00:00:00Z', message: 'placeholder id' }
+    const contentId = contentEventId(canonicalJson(event))
+    for (const id of [
+      '00000000-0000-0000-0000-000000000000',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF',
+    ]) {
+      const result = normaliseRecord(record({ id, ...event }), ctx)
+      expect(result).toMatchObject({ ok: true, event: { id: contentId } })
+    }
+  })
+
   it('gives an id-less record a content id that a resend reproduces', () => {
     const event = { '@timestamp': '2026-01-01T00:00:00Z', message: 'x', labels: { b: '1', a: '2' } }
     const first = normaliseRecord(record(event), ctx)
@@ -183,6 +204,41 @@ describe('normaliseRecord', () => {
     const event = JSON.parse(nested(64)) as Record<string, unknown>
     expect(normaliseRecord(record(event), ctx).ok).toBe(true)
     expect(reasonFor(JSON.parse(nested(65)) as Record<string, unknown>).code).toBe('PAL_TOO_DEEP')
+  })
+
+  it('fails a record with a __proto__, constructor or prototype field alone, naming the field', () => {
+    const body = [
+      '{"message":"before"}',
+      '{"message":"x","user":{"name":"a","__proto__":{"admin":true}}}',
+      '{"message":"x","labels":{"constructor":"1"}}',
+      '{"message":"x","prototype":[1]}',
+      '{"message":"after"}',
+    ].join('\n')
+    const results = parseNdjson(body, { ...ctx, stream: 'test', timeZone: 'UTC' }).map((r) =>
+      normaliseRecord(r, ctx),
+    )
+    expect(results.map((r) => (r.ok ? 'ok' : r.reason))).toEqual([
+      'ok',
+      {
+        code: 'PAL_FORBIDDEN_KEY',
+        message:
+          '`user.__proto__`: expected a field name other than __proto__, constructor or prototype',
+        path: 'user.__proto__',
+      },
+      {
+        code: 'PAL_FORBIDDEN_KEY',
+        message:
+          '`labels.constructor`: expected a field name other than __proto__, constructor or prototype',
+        path: 'labels.constructor',
+      },
+      {
+        code: 'PAL_FORBIDDEN_KEY',
+        message:
+          '`prototype`: expected a field name other than __proto__, constructor or prototype',
+        path: 'prototype',
+      },
+      'ok',
+    ])
   })
 
   it('fails a number too large for a double at its path, instead of storing it as null', () => {
