@@ -18,9 +18,13 @@ import type { CountCondition } from './sigma-rule.ts'
  * `temporal` and `temporal_ordered` keep, per group, when each referenced rule last matched
  * (in order, for the ordered kind) and fire when all did within the timespan.
  *
- * A window stays open until the largest event time seen passes its end plus the allowed
- * lateness; an event for a closed window is counted in `state.late`, never silently lost.
- * The state is plain JSON, so it can be checkpointed with the offsets it reflects.
+ * Time is kept per entity: each (correlation, group) has its own watermark, the largest event
+ * time seen for it, and its windows close when that watermark passes their end plus the
+ * allowed lateness. One global watermark let a single event from the future (a wrong clock)
+ * or a newer log replayed before an older one mark every other entity's events late. An
+ * event time beyond the wall clock plus a day does not move a watermark at all. An event for
+ * a closed window is counted in `state.late`, never silently lost. The state is plain JSON,
+ * so it can be checkpointed with the offsets it reflects.
  */
 
 export interface CountWindow {
@@ -45,8 +49,10 @@ export interface SequenceState {
 
 export interface CorrelationState {
   version: 1
-  /** Largest event time seen (ms since the epoch). */
+  /** Largest plausible event time seen, any entity (ms since the epoch); informational. */
   watermark: number
+  /** Per (correlation, group) key: the largest plausible event time seen for it. */
+  entityWatermarks: Record<string, number>
   /** Events that arrived after their window had closed. */
   late: number
   windows: Record<string, CountWindow>
@@ -58,19 +64,24 @@ export interface CorrelatorOptions {
   allowedLatenessMs?: number
   /** Cap on the event ids an alert carries (default 100). */
   maxEventIds?: number
+  /** The wall clock, for telling future-dated events apart (default `Date.now`). */
+  now?: () => number
 }
 
 export interface Correlator {
   /** Feeds one event and the detection rules it matched; returns correlation alerts. */
   process(event: PalisadeEvent, matched: readonly CompiledRule[]): Alert[]
-  /** Closes windows the watermark (or `nowMs`, if later) has passed; returns their alerts. */
+  /**
+   * Closes windows their entity's watermark has passed, or, given `nowMs` (the wall clock
+   * once the stream has gone quiet), every window that time has passed; returns their alerts.
+   */
   flush(nowMs?: number): Alert[]
   /** The live state: serialise it with JSON.stringify. */
   state(): CorrelationState
 }
 
 export function emptyCorrelationState(): CorrelationState {
-  return { version: 1, watermark: 0, late: 0, windows: {}, sequences: {} }
+  return { version: 1, watermark: 0, entityWatermarks: {}, late: 0, windows: {}, sequences: {} }
 }
 
 /**
@@ -84,6 +95,10 @@ export function createCorrelator(
 ): Correlator {
   const lateness = options.allowedLatenessMs ?? 60_000
   const cap = options.maxEventIds ?? 100
+  /** Entity keys the current event touched; their watermarks move once it is processed. */
+  const touched: string[] = []
+  // A state checkpointed before entity watermarks existed has none: start with an empty map.
+  state.entityWatermarks ??= {}
   const users = new Map<string, CompiledCorrelation[]>()
   for (const c of ruleSet.correlations) {
     for (const id of new Set(c.ruleIds)) users.set(id, [...(users.get(id) ?? []), c])
@@ -136,10 +151,11 @@ export function createCorrelator(
     out: Alert[],
   ): boolean => {
     const group = groupOf(c, matchedId, event)
+    touched.push(entityKey(c, group))
     if (c.type === 'event_count' || c.type === 'value_count') {
       const start = Math.floor(t / c.timespanMs) * c.timespanMs
       const end = start + c.timespanMs
-      if (end + lateness <= state.watermark) {
+      if (end + lateness <= (state.entityWatermarks[entityKey(c, group)] ?? -Infinity)) {
         state.late++
         return false
       }
@@ -202,10 +218,13 @@ export function createCorrelator(
     return true
   }
 
-  const close = (now: number): Alert[] => {
+  /** Closes what its entity's watermark, or the wall clock `now` when given, has passed. */
+  const close = (now = -Infinity): Alert[] => {
     const out: Alert[] = []
+    const passed = (c: string, group: string[]) =>
+      Math.max(now, state.entityWatermarks[`${c}\u0000${group.join('\u0001')}`] ?? -Infinity)
     for (const [key, w] of Object.entries(state.windows)) {
-      if (w.end + lateness > now) continue
+      if (w.end + lateness > passed(w.correlation, w.group)) continue
       delete state.windows[key]
       const c = ruleSet.ruleById(w.correlation)
       if (!c || c.kind !== 'correlation' || w.fired || lowerBoundOnly(c.condition)) continue
@@ -217,17 +236,30 @@ export function createCorrelator(
     for (const [key, s] of Object.entries(state.sequences)) {
       const c = ruleSet.ruleById(s.correlation)
       const newest = Math.max(...s.steps.map((x) => (x ? x[0] : 0)))
-      if (!c || c.kind !== 'correlation' || newest + c.timespanMs + lateness <= now) {
+      const limit = passed(s.correlation, s.group)
+      if (!c || c.kind !== 'correlation' || newest + c.timespanMs + lateness <= limit) {
         delete state.sequences[key]
+      }
+    }
+    if (now !== -Infinity) {
+      // The stream is quiet: entities with nothing open are forgotten, so state stays small.
+      const open = new Set<string>()
+      for (const w of Object.values(state.windows))
+        open.add(`${w.correlation}\u0000${w.group.join('\u0001')}`)
+      for (const q of Object.values(state.sequences))
+        open.add(`${q.correlation}\u0000${q.group.join('\u0001')}`)
+      for (const key of Object.keys(state.entityWatermarks)) {
+        if (!open.has(key)) delete state.entityWatermarks[key]
       }
     }
     return out
   }
 
   let nextSweep = 0
+  const clock = options.now ?? Date.now
   return {
     state: () => state,
-    flush: (nowMs) => close(Math.max(state.watermark, nowMs ?? 0)),
+    flush: (nowMs) => close(nowMs),
     process(event, matched) {
       if (users.size === 0 || matched.length === 0) return []
       const t = Date.parse(event['@timestamp'])
@@ -240,14 +272,29 @@ export function createCorrelator(
           if (step(c, queue[i]!, event, t, out)) queue.push(c.id)
         }
       }
-      if (t > state.watermark) state.watermark = t
+      // A time past the wall clock (plus a day for skewed senders) is a wrong clock, not
+      // progress: it must not make everyone else's events late.
+      if (t <= clock() + FUTURE_TOLERANCE_MS) {
+        if (t > state.watermark) state.watermark = t
+        for (const key of touched) {
+          if (t > (state.entityWatermarks[key] ?? -Infinity)) state.entityWatermarks[key] = t
+        }
+      }
+      touched.length = 0
       if (state.watermark >= nextSweep) {
-        out.push(...close(state.watermark))
+        out.push(...close())
         nextSweep = state.watermark + 1000
       }
       return out
     },
   }
+}
+
+/** Event times this far past the wall clock do not advance a watermark. */
+const FUTURE_TOLERANCE_MS = 86_400_000
+
+function entityKey(c: { id: string }, group: string[]): string {
+  return `${c.id}\u0000${group.join('\u0001')}`
 }
 
 function lowerBoundOnly(c: CountCondition): boolean {

@@ -11,30 +11,55 @@ import { repoRoot } from '../helpers/test-engine.ts'
 const builtin = join(repoRoot, 'rules', 'builtin')
 const BRUTE_FORCE = 'dbc9f7ff-1f83-4fa8-bd48-a06e250c39a6'
 
-/** A failed SSH password attempt from 198.51.100.9, `second` seconds into a 2025 minute. */
-function failure(second: number): PalisadeEvent {
+/** A failed SSH password attempt from `ip`, `second` seconds into a 2025 minute. */
+function failure(
+  second: number,
+  ip = '198.51.100.9',
+  at = Date.UTC(2025, 11, 10, 7, 0),
+): PalisadeEvent {
   return {
-    id: derivedId('test', `failure-${second}`),
-    '@timestamp': new Date(Date.UTC(2025, 11, 10, 7, 0, second)).toISOString(),
+    id: derivedId('test', `failure-${ip}-${at}-${second}`),
+    '@timestamp': new Date(at + second * 1000).toISOString(),
     event: {
       dataset: 'sshd',
       category: ['authentication'],
       action: 'ssh_login',
       outcome: 'failure',
     },
-    source: { ip: '198.51.100.9' },
+    source: { ip },
     user: { name: 'root' },
     log: { syslog: { appname: 'sshd' } },
   }
 }
 
+const tenFailures = (ip: string, at: number) =>
+  [0, 5, 10, 15, 20, 25, 30, 35, 40, 45].map((second) => failure(second, ip, at))
+
 describe('the stream detector', () => {
+  it('still alerts on an older log replayed after a newer one, for other sources', () => {
+    const detector = createDetector([builtin], createLogger('silent'))
+    const newer = detector.detect(tenFailures('203.0.113.1', Date.UTC(2026, 10, 30, 9, 0)))
+    const older = detector.detect(tenFailures('198.51.100.20', Date.UTC(2025, 11, 10, 7, 0)))
+    expect(newer.filter((a) => a.rule.id === BRUTE_FORCE)).toHaveLength(1)
+    expect(older.filter((a) => a.rule.id === BRUTE_FORCE)).toHaveLength(1)
+  })
+
+  it('does not let an event dated in the future make everyone else late', () => {
+    const detector = createDetector([builtin], createLogger('silent'))
+    const now = Date.now()
+    detector.detect([failure(0, '192.0.2.99', Date.UTC(2099, 0, 1))])
+    const recent = Math.floor((now - 20 * 60_000) / 60_000) * 60_000
+    const alerts = detector.detect(tenFailures('198.51.100.20', recent))
+    expect(alerts.filter((a) => a.rule.id === BRUTE_FORCE)).toHaveLength(1)
+    expect(detector.correlator.state().late).toBe(0)
+  })
+
   it('counts a burst split across batches of an old log, while the clock ticks between them', () => {
     const detector = createDetector([builtin], createLogger('silent'))
-    const first = detector.detect([0, 5, 10, 15, 20].map(failure))
+    const first = detector.detect([0, 5, 10, 15, 20].map((second) => failure(second)))
     // The engine's ticker runs between batches with today's time, years after the events.
     const ticked = detector.flush(Date.now())
-    const second = detector.detect([25, 30, 35, 40, 45].map(failure))
+    const second = detector.detect([25, 30, 35, 40, 45].map((second) => failure(second)))
 
     const fired = [...first, ...ticked, ...second].filter((a) => a.rule.id === BRUTE_FORCE)
     expect(fired).toHaveLength(1)
@@ -44,9 +69,9 @@ describe('the stream detector', () => {
 
   it('lets the clock close windows once the stream has been quiet long enough', () => {
     const detector = createDetector([builtin], createLogger('silent'), { idleMs: 0 })
-    detector.detect([0, 5, 10, 15, 20].map(failure))
+    detector.detect([0, 5, 10, 15, 20].map((second) => failure(second)))
     detector.flush(Date.now())
-    const after = detector.detect([25, 30, 35, 40, 45].map(failure))
+    const after = detector.detect([25, 30, 35, 40, 45].map((second) => failure(second)))
     // The clock closed the quiet stream's window, so the second half starts a new count:
     // exactly what happened to every replay before the detector waited for quiet.
     expect(after.filter((a) => a.rule.id === BRUTE_FORCE)).toEqual([])
