@@ -151,9 +151,23 @@ export class ProofBuilder {
 
     for (const read of this.#plannedReads(missing)) {
       const leaves = await this.#read(read.start, read.end)
-      for (const node of read.nodes) {
+      // Blocks first, keeping every level of each: the lower subtrees a proof needs inside a
+      // block it has just hashed are then looked up rather than hashed a second time.
+      const blocks = new Map<number, Uint8Array[][]>()
+      for (const node of read.nodes.sort((a, b) => b.level - a.level)) {
         const first = node.index * 2 ** node.level - read.start
-        const hash = rootHash(leaves.slice(first, first + 2 ** node.level))
+        let hash: Uint8Array
+        if (node.level === minLevel) {
+          const levels = perfectLevels(leaves.slice(first, first + 2 ** minLevel))
+          blocks.set(node.index, levels)
+          hash = levels[minLevel]![0]!
+        } else {
+          const blockIndex = shiftRight(node.index, minLevel - node.level)
+          const levels = blocks.get(blockIndex)
+          const offset = node.index - blockIndex * 2 ** (minLevel - node.level)
+          hash =
+            levels?.[node.level]![offset] ?? rootHash(leaves.slice(first, first + 2 ** node.level))
+        }
         known.set(keyOf(node), hash)
         this.cache.set(node.level, node.index, hash)
       }
@@ -240,6 +254,18 @@ function perfectPieces({ start, end }: LeafRange): Node[] {
     at += width
   }
   return nodes
+}
+
+/** Every level of the perfect tree over `leaves` (2^k of them): level 0 is the leaves. */
+function perfectLevels(leaves: readonly Uint8Array[]): Uint8Array[][] {
+  const levels = [leaves.slice()]
+  for (let below = levels[0]!; below.length > 1;) {
+    const level: Uint8Array[] = []
+    for (let i = 0; i < below.length; i += 2) level.push(nodeHash(below[i]!, below[i + 1]!))
+    levels.push(level)
+    below = level
+  }
+  return levels
 }
 
 /** A unique number per (level, index): the node's in-order position, as in `SubtreeCache`. */
