@@ -141,7 +141,10 @@ export function createPipeline(deps: {
         })
       }
       if (batch.writeDeadLetters !== false) await insertDeadLettersSafely(store, letters, now)
-      const kept = alerts.filter((a) => a.event_ids.some((id) => !refusedIds.has(id)))
+      const kept = await newAlerts(
+        store,
+        alerts.filter((a) => a.event_ids.some((id) => !refusedIds.has(id))),
+      )
       await insertAlerts(store, kept, now)
 
       const counts = { stored: 0, duplicates: 0, dead_lettered: 0 }
@@ -159,7 +162,7 @@ export function createPipeline(deps: {
     },
 
     async tick(now = new Date()) {
-      const alerts = detector.flush(now.getTime())
+      const alerts = await newAlerts(store, detector.flush(now.getTime()))
       await insertAlerts(store, alerts, now)
       for (const alert of alerts) metrics?.alerts.inc({ kind: alert.rule.kind })
       return alerts.length
@@ -168,6 +171,22 @@ export function createPipeline(deps: {
 }
 
 type RecordError = { code: string; message: string; path?: string }
+
+/**
+ * The alerts not stored yet. An alert's id is deterministic, but after a restart the same
+ * window can fire again on a different event, with a different time, which the table (keyed
+ * by time and id) would keep as a second row; and a resent batch would count its alerts again.
+ */
+async function newAlerts(store: AnalyticsStore, alerts: Alert[]): Promise<Alert[]> {
+  if (alerts.length === 0) return alerts
+  const unique = [...new Map(alerts.map((a) => [a.id, a])).values()]
+  const stored = await findStoredIds(
+    store,
+    unique.map((a) => a.id),
+    'alerts',
+  )
+  return unique.filter((a) => !stored.has(a.id))
+}
 
 function toDeadLetter(batch: Batch, record: ParsedRecord, reason: RecordError): DeadLetter {
   return {

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import type { FastifyInstance } from 'fastify'
+import { Gauge } from 'prom-client'
 
 import { buildApp } from '../api/app.ts'
 import { createDetector } from '../detectors/detector.ts'
@@ -60,6 +61,14 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
     ]
     const detector = createDetector(ruleDirs, logger.child({ component: 'detector' }))
     const metrics = createMetrics()
+    new Gauge({
+      name: 'palisade_correlation_late_events',
+      help: 'Events that reached a correlation after their window had closed (not counted in it)',
+      registers: [metrics.registry],
+      collect() {
+        this.set(detector.correlator.state().late)
+      },
+    })
     const pipeline = createPipeline({ store, detector, metrics })
 
     const app = await buildApp({

@@ -109,9 +109,16 @@ async function replayOne(
   const parser = ingestFormats[format]
   if (!parser) return { status: 'failed_again', reason: `unknown format ${letter.format}` }
 
-  // A JSON record was cut out of its array or its NDJSON line, and may span lines.
-  const body = format === 'json' || format === 'ndjson' ? `[${letter.raw}]` : letter.raw
-  const parse = format === 'ndjson' ? ingestFormats.json : parser
+  if (letter.reason_code === 'PAL_INVALID_UTF8') {
+    // Its raw field holds the original bytes in base64: replaying that text would only fail
+    // with a misleading reason. Such a body has to be fixed and sent again by its sender.
+    return { status: 'failed_again', reason: letter.reason }
+  }
+
+  // An element cut out of a JSON array may span lines, so it is replayed as a one-element
+  // array; an NDJSON line is replayed as the line it was, so a bad line stays one record.
+  const body = format === 'json' ? `[${letter.raw}]` : letter.raw
+  const parse = parser
   const receivedAt = new Date()
   let records
   try {

@@ -53,6 +53,16 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ db: StateDb }> = async (app, {
       },
     },
     async (request, reply) => {
+      const active = await listTokens(db)
+      const admins = active.filter((t) => t.scopes.includes('admin'))
+      if (admins.length === 1 && admins[0]!.id === request.params.id) {
+        // With no admin token left nobody could make one again, short of editing the state.
+        throw new PalisadeError(
+          'PAL_LAST_ADMIN_TOKEN',
+          'this is the last admin token; create another admin token before revoking it',
+          { status: 409 },
+        )
+      }
       if (!(await revokeToken(db, request.params.id))) {
         throw new PalisadeError('PAL_NOT_FOUND', `no active token with id ${request.params.id}`, {
           status: 404,

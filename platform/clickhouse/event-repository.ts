@@ -34,16 +34,21 @@ export async function insertEvents(
 }
 
 /**
- * Which of `ids` are already stored. Ids are the events' identity, but the table is keyed by
- * (timestamp, id), so an event resent with another time (one that had none and took its
- * arrival time) would otherwise become a second row.
+ * Which of `ids` are already stored in `table` (events or alerts). Ids are the rows' identity,
+ * but the tables are keyed by (timestamp, id), so an event resent with another time (one that
+ * had none and took its arrival time), or an alert raised again after a restart by a different
+ * event of the same window, would otherwise become a second row.
  */
-export async function findStoredIds(store: AnalyticsStore, ids: string[]): Promise<Set<string>> {
+export async function findStoredIds(
+  store: AnalyticsStore,
+  ids: string[],
+  table: 'events' | 'alerts' = 'events',
+): Promise<Set<string>> {
   if (ids.length === 0) return new Set()
   const result = await store.client.query({
     // `id IN {ids:Array(UUID)}` would compare with the array as one value and match nothing;
     // the subquery makes a set, which the bloom filter index can use.
-    query: `SELECT DISTINCT toString(id) AS id FROM ${store.database}.events
+    query: `SELECT DISTINCT toString(id) AS id FROM ${store.database}.${table}
       WHERE id IN (SELECT arrayJoin({ids:Array(UUID)}))`,
     query_params: { ids },
     format: 'JSONEachRow',

@@ -196,11 +196,14 @@ export function maskSecrets(config: PalisadeConfig): Record<string, unknown> {
   return copy
 }
 
-/** Keeps a URL's scheme, host and path but hides its credentials. */
+/** Keeps a URL's scheme, host and path but hides its credentials, wherever they are. */
 function maskUrl(url: string): string {
   try {
     const parsed = new URL(url)
     if (parsed.password) parsed.password = '********'
+    for (const key of [...parsed.searchParams.keys()]) {
+      if (/pass|secret|token|key/i.test(key)) parsed.searchParams.set(key, '********')
+    }
     return parsed.toString()
   } catch {
     return '********'

@@ -303,6 +303,32 @@ describe('reading events and dead letters', () => {
     expect(res.status).toBe(404)
   })
 
+  it('replays a bad NDJSON line as the one line it was, not as two events', async () => {
+    const line = '{"message":"replay-line-one"}, {"message":"replay-line-two"}'
+    const sent = await palisade.request('POST', '/v1/events', {
+      body: line,
+      contentType: 'application/x-ndjson',
+    })
+    const id = sent.body.results[0].dead_letter_id
+    const res = await palisade.request('POST', '/v1/dead-letters/replay', { body: { ids: [id] } })
+    expect(res.body.results[0]).toMatchObject({ id, status: 'failed_again' })
+    expect(await palisade.request('GET', '/v1/events?q=replay-line-two')).toMatchObject({
+      body: { items: [] },
+    })
+  })
+
+  it('keeps the reason of a dead letter that was not UTF-8 when replayed', async () => {
+    const response = await fetch(`${palisade.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${palisade.adminToken}`, 'content-type': 'text/plain' },
+      body: Buffer.from([0x3c, 0x31, 0x33, 0x3e, 0xff, 0x0a]),
+    })
+    const id = ((await response.json()) as { error: { dead_letter_id: string } }).error
+      .dead_letter_id
+    const res = await palisade.request('POST', '/v1/dead-letters/replay', { body: { ids: [id] } })
+    expect(res.body.results[0].reason).toMatch(/not UTF-8 at byte 4/)
+  })
+
   it('replays the oldest pending dead letters when the request has no body', async () => {
     const res = await palisade.request('POST', '/v1/dead-letters/replay', {
       contentType: undefined,
@@ -325,6 +351,18 @@ describe('reading events and dead letters', () => {
     expect(res.status).toBe(200)
     expect(res.body.results).toHaveLength(ids.length)
     expect(res.body.failed_again).toBe(ids.length)
+  })
+})
+
+describe('tokens', () => {
+  it('refuses to revoke the last admin token, which would lock every admin out', async () => {
+    const list = await palisade.request('GET', '/v1/tokens')
+    const admins = list.body.items.filter((t: { scopes: string[] }) => t.scopes.includes('admin'))
+    expect(admins).toHaveLength(1)
+    const res = await palisade.request('DELETE', `/v1/tokens/${admins[0].id}`)
+    expect(res.status).toBe(409)
+    expect(res.body.error.code).toBe('PAL_LAST_ADMIN_TOKEN')
+    expect((await palisade.request('GET', '/v1/tokens')).status).toBe(200)
   })
 })
 
