@@ -20,17 +20,24 @@ export type MerkleErrorCode =
   /** A leaf hash source that answered with the wrong number or size of hashes. */
   | 'PAL_MERKLE_SOURCE_INVALID'
 
-/**
- * A Merkle proof that does not verify, or an input no tree can have. Proof failures answer
- * 422 (the request was understood, the proof is wrong); impossible inputs answer 400.
- */
+// A proof that does not hold answers 422 (the request was understood, the proof is wrong); an
+// input no tree can have answers 400; a store that answers nonsense is our fault, 500.
+const statusOf: Record<MerkleErrorCode, number> = {
+  PAL_PROOF_INDEX_OUT_OF_RANGE: 400,
+  PAL_PROOF_SIZE_INVALID: 400,
+  PAL_PROOF_WRONG_LENGTH: 422,
+  PAL_PROOF_MALFORMED_HASH: 400,
+  PAL_PROOF_ROOT_MISMATCH: 422,
+  PAL_MERKLE_STATE_INVALID: 500,
+  PAL_MERKLE_SOURCE_INVALID: 500,
+}
+
+/** A Merkle proof that does not verify, or an input no tree can have; `code` says which. */
 export class MerkleError extends PalisadeError {
   declare readonly code: MerkleErrorCode
 
   constructor(code: MerkleErrorCode, message: string, context: Record<string, unknown> = {}) {
-    const status =
-      code === 'PAL_PROOF_ROOT_MISMATCH' || code === 'PAL_PROOF_WRONG_LENGTH' ? 422 : 400
-    super(code, message, { status: code === 'PAL_MERKLE_SOURCE_INVALID' ? 500 : status, context })
+    super(code, message, { status: statusOf[code], context })
     this.name = 'MerkleError'
   }
 }

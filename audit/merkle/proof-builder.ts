@@ -208,7 +208,8 @@ export class ProofBuilder {
     if (leaves.length !== end - start) {
       throw new MerkleError(
         'PAL_MERKLE_SOURCE_INVALID',
-        `leaf hash source: expected ${end - start} hashes for leaves [${start}, ${end}), got ${leaves.length}`,
+        `leaf hash source: expected ${end - start} hashes for leaves [${start}, ${end}), ` +
+          `got ${leaves.length}`,
         { start, end, got: leaves.length },
       )
     }
