@@ -8,7 +8,10 @@ import { PalisadeError } from '../platform/errors.ts'
 
 export type TcpFraming = 'octet-counting' | 'non-transparent'
 
-/** A stream that cannot be split into messages; the connection should be closed. */
+/**
+ * Bytes that could not become a message: a stream that cannot be split into messages (the
+ * connection should be closed), or one message that is too large or not UTF-8.
+ */
 export class FramingError extends PalisadeError {
   constructor(code: string, message: string, context: Record<string, unknown> = {}) {
     super(code, message, { status: 400, context })
@@ -16,24 +19,24 @@ export class FramingError extends PalisadeError {
   }
 }
 
-/** What one chunk gave: the messages it completed and, if the stream broke, why and what. */
-export interface TcpFrames {
-  /**
-   * Every message completed by the chunk, in order, decoded as UTF-8. They are complete and
-   * valid even when `error` is set: they came before the break.
-   */
-  messages: string[]
-  /** The stream broke (in this chunk or an earlier one): close the connection. */
-  error?: FramingError
-  /**
-   * The bytes that could not be framed, for a dead letter: the broken frame as far as it
-   * came and the rest of this chunk after it (or, after an earlier break, this whole chunk),
-   * at most `maxMessageBytes`. `error.context.unframedBytes` says how many there were in all.
-   * Kept out of the error itself, so logging the error never logs a payload.
-   */
-  unframed?: Buffer
-}
+/**
+ * One thing a connection gave, in stream order: a message decoded as UTF-8, or bytes that did
+ * not become one and why, for a dead letter. The bytes are kept out of the error itself, so
+ * logging the error never logs a payload; they are at most `maxMessageBytes`.
+ */
+export type TcpItem = { message: string } | { error: FramingError; bytes: Buffer }
 
+/** What one chunk gave. */
+export interface TcpFrames {
+  /** Every message and every rejected message the chunk completed, in stream order. */
+  items: TcpItem[]
+  /**
+   * The stream broke (in this chunk or an earlier one) and cannot be resynchronised: close the
+   * connection. The last item is this error with the bytes it left unframed. Only octet
+   * counting breaks; with LF framing a bad message is an item and the next line is read.
+   */
+  fatal?: FramingError
+}
 export interface TcpFrameDecoderOptions {
   /** Largest message accepted, in bytes (default 64 KiB, syslog-ng's default). */
   maxMessageBytes?: number
@@ -57,19 +60,19 @@ function isDigit(byte: number): boolean {
  * chosen from the first byte, once per connection (RFC 6587 §3.4: a digit can only begin an
  * octet count, since a syslog message begins with "<").
  *
- * A broken frame does not throw: `decode` returns the messages completed before it along with
- * the error and the bytes it could not frame. After that the stream's position is lost, so
- * the decoder frames nothing more and the connection should be closed.
+ * Nothing throws for bad input. A message that is not UTF-8, or a line over the limit, comes
+ * back as an error item in its place and the stream goes on. A broken octet-counted frame
+ * loses the stream's position: it comes back as the last item and as `fatal`, the decoder
+ * frames nothing more, and the connection should be closed.
  *
  * @example
  * const decoder = new TcpFrameDecoder({ maxMessageBytes: 8192 })
+ * const handle = (item: TcpItem) =>
+ *   'message' in item ? accept(item.message) : deadLetter(item.error, item.bytes)
  * socket.on('data', (chunk) => {
- *   const { messages, error, unframed } = decoder.decode(chunk)
- *   messages.forEach(handle)
- *   if (error) {
- *     deadLetter(error, unframed)
- *     socket.destroy()
- *   }
+ *   const { items, fatal } = decoder.decode(chunk)
+ *   items.forEach(handle)
+ *   if (fatal) socket.destroy()
  * })
  * socket.on('end', () => decoder.end().forEach(handle))
  */
@@ -79,9 +82,12 @@ export class TcpFrameDecoder {
   #failed: FramingError | undefined
   /** Set by the chunk that breaks the stream: what the caller should dead-letter. */
   #unframed: Buffer | undefined
-  /** Bytes of the message being assembled, in arrival order. */
+  /** Bytes of the message being assembled, in arrival order (for a line, at most limit + 1). */
   #parts: Buffer[] = []
   #partBytes = 0
+  /** LF framing: bytes of the current line past what is kept, and the last of them. */
+  #dropped = 0
+  #lastDropped = 0
   /** Octet counting: the MSG-LEN read so far, its digit count, and the length being filled. */
   #length = 0
   #lengthDigits = 0
@@ -103,33 +109,39 @@ export class TcpFrameDecoder {
   }
 
   /**
-   * Takes the next chunk and returns every message it completes. Never throws for bad input:
-   * a broken frame is returned as `error` (`PAL_FRAME_TOO_LARGE` for a message over
-   * `maxMessageBytes`, `PAL_BAD_FRAME` for an octet count that is not digits then a space),
-   * after the messages that came before it, with the bytes it could not frame as `unframed`.
-   * Once broken, every later chunk comes back as `unframed` (capped), with the same error.
+   * Takes the next chunk and returns, in order, every message it completes and every message
+   * it rejects: `PAL_INVALID_UTF8` for one that is not UTF-8, `PAL_FRAME_TOO_LARGE` for an LF
+   * framed line over `maxMessageBytes` (reported when its LF arrives; its first
+   * `maxMessageBytes` bytes are kept). With octet counting, a broken frame ends the stream:
+   * `PAL_FRAME_TOO_LARGE` for a length over the limit, `PAL_BAD_FRAME` for a count that is
+   * not digits then a space; it is the last item and `fatal`, and every later chunk comes
+   * back as one item of its bytes (capped) with the same error.
    */
   decode(chunk: Uint8Array): TcpFrames {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)
-    if (this.#failed) {
-      if (buf.length === 0) return { messages: [], error: this.#failed }
-      return { messages: [], error: this.#failed, unframed: this.#cap([buf]).bytes }
+    const fatal = this.#failed
+    if (fatal) {
+      if (buf.length === 0) return { items: [], fatal }
+      return { items: [{ error: fatal, bytes: this.#cap([buf]).bytes }], fatal }
     }
-    if (buf.length === 0) return { messages: [] }
+    if (buf.length === 0) return { items: [] }
     this.#framing ??= isDigit(buf[0]!) ? 'octet-counting' : 'non-transparent'
 
-    const messages: string[] = []
+    const items: TcpItem[] = []
+    if (this.#framing === 'non-transparent') {
+      this.#lines(buf, items)
+      return { items }
+    }
     try {
-      if (this.#framing === 'octet-counting') this.#octets(buf, messages)
-      else this.#lines(buf, messages)
-      return { messages }
+      this.#octets(buf, items)
+      return { items }
     } catch (error) {
       if (!(error instanceof FramingError)) throw error
       this.#failed = error
-      const unframed = this.#unframed
+      items.push({ error, bytes: this.#unframed ?? Buffer.alloc(0) })
       this.#unframed = undefined
-      this.#reset([])
-      return { messages, error, ...(unframed && { unframed }) }
+      this.#reset()
+      return { items, fatal: error }
     }
   }
 
@@ -138,20 +150,22 @@ export class TcpFrameDecoder {
    * complete and returned. A partial octet-counted frame is returned as the bytes that came,
    * so nothing received is dropped; it will usually fail parsing and become a dead letter.
    */
-  end(): string[] {
-    if (this.#failed || this.#partBytes === 0) return this.#reset([])
-    const rest = this.#take()
-    if (this.#framing === 'non-transparent') return this.#reset(lineMessages(rest, []))
-    return this.#reset([rest.toString('utf8')])
+  end(): TcpItem[] {
+    const items: TcpItem[] = []
+    if (this.#failed) return items
+    if (this.#framing === 'non-transparent') this.#endLine(items)
+    else if (this.#partBytes > 0) items.push(this.#message(this.#take()))
+    this.#reset()
+    return items
   }
 
-  #reset(out: string[]): string[] {
+  #reset(): void {
     this.#parts = []
     this.#partBytes = 0
+    this.#dropped = 0
     this.#length = 0
     this.#lengthDigits = 0
     this.#need = -1
-    return out
   }
 
   #keep(bytes: Buffer): void {
@@ -177,9 +191,21 @@ export class TcpFrameDecoder {
     return { bytes: Buffer.from(whole.subarray(0, this.maxMessageBytes)), total }
   }
 
+  /** A complete message: its text, or an error item if it is not UTF-8. */
+  #message(bytes: Buffer): TcpItem {
+    const decoded = decodeUtf8Strict(bytes)
+    if ('text' in decoded) return { message: decoded.text }
+    const error = new FramingError(
+      'PAL_INVALID_UTF8',
+      `not UTF-8 at byte ${decoded.offset} of the message`,
+      { offset: decoded.offset, bytes: bytes.length, framing: this.#framing },
+    )
+    return { error, bytes: this.#cap([bytes]).bytes }
+  }
+
   /**
-   * A framing error; `pieces` are the bytes it leaves unframed (the broken frame as far as it
-   * came, then the rest of the chunk), kept for `decode` to return.
+   * A framing error that ends the stream; `pieces` are the bytes it leaves unframed (the
+   * broken frame as far as it came, then the rest of the chunk), kept for `decode` to return.
    */
   #fail(
     code: string,
@@ -205,28 +231,53 @@ export class TcpFrameDecoder {
     )
   }
 
-  /** Non-transparent framing: messages end at LF; a CR before it is dropped. */
-  #lines(buf: Buffer, out: string[]): void {
+  /**
+   * Non-transparent framing: messages end at LF; a CR before it is dropped. Each LF is a
+   * point where the stream resynchronises (RFC 6587 §3.4.2), so a line over the limit costs
+   * only itself: its bytes past the limit are counted, not kept, until its LF.
+   */
+  #lines(buf: Buffer, out: TcpItem[]): void {
     let start = 0
     for (;;) {
       const lf = buf.indexOf(LF, start)
-      if (lf < 0) break
-      const message = this.#take(buf.subarray(start, lf))
-      const size = message.length - (message[message.length - 1] === CR ? 1 : 0)
-      if (size > this.maxMessageBytes) throw this.#tooLarge(size, [message, buf.subarray(lf)])
-      lineMessages(message, out)
+      const piece = buf.subarray(start, lf < 0 ? buf.length : lf)
+      // One byte of slack: the last byte kept may be the CR of a CR LF.
+      const room = Math.max(0, this.maxMessageBytes + 1 - this.#partBytes)
+      this.#keep(piece.subarray(0, room))
+      if (piece.length > room) {
+        this.#dropped += piece.length - room
+        this.#lastDropped = piece[piece.length - 1]!
+      }
+      if (lf < 0) return
+      this.#endLine(out)
       start = lf + 1
     }
-    // One byte of slack: the CR of a CR LF may be the last byte of this chunk.
-    const size = this.#partBytes + (buf.length - start)
-    if (size > this.maxMessageBytes + 1) {
-      throw this.#tooLarge(size, [...this.#parts, buf.subarray(start)])
+  }
+
+  /** Completes the current line: a message, an error item if it is too large, or nothing. */
+  #endLine(out: TcpItem[]): void {
+    const dropped = this.#dropped
+    this.#dropped = 0
+    const kept = this.#take()
+    const last = dropped > 0 ? this.#lastDropped : kept[kept.length - 1]
+    const size = kept.length + dropped - (last === CR ? 1 : 0)
+    if (size === 0) return
+
+    if (size > this.maxMessageBytes) {
+      const limit = this.maxMessageBytes
+      const error = new FramingError(
+        'PAL_FRAME_TOO_LARGE',
+        `syslog message of ${size} bytes exceeds the limit of ${limit} bytes; its first ${limit} bytes are kept`,
+        { bytes: size, maxMessageBytes: limit, framing: this.#framing },
+      )
+      out.push({ error, bytes: this.#cap([kept]).bytes })
+      return
     }
-    this.#keep(buf.subarray(start))
+    out.push(this.#message(kept.subarray(0, size)))
   }
 
   /** Octet counting: `MSG-LEN SP` then exactly MSG-LEN bytes (RFC 6587 §3.4.1). */
-  #octets(buf: Buffer, out: string[]): void {
+  #octets(buf: Buffer, out: TcpItem[]): void {
     let i = 0
     while (i < buf.length) {
       if (this.#need < 0) {
@@ -269,18 +320,66 @@ export class TcpFrameDecoder {
         this.#keep(buf.subarray(i))
         return
       }
-      out.push(this.#take(buf.subarray(i, i + want)).toString('utf8'))
+      out.push(this.#message(this.#take(buf.subarray(i, i + want))))
       this.#need = -1
       i += want
     }
   }
 }
 
-/** Decodes an LF-framed message, dropping a CR before the LF; an empty line is no message. */
-function lineMessages(bytes: Buffer, out: string[]): string[] {
-  const end = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.length - 1 : bytes.length
-  if (end > 0) out.push(bytes.toString('utf8', 0, end))
-  return out
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * Decodes UTF-8, refusing what is not: `{ text }`, or `{ offset }` of the first byte (counting
+ * from 0) of the first ill-formed sequence. Decoding with replacement would turn such bytes
+ * into U+FFFD, and the event would no longer say what the sender sent. A byte order mark is
+ * kept as U+FEFF, as `Buffer#toString` keeps it.
+ *
+ * @example decodeUtf8Strict(Buffer.from([0x3c, 0xc3, 0x28])) // { offset: 1 }
+ */
+export function decodeUtf8Strict(bytes: Uint8Array): { text: string } | { offset: number } {
+  try {
+    return { text: strictUtf8.decode(bytes) }
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error
+    return { offset: firstIllFormed(bytes) }
+  }
+}
+
+/**
+ * Where the first ill-formed sequence starts, by the well-formed byte sequences of Unicode
+ * §3.9, Table 3-7 (no overlongs, no surrogates, nothing past U+10FFFF); `bytes.length` if none.
+ */
+function firstIllFormed(bytes: Uint8Array): number {
+  let i = 0
+  while (i < bytes.length) {
+    const lead = bytes[i]!
+    if (lead < 0x80) {
+      i++
+      continue
+    }
+
+    let trail: number
+    let low = 0x80
+    let high = 0xbf
+    if (lead >= 0xc2 && lead <= 0xdf) trail = 1
+    else if (lead >= 0xe0 && lead <= 0xef) trail = 2
+    else if (lead >= 0xf0 && lead <= 0xf4) trail = 3
+    else return i
+    if (lead === 0xe0) low = 0xa0
+    if (lead === 0xed) high = 0x9f
+    if (lead === 0xf0) low = 0x90
+    if (lead === 0xf4) high = 0x8f
+
+    for (let k = 1; k <= trail; k++) {
+      const byte = bytes[i + k]
+      if (byte === undefined || byte < (k === 1 ? low : 0x80) || byte > (k === 1 ? high : 0xbf)) {
+        return i
+      }
+    }
+    i += trail + 1
+  }
+  return bytes.length
 }
 
 /**
