@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 
 import { PalisadeError } from '../../platform/errors.ts'
 import type { Logger } from '../../platform/logger.ts'
-import { TcpFrameDecoder } from '../framing.ts'
+import { decodeUtf8Strict, TcpFrameDecoder, type TcpItem } from '../framing.ts'
 import type { ParsedRecord } from '../parsed-record.ts'
 import { parseSyslog } from '../parsers/syslog.ts'
 import type { Pipeline } from '../pipeline.ts'
@@ -146,7 +146,14 @@ export async function startSyslogListeners(
         })
         return
       }
-      receive(stream, position++, datagram.toString('utf8'))
+      const decoded = decodeUtf8Strict(datagram)
+      if ('text' in decoded) return receive(stream, position++, decoded.text)
+      const reason = {
+        code: 'PAL_INVALID_UTF8',
+        message: `not UTF-8 at byte ${decoded.offset} of the message`,
+      }
+      const { raw, error } = deadLetter(datagram, reason)
+      receive(stream, position++, raw, error)
     })
     udp.bind(Math.max(options.udpPort, 0), options.host)
     await listening(udp, 'UDP', options.host, options.udpPort)
@@ -162,25 +169,22 @@ export async function startSyslogListeners(
       const stream = `tcp:${socket.remoteAddress}:${socket.remotePort}:${Date.now()}`
       const decoder = new TcpFrameDecoder({ maxMessageBytes: options.maxMessageBytes })
       let position = 0
+      // A message, or bytes that did not become one (too large, not UTF-8, or the rest of a
+      // broken octet-counted stream), kept in stream order as a dead letter.
+      const take = (item: TcpItem) => {
+        if ('message' in item) return receive(stream, position++, item.message)
+        const { raw, error } = deadLetter(item.bytes, item.error)
+        receive(stream, position++, raw, error)
+      }
       socket.on('data', (chunk) => {
-        const { messages, error, unframed } = decoder.decode(chunk)
-        for (const message of messages) receive(stream, position++, message)
-        if (!error) return
-        // Everything framed before the break is kept; the bytes that broke it are kept too,
-        // as a dead letter, and the connection is closed since nothing after them can be
-        // framed reliably.
-        if (unframed?.length) {
-          receive(stream, position++, unframed.toString('utf8'), {
-            code: error.code,
-            message: error.message,
-          })
-        }
-        log.warn({ err: error, stream }, 'syslog TCP framing failed; closing the connection')
+        const { items, fatal } = decoder.decode(chunk)
+        items.forEach(take)
+        if (!fatal) return
+        // An octet-counted stream has lost its place: nothing after the break can be framed.
+        log.warn({ err: fatal, stream }, 'syslog TCP framing failed; closing the connection')
         socket.destroy()
       })
-      socket.on('end', () => {
-        for (const message of decoder.end()) receive(stream, position++, message)
-      })
+      socket.on('end', () => decoder.end().forEach(take))
       socket.on('close', () => sockets.delete(socket))
       socket.on('error', (error) => log.debug({ err: error, stream }, 'syslog TCP peer error'))
     })
@@ -242,6 +246,21 @@ function groupByStream(batch: Pending[]) {
     group.items.push(item)
   }
   return [...groups.values()]
+}
+
+/**
+ * A dead letter for bytes that did not become a message. Bytes that are not UTF-8 are kept
+ * base64-encoded under PAL_INVALID_UTF8, as the HTTP path keeps such a body, so replay knows
+ * not to parse them; other rejected bytes (too large, unframed) are kept as text, where only a
+ * character cut at the size limit can become U+FFFD.
+ */
+function deadLetter(
+  bytes: Buffer,
+  reason: { code: string; message: string },
+): { raw: string; error: { code: string; message: string } } {
+  if (reason.code !== 'PAL_INVALID_UTF8') return { raw: bytes.toString('utf8'), error: reason }
+  const message = `${reason.message}; the message is kept base64-encoded`
+  return { raw: bytes.toString('base64'), error: { code: reason.code, message } }
 }
 
 /** Parses each message on its own (an octet-counted one may hold newlines). */
