@@ -49,7 +49,8 @@ export function requireScope(db: StateDb, scope: TokenScope) {
     if (!token.scopes.includes(scope) && !token.scopes.includes('admin')) {
       throw new PalisadeError(
         'PAL_AUTH_SCOPE',
-        `this request needs a token with the "${scope}" scope; this token has: ${token.scopes.join(', ')}`,
+        `this request needs a token with the "${scope}" scope; ` +
+          `this token has: ${token.scopes.join(', ')}`,
         { status: 403, context: { required: scope, held: token.scopes } },
       )
     }

@@ -59,16 +59,19 @@ export function handleError(
 
   const fastifyError = error as FastifyError
   switch (fastifyError.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      const limit = request.routeOptions.bodyLimit ?? 'the configured'
+      const came = request.headers['content-length'] ?? 'more'
       return reply
         .status(413)
         .send(
           errorBody(
             'PAL_BODY_TOO_LARGE',
-            `expected a body of at most ${request.routeOptions.bodyLimit ?? 'the configured'} bytes, ` +
-              `got ${request.headers['content-length'] ?? 'more'} bytes; split it into smaller batches`,
+            `expected a body of at most ${limit} bytes, got ${came} bytes; ` +
+              'split it into smaller batches',
           ),
         )
+    }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return reply
         .status(415)

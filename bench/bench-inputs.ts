@@ -3,6 +3,7 @@ import { join } from 'node:path'
 
 import type { IngestFormat } from '../api/ingest-formats.ts'
 import { splitConcatenatedJson } from '../ingest/parsers/split-json.ts'
+import { seededRandom } from '../test/helpers/seeded-random.ts'
 
 /**
  * The benchmark's inputs, built in memory from the shared corpora read in place (nothing is
@@ -121,18 +122,6 @@ export function windowsInput(target: number, batchSize: number): BenchInput {
   }
 }
 
-/** A small deterministic PRNG (mulberry32), so every run generates the same events. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /**
  * One generated ECS event. The mix is what an emitter of Linux and application events sends:
  * SSH logins (failures in bursts from a few sources, so the brute-force correlations count),
@@ -221,7 +210,7 @@ export function ecsInput(count: number, batchSize: number): BenchInput {
     records: count,
     baseline: 'JSON.parse of each line',
     batchesFor: (run) => {
-      const next = random(0x9a115ade)
+      const next = seededRandom(0x9a115ade)
       const lines = Array.from({ length: count }, (_, i) => JSON.stringify(ecsEvent(i, run, next)))
       return chunk(lines, batchSize).map((batch) => ({
         body: `${batch.join('\n')}\n`,

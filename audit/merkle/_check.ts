@@ -18,7 +18,8 @@ export function checkIndex(index: number, size: number): void {
   if (Number.isSafeInteger(index) && index >= 0 && index < size) return
   throw new MerkleError(
     'PAL_PROOF_INDEX_OUT_OF_RANGE',
-    `leafIndex: expected an integer from 0 to ${size - 1} (tree size ${size}), got ${String(index)}`,
+    `leafIndex: expected an integer from 0 to ${size - 1} (tree size ${size}), ` +
+      `got ${String(index)}`,
     { field: 'leafIndex', leafIndex: String(index), treeSize: size },
   )
 }

@@ -28,7 +28,8 @@ export interface ConsistencyClaim {
  * @throws {MerkleError} naming the first thing wrong: `PAL_PROOF_SIZE_INVALID` unless
  *   0 < size1 <= size2, `PAL_PROOF_WRONG_LENGTH`, `PAL_PROOF_MALFORMED_HASH`, or
  *   `PAL_PROOF_ROOT_MISMATCH` with `context.field` saying which root the proof misses.
- * @example verifyConsistency({ size1: old.size, size2: cp.size, root1: old.root, root2: cp.root, proof })
+ * @example
+ *   verifyConsistency({ size1: old.size, size2: cp.size, root1: old.root, root2: cp.root, proof })
  */
 export function verifyConsistency(claim: ConsistencyClaim): void {
   const { size1, size2, root1, root2, proof } = claim

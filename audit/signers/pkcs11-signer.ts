@@ -524,7 +524,8 @@ function checkPrivateKey(
     throw new HsmError(
       'PAL_HSM_KEY_MISMATCH',
       `expected key "${options.keyLabel}" on token "${options.tokenLabel}" to be ` +
-        `${options.algorithm} (key type ${hex(expected)}, curve ${ecParams[options.algorithm].toString('hex')}), ` +
+        `${options.algorithm} (key type ${hex(expected)}, ` +
+        `curve ${ecParams[options.algorithm].toString('hex')}), ` +
         `found key type ${hex(readUlong(keyType))}, curve ${params.toString('hex')}`,
       { context: describe(options) },
     )

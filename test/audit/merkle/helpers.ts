@@ -1,4 +1,5 @@
 import { leafHash } from '../../../audit/merkle/index.ts'
+import { seededRandom } from '../../helpers/seeded-random.ts'
 
 /** The eight entries of the reference tree in RFC 6962's and transparency-dev's tests. */
 export const referenceEntries = [
@@ -17,16 +18,7 @@ export function hex(bytes: Uint8Array): string {
 }
 
 /** A small seeded generator (mulberry32), so a failing random case can be run again. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}
+export const seeded = seededRandom
 
 /** Leaf hashes of `n` distinct entries: entry i is the decimal text of i. */
 export function leaves(n: number): Uint8Array[] {

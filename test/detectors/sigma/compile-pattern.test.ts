@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { compilePattern, globMatcher } from '../../../detectors/sigma/compile-pattern.ts'
 import { parsePattern } from '../../../detectors/sigma/compile-value.ts'
 import { FieldValue } from '../../../detectors/sigma/field-cache.ts'
+import { seededRandom } from '../../helpers/seeded-random.ts'
 
 /** Whether the Sigma value `pattern` matches `text`, case-insensitively unless `cased`. */
 function matches(pattern: string, text: unknown, cased = false): boolean {
@@ -13,18 +14,6 @@ function matches(pattern: string, text: unknown, cased = false): boolean {
 function reference(pattern: string): RegExp {
   const source = [...pattern].map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch)).join('')
   return new RegExp(`^${source}$`, 's')
-}
-
-/** A small deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 describe('globMatcher', () => {
@@ -58,7 +47,7 @@ describe('globMatcher', () => {
   })
 
   it('gives the answers of the equivalent anchored regular expression', () => {
-    const next = random(7)
+    const next = seededRandom(7)
     const pick = (alphabet: string, length: number) =>
       Array.from({ length }, () => alphabet[Math.floor(next() * alphabet.length)]).join('')
     const disagreements: string[] = []
