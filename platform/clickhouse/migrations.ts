@@ -10,6 +10,9 @@
  *
  * Retention counts from when Palisade stored a row, not from the event's own time: a TTL on
  * event time would delete a replayed month-old log the moment it was inserted, silently.
+ *
+ * Audit entries have no TTL at all: retention never deletes them, because a Merkle log with a
+ * leaf missing can no longer prove anything after it (DESIGN.md, Trust: Audit).
  */
 export interface Migration {
   version: number
@@ -81,6 +84,20 @@ export const migrations: Migration[] = [
       PARTITION BY toYYYYMMDD(received)
       ORDER BY (received, id)
       TTL toDateTime(received) + INTERVAL {ttl_days} DAY`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'audit entries',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.audit_entries (
+        idx UInt64,
+        time DateTime64(3, 'UTC'),
+        entry String CODEC(ZSTD(3)),
+        leaf_hash FixedString(64)
+      )
+      ENGINE = MergeTree
+      ORDER BY idx`,
     ],
   },
 ]

@@ -21,4 +21,21 @@ export const stateMigrations: Record<string, Migration> = {
       await db.schema.dropTable('api_tokens').execute()
     },
   },
+  '0002_audit_tree': {
+    async up(db: Kysely<unknown>) {
+      // One row: the frontier of the audit log's tree, written after each entry is stored.
+      // `size` is bigint because a log outlives 2^31 entries; it repeats the frontier's size
+      // so an operator can read it without parsing JSON.
+      await db.schema
+        .createTable('audit_tree')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('frontier', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute()
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('audit_tree').execute()
+    },
+  },
 }

@@ -17,6 +17,14 @@ export interface StateTables {
     created_at: string
     revoked_at: string | null
   }
+  /** The audit log's Merkle tree state: one row, `id` = 'audit'. */
+  audit_tree: {
+    id: string
+    size: number
+    /** `FrontierState` as JSON. */
+    frontier: string
+    updated_at: string
+  }
 }
 
 export type StateDb = Kysely<StateTables>

@@ -39,3 +39,13 @@ describe('the ClickHouse events table', () => {
     }
   })
 })
+
+describe('the ClickHouse audit_entries table', () => {
+  const ddl = migrations.flatMap((m) => m.statements).find((s) => s.includes('{db}.audit_entries'))
+
+  it('exists, ordered by index, and has no TTL: retention never deletes audit entries', () => {
+    expect(ddl).toBeDefined()
+    expect(ddl).toMatch(/ORDER BY idx/)
+    expect(ddl).not.toMatch(/TTL/i)
+  })
+})

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { createToken, findToken, revokeToken } from '../../../platform/state/api-tokens.ts'
+import { readAuditTree, writeAuditTree } from '../../../platform/state/audit-tree.ts'
 import { openStateStore } from '../../../platform/state/state-store.ts'
 import type { StateStore } from '../../../platform/state/state-store.ts'
 import { findPostgresBin, startPostgres } from '../../helpers/postgres.ts'
@@ -31,6 +32,15 @@ describe.skipIf(!bin)('the state store on PostgreSQL (skipped without Debian pos
     expect(await findToken(state.db, token)).toMatchObject({ scopes: ['read', 'ingest'] })
     expect(await revokeToken(state.db, record.id)).toBe(true)
     expect(await findToken(state.db, token)).toBeNull()
+  })
+
+  it('keeps one audit tree row, replaced on each write, with a size past 2^31', async () => {
+    expect(await readAuditTree(state.db)).toBeNull()
+    await writeAuditTree(state.db, 1, '{"size":1}')
+    await writeAuditTree(state.db, 2 ** 40, '{"size":1099511627776}')
+    expect(await readAuditTree(state.db)).toBe('{"size":1099511627776}')
+    const rows = await state.db.selectFrom('audit_tree').select('size').execute()
+    expect(rows.map((r) => Number(r.size))).toEqual([2 ** 40])
   })
 
   it('applies migrations once when opened again', async () => {
