@@ -8,6 +8,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod'
 
+import type { AuditLog } from '../audit/audit-log.ts'
 import type { Pipeline } from '../ingest/pipeline.ts'
 import type { AnalyticsStore } from '../platform/clickhouse/analytics-store.ts'
 import type { Metrics } from '../platform/metrics/metrics.ts'
@@ -22,6 +23,8 @@ import { tokenRoutes } from './routes/token-routes.ts'
 export interface AppDeps {
   store: AnalyticsStore
   state: StateStore
+  /** Where security-relevant actions are recorded before they are reported done. */
+  audit: AuditLog
   pipeline: Pipeline
   metrics: Metrics
   logger: FastifyBaseLogger
@@ -73,9 +76,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(deadLetterRoutes, {
     db,
     store: deps.store,
+    audit: deps.audit,
     pipeline: deps.pipeline,
     timeZone: deps.timeZone,
   })
-  await app.register(tokenRoutes, { db })
+  await app.register(tokenRoutes, { db, audit: deps.audit })
   return app
 }

@@ -73,6 +73,11 @@ export class MerkleAuditLog implements AuditLog {
     return this.#frontier.root()
   }
 
+  /** Resolves once every append already asked for has ended; call before closing the stores. */
+  async drain(): Promise<void> {
+    await this.#tail
+  }
+
   async record(input: AuditEntryInput): Promise<AuditReceipt> {
     // Checked before queueing, so a refused entry never takes an index; everything up to the
     // return runs in the call itself, so entries take indexes in the order `record` is called.

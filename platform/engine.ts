@@ -5,6 +5,9 @@ import type { FastifyInstance } from 'fastify'
 import { Gauge } from 'prom-client'
 
 import { buildApp } from '../api/app.ts'
+import type { AuditLog } from '../audit/audit-log.ts'
+import { openAuditLog } from '../audit/merkle-audit-log.ts'
+import type { MerkleAuditLog } from '../audit/merkle-audit-log.ts'
 import { createDetector } from '../detectors/detector.ts'
 import { createPipeline } from '../ingest/pipeline.ts'
 import type { Pipeline } from '../ingest/pipeline.ts'
@@ -26,6 +29,8 @@ export interface Engine {
   app: FastifyInstance
   store: AnalyticsStore
   state: StateStore
+  /** The audit log every security-relevant action is recorded in. */
+  audit: MerkleAuditLog
   pipeline: Pipeline
   syslog: SyslogListeners
   /** Where the API listens, e.g. `http://127.0.0.1:8470`. */
@@ -51,7 +56,9 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
   const closers: (() => Promise<unknown>)[] = [() => store.close(), () => state.close()]
 
   try {
-    const adminTokenCreated = await bootstrapAdminToken(state, config.dataDir)
+    const audit = await openAuditLog({ store, state })
+    closers.unshift(() => audit.drain())
+    const adminTokenCreated = await bootstrapAdminToken(state, audit, config.dataDir)
     const adminTokenFile = existsSync(adminTokenPath(config.dataDir))
       ? adminTokenPath(config.dataDir)
       : undefined
@@ -74,6 +81,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
     const app = await buildApp({
       store,
       state,
+      audit,
       pipeline,
       metrics,
       logger: logger.child({ component: 'api' }),
@@ -105,6 +113,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       app,
       store,
       state,
+      audit,
       pipeline,
       syslog,
       url: address.replace('[::1]', 'localhost'),
@@ -138,9 +147,20 @@ async function listen(app: FastifyInstance, host: string, port: number): Promise
  * On a fresh instance there is no token, so nobody could call the API: make one admin token
  * and leave it in the data dir, readable by its owner only, where the CLI finds it.
  */
-async function bootstrapAdminToken(state: StateStore, dataDir: string): Promise<boolean> {
+async function bootstrapAdminToken(
+  state: StateStore,
+  audit: AuditLog,
+  dataDir: string,
+): Promise<boolean> {
   if ((await countTokens(state.db)) > 0) return false
-  const { token } = await createToken(state.db, 'admin (first start)', ['admin'])
+  const { token, record } = await createToken(state.db, 'admin (first start)', ['admin'])
+  await audit.record({
+    actor: { kind: 'system', id: 'palisade', name: 'first start' },
+    action: 'token.create',
+    target: { kind: 'token', id: record.id },
+    outcome: 'success',
+    details: { name: record.name, scopes: 'admin' },
+  })
   const file = adminTokenPath(dataDir)
   writeFileSync(file, `${token}\n`, { mode: 0o600 })
   chmodSync(file, 0o600)

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 
+import type { AuditLog } from '../../audit/audit-log.ts'
 import type { Pipeline } from '../../ingest/pipeline.ts'
 import type { AnalyticsStore } from '../../platform/clickhouse/analytics-store.ts'
 import {
@@ -11,6 +12,7 @@ import {
 import type { DeadLetter } from '../../platform/clickhouse/dead-letter-repository.ts'
 import { PalisadeError } from '../../platform/errors.ts'
 import type { StateDb } from '../../platform/state/state-store.ts'
+import { auditContext } from '../audit-context.ts'
 import { requireScope } from '../auth.ts'
 import { ingestFormats } from '../ingest-formats.ts'
 import type { IngestFormat } from '../ingest-formats.ts'
@@ -19,6 +21,7 @@ import { deadLetterQuery } from './query-schemas.ts'
 export interface DeadLetterRouteDeps {
   db: StateDb
   store: AnalyticsStore
+  audit: AuditLog
   pipeline: Pipeline
   timeZone: string
 }
@@ -89,11 +92,16 @@ export const deadLetterRoutes: FastifyPluginAsyncZod<DeadLetterRouteDeps> = asyn
         })
       }
       await insertDeadLetters(deps.store, updated, new Date())
-      return {
-        replayed: outcomes.filter((o) => o.status === 'replayed').length,
-        failed_again: outcomes.filter((o) => o.status === 'failed_again').length,
-        results: outcomes,
-      }
+      const replayed = outcomes.filter((o) => o.status === 'replayed').length
+      const failedAgain = outcomes.length - replayed
+      // One entry per request: the ids are in the answer, and details hold only flat values.
+      await deps.audit.record({
+        ...auditContext(request),
+        action: 'dead_letter.replay',
+        outcome: failedAgain === 0 ? 'success' : 'failure',
+        details: { requested: letters.length, replayed, failed_again: failedAgain },
+      })
+      return { replayed, failed_again: failedAgain, results: outcomes }
     },
   )
 }

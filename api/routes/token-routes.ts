@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 
+import type { AuditLog } from '../../audit/audit-log.ts'
 import { PalisadeError } from '../../platform/errors.ts'
 import {
   createToken,
@@ -9,10 +10,20 @@ import {
   tokenScopes,
 } from '../../platform/state/api-tokens.ts'
 import type { StateDb } from '../../platform/state/state-store.ts'
+import { auditContext } from '../audit-context.ts'
 import { requireScope } from '../auth.ts'
 
-/** API tokens, managed by admins. A new token is shown once, in the answer that makes it. */
-export const tokenRoutes: FastifyPluginAsyncZod<{ db: StateDb }> = async (app, { db }) => {
+export interface TokenRouteDeps {
+  db: StateDb
+  audit: AuditLog
+}
+
+/**
+ * API tokens, managed by admins. A new token is shown once, in the answer that makes it. Each
+ * creation and revocation is audited by token id before it is answered; the token's value
+ * never reaches the audit log.
+ */
+export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteDeps> = async (app, { db, audit }) => {
   const admin = requireScope(db, 'admin')
 
   app.get(
@@ -38,6 +49,13 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ db: StateDb }> = async (app, {
     },
     async (request, reply) => {
       const { token, record } = await createToken(db, request.body.name, request.body.scopes)
+      await audit.record({
+        ...auditContext(request),
+        action: 'token.create',
+        target: { kind: 'token', id: record.id },
+        outcome: 'success',
+        details: { name: record.name, scopes: record.scopes.join(',') },
+      })
       return reply.status(201).send({ ...record, token })
     },
   )
@@ -53,10 +71,20 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ db: StateDb }> = async (app, {
       },
     },
     async (request, reply) => {
+      const target = { kind: 'token', id: request.params.id }
+      const refused = (code: string) =>
+        audit.record({
+          ...auditContext(request),
+          action: 'token.revoke',
+          target,
+          outcome: 'failure',
+          details: { code },
+        })
       const active = await listTokens(db)
       const admins = active.filter((t) => t.scopes.includes('admin'))
       if (admins.length === 1 && admins[0]!.id === request.params.id) {
         // With no admin token left nobody could make one again, short of editing the state.
+        await refused('PAL_LAST_ADMIN_TOKEN')
         throw new PalisadeError(
           'PAL_LAST_ADMIN_TOKEN',
           'this is the last admin token; create another admin token before revoking it',
@@ -64,10 +92,17 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ db: StateDb }> = async (app, {
         )
       }
       if (!(await revokeToken(db, request.params.id))) {
+        await refused('PAL_NOT_FOUND')
         throw new PalisadeError('PAL_NOT_FOUND', `no active token with id ${request.params.id}`, {
           status: 404,
         })
       }
+      await audit.record({
+        ...auditContext(request),
+        action: 'token.revoke',
+        target,
+        outcome: 'success',
+      })
       return reply.status(204).send()
     },
   )

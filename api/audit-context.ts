@@ -1,0 +1,17 @@
+import { isIP } from 'node:net'
+
+import type { FastifyRequest } from 'fastify'
+
+import type { AuditEntryInput } from '../audit/audit-log.ts'
+
+/**
+ * Who made a request and from where, as an audit entry wants them: the calling token by its
+ * id and name, never its value. Call only after `requireScope` has admitted the request.
+ */
+export function auditContext(request: FastifyRequest): Pick<AuditEntryInput, 'actor' | 'source'> {
+  const token = request.token
+  const actor = token
+    ? { kind: 'token' as const, id: token.id, name: token.name }
+    : { kind: 'system' as const, id: 'unauthenticated' }
+  return { actor, source: isIP(request.ip) ? { ip: request.ip } : {} }
+}
