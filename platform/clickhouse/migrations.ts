@@ -12,7 +12,8 @@
  * event time would delete a replayed month-old log the moment it was inserted, silently.
  *
  * Audit entries have no TTL at all: retention never deletes them, because a Merkle log with a
- * leaf missing can no longer prove anything after it (DESIGN.md, Trust: Audit).
+ * leaf missing can no longer prove anything after it (DESIGN.md, Trust: Audit). Nor do audit
+ * checkpoints: an export needs every one of them.
  */
 export interface Migration {
   version: number
@@ -98,6 +99,31 @@ export const migrations: Migration[] = [
       )
       ENGINE = MergeTree
       ORDER BY idx`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'audit checkpoints',
+    // One row per tree size. A pending row is replaced by its signed (or superseded) row: the
+    // higher status_rank wins in ReplacingMergeTree, and readers use FINAL. `time` is a string
+    // because it is inside the signed text and must come back byte for byte. No TTL.
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.audit_checkpoints (
+        tree_size UInt64,
+        root_hash FixedString(64),
+        status LowCardinality(String),
+        status_rank UInt8,
+        time String,
+        key_id String,
+        key_fingerprint FixedString(64),
+        algorithm LowCardinality(String),
+        signer_kind LowCardinality(String),
+        signature String,
+        error_code LowCardinality(String),
+        covered_by UInt64
+      )
+      ENGINE = ReplacingMergeTree(status_rank)
+      ORDER BY tree_size`,
     ],
   },
 ]

@@ -49,3 +49,15 @@ describe('the ClickHouse audit_entries table', () => {
     expect(ddl).not.toMatch(/TTL/i)
   })
 })
+
+describe('the ClickHouse audit_checkpoints table', () => {
+  const ddl = migrations
+    .flatMap((m) => m.statements)
+    .find((s) => s.includes('{db}.audit_checkpoints'))
+
+  it('exists, one row per tree size, and has no TTL: checkpoints are never deleted', () => {
+    expect(ddl).toBeDefined()
+    expect(ddl).toMatch(/ORDER BY tree_size/)
+    expect(ddl).not.toMatch(/TTL/i)
+  })
+})
