@@ -8,12 +8,15 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod'
 
-import type { AuditLog } from '../audit/audit-log.ts'
+import type { CheckpointStore } from '../audit/checkpoint-store.ts'
+import type { MerkleAuditLog } from '../audit/merkle-audit-log.ts'
+import type { CheckpointSigner } from '../audit/signers/checkpoint-signer.ts'
 import type { Pipeline } from '../ingest/pipeline.ts'
 import type { AnalyticsStore } from '../platform/clickhouse/analytics-store.ts'
 import type { Metrics } from '../platform/metrics/metrics.ts'
 import type { StateStore } from '../platform/state/state-store.ts'
 import { handleError } from './error-handler.ts'
+import { auditRoutes } from './routes/audit-routes.ts'
 import { deadLetterRoutes } from './routes/dead-letter-routes.ts'
 import { healthRoutes } from './routes/health-routes.ts'
 import { ingestRoutes } from './routes/ingest-routes.ts'
@@ -24,7 +27,9 @@ export interface AppDeps {
   store: AnalyticsStore
   state: StateStore
   /** Where security-relevant actions are recorded before they are reported done. */
-  audit: AuditLog
+  audit: MerkleAuditLog
+  checkpoints: CheckpointStore
+  signer: CheckpointSigner
   pipeline: Pipeline
   metrics: Metrics
   logger: FastifyBaseLogger
@@ -58,7 +63,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       info: {
         title: 'Palisade API',
         version: deps.version,
-        description: 'Ingest security events, read alerts and events, manage dead letters.',
+        description:
+          'Ingest security events, read alerts and events, manage dead letters, prove the audit log.',
       },
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -81,5 +87,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     timeZone: deps.timeZone,
   })
   await app.register(tokenRoutes, { db, audit: deps.audit })
+  await app.register(auditRoutes, {
+    db,
+    log: deps.audit,
+    checkpoints: deps.checkpoints,
+    signer: deps.signer,
+  })
   return app
 }

@@ -2,12 +2,17 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import type { FastifyInstance } from 'fastify'
-import { Gauge } from 'prom-client'
+import { Counter, Gauge } from 'prom-client'
 
 import { buildApp } from '../api/app.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
+import { ClickHouseCheckpointStore } from '../audit/checkpoint-store.ts'
+import type { CheckpointStore } from '../audit/checkpoint-store.ts'
+import { Checkpointer } from '../audit/checkpointer.ts'
 import { openAuditLog } from '../audit/merkle-audit-log.ts'
 import type { MerkleAuditLog } from '../audit/merkle-audit-log.ts'
+import type { CheckpointSigner } from '../audit/signers/checkpoint-signer.ts'
+import { openCheckpointSigner } from '../audit/signers/open-checkpoint-signer.ts'
 import { createDetector } from '../detectors/detector.ts'
 import { createPipeline } from '../ingest/pipeline.ts'
 import type { Pipeline } from '../ingest/pipeline.ts'
@@ -31,6 +36,11 @@ export interface Engine {
   state: StateStore
   /** The audit log every security-relevant action is recorded in. */
   audit: MerkleAuditLog
+  /** The one key that signs the audit log's checkpoints. */
+  signer: CheckpointSigner
+  /** Signs checkpoints every `audit.checkpoint.everyEntries` entries or `everySeconds`. */
+  checkpointer: Checkpointer
+  checkpoints: CheckpointStore
   pipeline: Pipeline
   syslog: SyslogListeners
   /** Where the API listens, e.g. `http://127.0.0.1:8470`. */
@@ -58,6 +68,44 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
   try {
     const audit = await openAuditLog({ store, state })
     closers.unshift(() => audit.drain())
+    const metrics = createMetrics()
+    const auditLogger = logger.child({ component: 'audit' })
+    const signer = await openCheckpointSigner(config.audit.signer, {
+      dataDir: config.dataDir,
+      logger: auditLogger,
+    })
+    closers.unshift(() => signer.close())
+    if (signer.kind === 'software') {
+      auditLogger.warn(
+        { key_id: signer.keyId, fingerprint: signer.fingerprint() },
+        'audit checkpoints are signed by a software key in the data dir: development only',
+      )
+    }
+    const signerFailures = new Counter({
+      name: 'palisade_audit_signer_failures_total',
+      help: 'Times the audit checkpoint signer started failing (once per outage and error code)',
+      labelNames: ['code'],
+      registers: [metrics.registry],
+    })
+    const checkpoints = new ClickHouseCheckpointStore(store)
+    const checkpointer = await Checkpointer.open({
+      log: audit,
+      signer,
+      store: checkpoints,
+      everyEntries: config.audit.checkpoint.everyEntries,
+      everySeconds: config.audit.checkpoint.everySeconds,
+      onSignerFailure: (error) => {
+        signerFailures.inc({ code: error.code })
+        auditLogger.error(
+          { code: error.code, retriable: error.retriable, key_id: signer.keyId },
+          'the audit checkpoint signer failed; checkpoints wait as pending',
+        )
+      },
+      logger: auditLogger,
+    })
+    checkpointer.start()
+    closers.unshift(() => checkpointer.stop())
+
     const adminTokenCreated = await bootstrapAdminToken(state, audit, config.dataDir)
     const adminTokenFile = existsSync(adminTokenPath(config.dataDir))
       ? adminTokenPath(config.dataDir)
@@ -67,7 +115,6 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       ...config.rules,
     ]
     const detector = createDetector(ruleDirs, logger.child({ component: 'detector' }))
-    const metrics = createMetrics()
     new Gauge({
       name: 'palisade_correlation_late_events',
       help: 'Events that reached a correlation after their window had closed (not counted in it)',
@@ -82,6 +129,8 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       store,
       state,
       audit,
+      checkpoints,
+      signer,
       pipeline,
       metrics,
       logger: logger.child({ component: 'api' }),
@@ -114,6 +163,9 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       store,
       state,
       audit,
+      signer,
+      checkpointer,
+      checkpoints,
       pipeline,
       syslog,
       url: address.replace('[::1]', 'localhost'),

@@ -26,6 +26,12 @@ export function registerStartCommand(
         lines.push(`syslog over UDP on ${config.syslog.host}:${engine.syslog.udpPort}`)
       if (engine.syslog.tcpPort)
         lines.push(`syslog over TCP on ${config.syslog.host}:${engine.syslog.tcpPort}`)
+      const { signer } = engine
+      lines.push(
+        signer.kind === 'software'
+          ? `audit checkpoints signed by a software key (development only): ${signer.fingerprint()}`
+          : `audit checkpoints signed in the HSM by ${signer.keyId}: ${signer.fingerprint()}`,
+      )
       if (engine.adminTokenFile) {
         const made = engine.adminTokenCreated ? 'a new admin API token is in' : 'admin API token:'
         lines.push(`${made} ${engine.adminTokenFile} (the CLI reads it from there)`)

@@ -17,6 +17,35 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
+/**
+ * A key in a PEM file in `dataDir`, generated at first start: for development only, since the
+ * key sits on disk. Every checkpoint it signs says `signer_kind software`.
+ */
+const softwareSigner = z.strictObject({ kind: z.literal('software') })
+
+/** A key generated in, and never leaving, an HSM, reached through its PKCS#11 module. */
+const pkcs11Signer = z.strictObject({
+  kind: z.literal('pkcs11'),
+  /** The vendor's PKCS#11 library, e.g. `/usr/lib/softhsm/libsofthsm2.so`. */
+  module: z.string().min(1),
+  tokenLabel: z.string().min(1),
+  keyLabel: z.string().min(1).default('palisade-audit-checkpoint'),
+  algorithm: z.enum(['ecdsa-p256-sha256', 'ed25519']).default('ecdsa-p256-sha256'),
+  /**
+   * The NAME of the environment variable holding the user PIN. The PIN itself is never in the
+   * configuration, so neither a file nor `config check` can show it.
+   */
+  pinEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
+    .default('PALISADE_PKCS11_PIN'),
+  /**
+   * Generate the key pair in the token when none has `keyLabel`, at start only. Off by default:
+   * a key that vanished must not be replaced by a new one without an operator asking.
+   */
+  generateKey: z.boolean().default(false),
+})
+
 export const configSchema = z.strictObject({
   /** Where embedded data lives: ClickHouse parts, the SQLite state, the admin token. */
   dataDir: z.string().min(1).default('.palisade'),
@@ -83,6 +112,21 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Days events and dead letters are kept; alerts are kept four times as long. */
       eventDays: z.number().int().positive().default(90),
+    })
+    .prefault({}),
+  audit: z
+    .strictObject({
+      checkpoint: z
+        .strictObject({
+          /** A checkpoint is signed once this many entries were appended since the last… */
+          everyEntries: z.number().int().positive().default(1000),
+          /** …or once this many seconds passed, if the log has grown. */
+          everySeconds: z.number().int().positive().default(300),
+        })
+        .prefault({}),
+      signer: z
+        .discriminatedUnion('kind', [softwareSigner, pkcs11Signer])
+        .default({ kind: 'software' }),
     })
     .prefault({}),
   log: z

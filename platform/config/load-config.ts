@@ -36,6 +36,15 @@ export const environmentVariables: Record<
   PALISADE_CLICKHOUSE_DATABASE: { path: 'clickhouse.database', kind: 'string' },
   PALISADE_STATE_URL: { path: 'state.url', kind: 'string' },
   PALISADE_RETENTION_EVENT_DAYS: { path: 'retention.eventDays', kind: 'int' },
+  PALISADE_AUDIT_CHECKPOINT_ENTRIES: { path: 'audit.checkpoint.everyEntries', kind: 'int' },
+  PALISADE_AUDIT_CHECKPOINT_SECONDS: { path: 'audit.checkpoint.everySeconds', kind: 'int' },
+  PALISADE_AUDIT_SIGNER: { path: 'audit.signer.kind', kind: 'string' },
+  PALISADE_PKCS11_MODULE: { path: 'audit.signer.module', kind: 'string' },
+  PALISADE_PKCS11_TOKEN: { path: 'audit.signer.tokenLabel', kind: 'string' },
+  PALISADE_PKCS11_KEY: { path: 'audit.signer.keyLabel', kind: 'string' },
+  PALISADE_PKCS11_ALGORITHM: { path: 'audit.signer.algorithm', kind: 'string' },
+  PALISADE_PKCS11_PIN_ENV: { path: 'audit.signer.pinEnv', kind: 'string' },
+  PALISADE_PKCS11_GENERATE_KEY: { path: 'audit.signer.generateKey', kind: 'bool' },
   PALISADE_LOG_LEVEL: { path: 'log.level', kind: 'string' },
 }
 

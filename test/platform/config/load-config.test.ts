@@ -97,3 +97,43 @@ describe('maskSecrets', () => {
     expect(text).toMatch(/db:5432\/palisade/)
   })
 })
+
+describe('the audit signer settings', () => {
+  it('defaults to checkpoints every 1000 entries or 300 s, signed by a software key', () => {
+    const config = loadConfig({ env: {} })
+    expect(config.audit).toEqual({
+      checkpoint: { everyEntries: 1000, everySeconds: 300 },
+      signer: { kind: 'software' },
+    })
+  })
+
+  it('takes a PKCS#11 signer from variables, holding the PIN variable name, never the PIN', () => {
+    const env = {
+      PALISADE_AUDIT_SIGNER: 'pkcs11',
+      PALISADE_PKCS11_MODULE: '/usr/lib/softhsm/libsofthsm2.so',
+      PALISADE_PKCS11_TOKEN: 'palisade',
+      PALISADE_PKCS11_PIN_ENV: 'HSM_PIN',
+      PALISADE_AUDIT_CHECKPOINT_ENTRIES: '50',
+      HSM_PIN: '918273',
+    }
+    const config = loadConfig({ env })
+    expect(config.audit.checkpoint.everyEntries).toBe(50)
+    expect(config.audit.signer).toEqual({
+      kind: 'pkcs11',
+      module: '/usr/lib/softhsm/libsofthsm2.so',
+      tokenLabel: 'palisade',
+      keyLabel: 'palisade-audit-checkpoint',
+      algorithm: 'ecdsa-p256-sha256',
+      pinEnv: 'HSM_PIN',
+      generateKey: false,
+    })
+    expect(JSON.stringify(maskSecrets(config))).not.toContain('918273')
+  })
+
+  it('refuses a PKCS#11 signer without its module, naming the path', () => {
+    const problems = problemsOf(() =>
+      loadConfig({ env: { PALISADE_AUDIT_SIGNER: 'pkcs11', PALISADE_PKCS11_TOKEN: 't' } }),
+    )
+    expect(problems.map((p) => p.path)).toContain('audit.signer.module')
+  })
+})

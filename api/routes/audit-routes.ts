@@ -1,0 +1,168 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+
+import type { CheckpointStore } from '../../audit/checkpoint-store.ts'
+import type { MerkleAuditLog } from '../../audit/merkle-audit-log.ts'
+import type { CheckpointSigner } from '../../audit/signers/checkpoint-signer.ts'
+import { ValidationError } from '../../platform/errors.ts'
+import type { StateDb } from '../../platform/state/state-store.ts'
+import { requireScope } from '../auth.ts'
+
+export interface AuditRouteDeps {
+  db: StateDb
+  log: MerkleAuditLog
+  checkpoints: CheckpointStore
+  signer: CheckpointSigner
+}
+
+const size = (name: string, min: number) =>
+  z.coerce
+    .number({ error: `expected ${name} as an integer ≥ ${min}` })
+    .int({ error: `expected ${name} as an integer ≥ ${min}` })
+    .min(min, { error: `expected ${name} as an integer ≥ ${min}` })
+
+const checkpointQuery = z.object({
+  limit: z.coerce
+    .number({ error: 'expected an integer from 1 to 1000, given once' })
+    .int()
+    .min(1)
+    .max(1000)
+    .default(100),
+})
+
+const inclusionQuery = z.object({ index: size('index', 0), tree_size: size('tree_size', 1) })
+const consistencyQuery = z.object({ from: size('from', 1), to: size('to', 1) })
+
+/**
+ * The audit log's proofs and checkpoints (RFC 9162 §2.1.3, §2.1.4), for anyone holding a
+ * `read` token. Hashes are lower-case hex; with the public key from `/v1/audit/public-key` a
+ * client checks a checkpoint's signature, then proofs against its root, trusting nothing else.
+ */
+export const auditRoutes: FastifyPluginAsyncZod<AuditRouteDeps> = async (app, deps) => {
+  const read = requireScope(deps.db, 'read')
+  const { log } = deps
+
+  app.get(
+    '/v1/audit/checkpoints',
+    {
+      preHandler: read,
+      schema: {
+        summary: 'Checkpoints of the audit log, newest first: signed, pending or superseded',
+        tags: ['audit'],
+        querystring: checkpointQuery,
+      },
+    },
+    async (request) => {
+      const records = await deps.checkpoints.list()
+      const items = records.reverse().slice(0, request.query.limit)
+      return { items, log_size: log.size() }
+    },
+  )
+
+  app.get(
+    '/v1/audit/proofs/inclusion',
+    {
+      preHandler: read,
+      schema: {
+        summary: 'Proof that entry `index` is in the log of `tree_size` entries',
+        tags: ['audit'],
+        querystring: inclusionQuery,
+      },
+    },
+    async (request) => {
+      const { index, tree_size } = request.query
+      checkWithinLog('tree_size', tree_size, log.size())
+
+      if (index >= tree_size) {
+        throw new ValidationError(
+          `index: expected an entry index below tree_size ${tree_size}, got ${index}`,
+          { path: 'querystring.index' },
+          'PAL_PROOF_INDEX_OUT_OF_RANGE',
+        )
+      }
+
+      const [leaf] = await log.leaves.leafHashes(index, index + 1)
+      const proof = await log.proofs.inclusionProof(index, tree_size)
+      const root = await log.proofs.rootHash(tree_size)
+      return {
+        index,
+        tree_size,
+        leaf_hash: hex(leaf!),
+        proof: proof.map(hex),
+        root_hash: hex(root),
+      }
+    },
+  )
+
+  app.get(
+    '/v1/audit/proofs/consistency',
+    {
+      preHandler: read,
+      schema: {
+        summary: 'Proof that the log of `to` entries extends the log of `from` entries',
+        tags: ['audit'],
+        querystring: consistencyQuery,
+      },
+    },
+    async (request) => {
+      const { from, to } = request.query
+      checkWithinLog('to', to, log.size())
+
+      if (from > to) {
+        throw new ValidationError(
+          `from: expected a size at most to (${to}), got ${from}`,
+          { path: 'querystring.from' },
+          'PAL_PROOF_SIZE_INVALID',
+        )
+      }
+
+      const proof = await log.proofs.consistencyProof(from, to)
+      const [fromRoot, toRoot] = await Promise.all([
+        log.proofs.rootHash(from),
+        log.proofs.rootHash(to),
+      ])
+      return {
+        from,
+        to,
+        proof: proof.map(hex),
+        from_root_hash: hex(fromRoot),
+        to_root_hash: hex(toRoot),
+      }
+    },
+  )
+
+  app.get(
+    '/v1/audit/public-key',
+    {
+      preHandler: read,
+      schema: {
+        summary: 'The public key that verifies checkpoints, with its fingerprint',
+        tags: ['audit'],
+      },
+    },
+    async () => {
+      const { signer } = deps
+      return {
+        public_key_pem: signer.publicKeyPem(),
+        fingerprint: signer.fingerprint(),
+        algorithm: signer.algorithm,
+        signer_kind: signer.kind,
+        key_id: signer.keyId,
+      }
+    },
+  )
+}
+
+/** A proof for a size the log has not reached would be a proof of nothing. */
+function checkWithinLog(field: string, value: number, logSize: number): void {
+  if (value <= logSize) return
+  throw new ValidationError(
+    `${field}: expected a tree size at most the log's size ${logSize}, got ${value}`,
+    { path: `querystring.${field}`, log_size: logSize },
+    'PAL_PROOF_SIZE_BEYOND_LOG',
+  )
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex')
+}
