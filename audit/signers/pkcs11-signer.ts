@@ -79,6 +79,8 @@ interface Opened {
   connection: Connection
   publicKey: KeyObject
   objectId: Buffer
+  /** True when this connect made the key pair in the token. */
+  generated: boolean
 }
 
 /**
@@ -103,6 +105,11 @@ export class Pkcs11Signer implements CheckpointSigner {
   readonly kind = 'hsm' as const
   readonly keyId: string
   readonly algorithm: SignatureAlgorithm
+  /**
+   * True when `open` generated the key pair in the token (`generate` was set and no key had
+   * the label), so the caller can audit the key's creation; false when it found the key.
+   */
+  readonly generated: boolean
   readonly #module: Pkcs11Module
   readonly #options: Pkcs11SignerOptions
   readonly #publicKey: KeyObject
@@ -117,6 +124,7 @@ export class Pkcs11Signer implements CheckpointSigner {
     this.#module = module
     this.#options = options
     this.algorithm = options.algorithm
+    this.generated = opened.generated
     this.#connection = opened.connection
     this.#publicKey = opened.publicKey
     this.#publicKeyPem = opened.publicKey.export({ type: 'spki', format: 'pem' }).toString()
@@ -296,7 +304,8 @@ function connect(
     login(module, session, options)
 
     let privateKey = findKey(module, session, p.CKO_PRIVATE_KEY, options, options.objectId)
-    if (!privateKey && mayGenerate) privateKey = generateKey(module, slot, session, options)
+    const generated = !privateKey && mayGenerate
+    if (generated) privateKey = generateKey(module, slot, session, options)
     if (!privateKey) {
       throw new HsmError(
         'PAL_HSM_KEY_MISSING',
@@ -330,7 +339,7 @@ function connect(
         { context: describe(options) },
       )
     }
-    return { connection, publicKey, objectId }
+    return { connection, publicKey, objectId, generated }
   } catch (error) {
     closeQuietly(module, connection)
     throw error
