@@ -38,4 +38,24 @@ export const stateMigrations: Record<string, Migration> = {
       await db.schema.dropTable('audit_tree').execute()
     },
   },
+  '0003_start_digests': {
+    async up(db: Kysely<unknown>) {
+      // One row: what the engine ran with at its last start (digests of the configuration and
+      // the rule set, and what they were made of), so the next start can audit a change.
+      // Only digests and rule ids and versions: never a configuration value.
+      await db.schema
+        .createTable('start_digests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('config_digest', 'text', (c) => c.notNull())
+        .addColumn('config_paths', 'text', (c) => c.notNull())
+        .addColumn('rules_digest', 'text', (c) => c.notNull())
+        .addColumn('rule_count', 'integer', (c) => c.notNull())
+        .addColumn('rule_versions', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .execute()
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('start_digests').execute()
+    },
+  },
 }

@@ -25,6 +25,18 @@ export interface StateTables {
     frontier: string
     updated_at: string
   }
+  /** What the engine started with last time: one row, `id` = 'engine'. */
+  start_digests: {
+    id: string
+    config_digest: string
+    /** JSON object: configuration path to the SHA-256 of its value. */
+    config_paths: string
+    rules_digest: string
+    rule_count: number
+    /** JSON object: rule id to its content version. */
+    rule_versions: string
+    started_at: string
+  }
 }
 
 export type StateDb = Kysely<StateTables>
