@@ -13,6 +13,7 @@ import { openAuditLog } from '../audit/merkle-audit-log.ts'
 import type { MerkleAuditLog } from '../audit/merkle-audit-log.ts'
 import type { CheckpointSigner } from '../audit/signers/checkpoint-signer.ts'
 import { openCheckpointSigner } from '../audit/signers/open-checkpoint-signer.ts'
+import { auditStartup } from '../audit/startup-audit.ts'
 import { createDetector } from '../detectors/detector.ts'
 import { createPipeline } from '../ingest/pipeline.ts'
 import type { Pipeline } from '../ingest/pipeline.ts'
@@ -115,6 +116,15 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       ...config.rules,
     ]
     const detector = createDetector(ruleDirs, logger.child({ component: 'detector' }))
+    // Rules and configuration are read only at start: audit the start, the key and changes.
+    await auditStartup({
+      audit,
+      state,
+      config,
+      ruleSet: detector.ruleSet,
+      signer,
+      logger: auditLogger,
+    })
     new Gauge({
       name: 'palisade_correlation_late_events',
       help: 'Events that reached a correlation after their window had closed (not counted in it)',
