@@ -167,12 +167,31 @@ export class Checkpointer {
     return this.#running
   }
 
-  async #tick(): Promise<TickOutcome> {
+  /**
+   * Signs a checkpoint of the log's size now, due or not: for an export that needs a signed
+   * size at least as large as its range. It waits for a tick in progress and runs as one, so
+   * the two never overlap, and it signs with the same one signer or not at all: when the
+   * signer fails the size waits as pending, exactly as in a tick, and when signing is halted
+   * nothing is tried.
+   *
+   * @returns `signed`; `idle` when the log's size is already signed (or the log is empty);
+   *   `pending` when it could not be signed (see `status()` for the error code).
+   * @throws {StoreError} when a checkpoint could not be stored.
+   */
+  async checkpointNow(): Promise<TickOutcome> {
+    while (this.#running) await this.#running.catch(() => undefined)
+    this.#running = this.#tick(true).finally(() => {
+      this.#running = undefined
+    })
+    return this.#running
+  }
+
+  async #tick(force = false): Promise<TickOutcome> {
     // Size and root are read together, with no await between, so they describe one tree.
     const size = this.#options.log.size()
     const root = this.#options.log.root()
     const now = this.#now()
-    if (!this.#due(size, now)) return 'idle'
+    if (force ? size <= this.#signedSize : !this.#due(size, now)) return 'idle'
 
     if (this.#state === 'halted') {
       await this.#keepPending(size, root, now, this.#errorCode ?? '')

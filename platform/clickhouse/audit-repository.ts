@@ -48,3 +48,22 @@ export async function readAuditRows(
   })
   return (await result.json<AuditRow>()).map((r) => ({ ...r, idx: Number(r.idx) }))
 }
+
+/**
+ * The index of the first entry whose time is at or after `time`, or undefined when none is.
+ * Entries are appended in index order with the clock of the one appending process, so every
+ * entry from that index on is at or after `time` too, unless the clock was set back.
+ */
+export async function firstAuditIndexAtOrAfter(
+  store: AnalyticsStore,
+  time: Date,
+): Promise<number | undefined> {
+  const result = await store.client.query({
+    query: `SELECT idx FROM ${store.database}.audit_entries
+      WHERE time >= fromUnixTimestamp64Milli({ms:Int64}, 'UTC') ORDER BY idx LIMIT 1`,
+    query_params: { ms: time.getTime() },
+    format: 'JSONEachRow',
+  })
+  const [row] = await result.json<{ idx: number | string }>()
+  return row === undefined ? undefined : Number(row.idx)
+}
