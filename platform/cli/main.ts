@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load-config.ts'
 import { PalisadeError } from '../errors.ts'
 import { packageInfo } from '../package-info.ts'
 import { ApiClient } from './api-client.ts'
+import { registerAuditCommands } from './audit-commands.ts'
 import { registerConfigCommands } from './config-command.ts'
 import type { GlobalOptions } from './global-options.ts'
 import { flagsToConfig } from './global-options.ts'
@@ -33,6 +34,7 @@ registerStartCommand(program, serverOptions)
 registerReplayCommand(program, client)
 registerQueryCommands(program, client)
 registerRulesCommands(program)
+registerAuditCommands(program, client)
 registerConfigCommands(program, serverOptions)
 
 /** Options that configure a running server; `start` and `config check` take them. */
