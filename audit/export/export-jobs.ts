@@ -225,7 +225,11 @@ export class ExportJobs {
       }
       await this.#save(job)
       this.#jobs.set(id, job)
-      void this.#write(job, anchored.checkpoints, audited).finally(release)
+      void this.#write(job, anchored.checkpoints, audited).then((ended) => {
+        // In one step, so no one sees the export ended while a new one would still be busy.
+        Object.assign(job, ended)
+        release()
+      })
       return { ...job }
     } catch (error) {
       release()
@@ -330,11 +334,12 @@ export class ExportJobs {
     return { checkpoints, anchorSize: anchor.checkpoint.tree_size }
   }
 
+  /** Writes the export and keeps its outcome on disk (and audits a failure); never throws. */
   async #write(
     job: ExportStatus,
     checkpoints: SignedCheckpoint[],
     audited: (outcome: 'failure', details: Record<string, string | number>) => Promise<unknown>,
-  ): Promise<void> {
+  ): Promise<ExportStatus> {
     const { dir, log, entries, signer, logger } = this.#options
     const source: ExportSource = {
       readEntries: (start, end) => entries.readEntries(start, end),
@@ -357,22 +362,25 @@ export class ExportJobs {
           job.progress = { done, total }
         },
       })
-      Object.assign(job, { state: 'done', files: [...exportFileNames], manifest })
-      job.progress = { done: manifest.entry_count, total: manifest.entry_count }
-      await this.#save(job)
+      const done: ExportStatus = {
+        ...job,
+        state: 'done',
+        progress: { done: manifest.entry_count, total: manifest.entry_count },
+        files: [...exportFileNames],
+        manifest,
+      }
+      await this.#save(done)
+      return done
     } catch (error) {
-      job.state = 'failed'
-      job.error = publicError(error)
+      const failed: ExportStatus = { ...job, state: 'failed', error: publicError(error) }
       logger?.error({ err: error, export_id: job.id }, 'audit export failed')
       try {
-        await this.#save(job)
-        await audited('failure', {
-          ...job.range,
-          error_code: job.error.code,
-        })
+        await this.#save(failed)
+        await audited('failure', { ...job.range, error_code: failed.error!.code })
       } catch (keepError) {
         logger?.error({ err: keepError, export_id: job.id }, 'a failed export was not kept')
       }
+      return failed
     }
   }
 
