@@ -5,10 +5,12 @@ import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge } from 'prom-client'
 
 import { buildApp } from '../api/app.ts'
+import { auditExportRoutes } from '../api/routes/audit-routes.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
 import { ClickHouseCheckpointStore } from '../audit/checkpoint-store.ts'
 import type { CheckpointStore } from '../audit/checkpoint-store.ts'
 import { Checkpointer } from '../audit/checkpointer.ts'
+import { clickHouseEntryReader, ExportJobs } from '../audit/export/export-jobs.ts'
 import { openAuditLog } from '../audit/merkle-audit-log.ts'
 import type { MerkleAuditLog } from '../audit/merkle-audit-log.ts'
 import type { CheckpointSigner } from '../audit/signers/checkpoint-signer.ts'
@@ -42,6 +44,8 @@ export interface Engine {
   /** Signs checkpoints every `audit.checkpoint.everyEntries` entries or `everySeconds`. */
   checkpointer: Checkpointer
   checkpoints: CheckpointStore
+  /** Signed audit exports, written one at a time to `<dataDir>/exports/<id>/`. */
+  exports: ExportJobs
   pipeline: Pipeline
   syslog: SyslogListeners
   /** Where the API listens, e.g. `http://127.0.0.1:8470`. */
@@ -125,6 +129,16 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       signer,
       logger: auditLogger,
     })
+    const exports = await ExportJobs.open({
+      dir: join(config.dataDir, 'exports'),
+      log: audit,
+      entries: clickHouseEntryReader(store),
+      checkpoints,
+      checkpointer,
+      signer,
+      logger: auditLogger,
+    })
+    closers.unshift(() => exports.close())
     new Gauge({
       name: 'palisade_correlation_late_events',
       help: 'Events that reached a correlation after their window had closed (not counted in it)',
@@ -149,6 +163,8 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       version: packageInfo.version,
     })
     closers.unshift(() => app.close())
+    // Here rather than in buildApp: the export jobs are the running engine's, not the app's.
+    await app.register(auditExportRoutes, { db: state.db, exports })
     const address = await listen(app, config.http.host, config.http.port)
 
     // Windows with an upper bound are decided when they close, which wall-clock time decides
@@ -176,6 +192,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       signer,
       checkpointer,
       checkpoints,
+      exports,
       pipeline,
       syslog,
       url: address.replace('[::1]', 'localhost'),

@@ -2,10 +2,13 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 
 import type { CheckpointStore } from '../../audit/checkpoint-store.ts'
+import type { ExportJobs } from '../../audit/export/export-jobs.ts'
+import { RANGE_VALUE_HELP } from '../../audit/export/export-range.ts'
 import type { MerkleAuditLog } from '../../audit/merkle-audit-log.ts'
 import type { CheckpointSigner } from '../../audit/signers/checkpoint-signer.ts'
-import { ValidationError } from '../../platform/errors.ts'
+import { PalisadeError, ValidationError } from '../../platform/errors.ts'
 import type { StateDb } from '../../platform/state/state-store.ts'
+import { auditContext } from '../audit-context.ts'
 import { requireScope } from '../auth.ts'
 
 export interface AuditRouteDeps {
@@ -149,6 +152,122 @@ export const auditRoutes: FastifyPluginAsyncZod<AuditRouteDeps> = async (app, de
         signer_kind: signer.kind,
         key_id: signer.keyId,
       }
+    },
+  )
+}
+
+export interface AuditExportRouteDeps {
+  db: StateDb
+  exports: ExportJobs
+}
+
+const rangeValue = z
+  .union([z.string().max(100), z.number()])
+  .optional()
+  .meta({
+    description: RANGE_VALUE_HELP,
+  })
+
+const exportBody = z
+  .strictObject({ from: rangeValue, to: rangeValue })
+  .optional()
+  .meta({ description: 'Both ends optional: by default the whole log as it is now' })
+
+const exportParams = z.object({ id: z.string() })
+const fileParams = z.object({ id: z.string(), name: z.string() })
+
+const contentTypes: Record<string, string> = {
+  '.json': 'application/json',
+  '.jsonl': 'application/jsonl',
+  '.pem': 'application/x-pem-file',
+  '.sig': 'text/plain; charset=us-ascii',
+}
+
+/**
+ * Signed audit exports (audit/export/export-format.ts): start one, follow it, download its
+ * files. Every route needs an `admin` token, the reads too: an export holds every entry of its
+ * range in clear (who acted, on what, from which address), which no `read` route shows, and
+ * `read` tokens are the ones dashboards and analysts hold. Starting an export is audited
+ * before it is answered, refusals included.
+ */
+export const auditExportRoutes: FastifyPluginAsyncZod<AuditExportRouteDeps> = async (app, deps) => {
+  const admin = requireScope(deps.db, 'admin')
+  const { exports } = deps
+
+  app.post(
+    '/v1/audit/exports',
+    {
+      preHandler: admin,
+      schema: {
+        summary: "Start an export of a range of the audit log; follow it at the answer's status",
+        tags: ['audit'],
+        body: exportBody,
+      },
+    },
+    async (request, reply) => {
+      const job = await exports.start({
+        ...(request.body?.from === undefined ? {} : { from: request.body.from }),
+        ...(request.body?.to === undefined ? {} : { to: request.body.to }),
+        names: { from: 'body.from', to: 'body.to' },
+        ...auditContext(request),
+      })
+      const status = `/v1/audit/exports/${job.id}`
+      return reply
+        .status(202)
+        .header('location', status)
+        .send({ ...job, status })
+    },
+  )
+
+  app.get(
+    '/v1/audit/exports',
+    {
+      preHandler: admin,
+      schema: { summary: 'Audit exports, newest first, with their state', tags: ['audit'] },
+    },
+    async () => ({ items: exports.list() }),
+  )
+
+  app.get(
+    '/v1/audit/exports/:id',
+    {
+      preHandler: admin,
+      schema: {
+        summary: "An export's state and progress; its manifest and files once done",
+        tags: ['audit'],
+        params: exportParams,
+      },
+    },
+    async (request) => {
+      const job = exports.status(request.params.id)
+      if (!job) {
+        throw new PalisadeError('PAL_NOT_FOUND', `no audit export with id ${request.params.id}`, {
+          status: 404,
+        })
+      }
+      return job
+    },
+  )
+
+  app.get(
+    '/v1/audit/exports/:id/files/:name',
+    {
+      preHandler: admin,
+      schema: {
+        summary: 'One file of a finished export, byte for byte',
+        tags: ['audit'],
+        params: fileParams,
+      },
+    },
+    async (request, reply) => {
+      const { id, name } = request.params
+      const file = await exports.openFile(id, name)
+      const type = contentTypes[name.slice(name.lastIndexOf('.'))] ?? 'application/octet-stream'
+      return reply
+        .header('content-type', type)
+        .header('content-length', file.bytes)
+        .header('content-disposition', `attachment; filename="${name}"`)
+        .send(file.stream)
     },
   )
 }
