@@ -118,6 +118,8 @@ const MAX_LINE_BYTES = 1 << 20
 const MAX_SMALL_FILE_BYTES = 1 << 20
 const PROGRESS_EVERY = 1024
 const hex64 = /^[0-9a-f]{64}$/
+/** Refuses bytes that are not UTF-8 instead of replacing them with U+FFFD. */
+const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** Stops the check at the first problem; caught by `verifyAuditExport`. */
 class Stop extends Error {
@@ -153,7 +155,7 @@ function fail(
  *   digits: usage errors, not problems of an export.
  * @example
  * const verdict = await verifyAuditExport('q4', { expectFingerprint })
- * if (!verdict.ok) console.error(verdict.problem.file, verdict.problem.line, verdict.problem.message)
+ * if (!verdict.ok) console.error(verdict.problem.file, verdict.problem.line, verdict.problem.code)
  */
 export async function verifyAuditExport(
   dir: string,
@@ -626,11 +628,11 @@ async function checkEntries(
   const total = manifest.entry_count
   const anchorSize = manifest.anchor.tree_size
   const anchorRoot = Buffer.from(manifest.anchor.root_hash, 'hex')
-  const decoder = new TextDecoder('utf-8', { fatal: true })
   const entries = entriesReader.lines()
   const proofs = proofsReader.lines()
 
   try {
+    onProgress?.(0, total)
     for (let k = 0; k < total; k++) {
       const index = from + k
       const where = { line: k + 1, index }
@@ -648,7 +650,7 @@ async function checkEntries(
 
       let text: string
       try {
-        text = decoder.decode(entry.value.bytes)
+        text = utf8.decode(entry.value.bytes)
       } catch {
         fail('PAL_EXPORT_ENTRY_INVALID', entriesFile, 'expected UTF-8 text', where)
       }
@@ -693,7 +695,6 @@ async function checkEntries(
           where,
         )
       }
-      checkTerminated(proofsFile, proofLine.value, index)
       const claim = parseLine(proofsFile, proofLine.value, index) as Record<string, unknown>
 
       if (claim?.index !== index || claim?.tree_size !== anchorSize) {
@@ -768,7 +769,7 @@ function parseLine(file: string, line: FileLine, index?: number): unknown {
   checkTerminated(file, line, index)
   const where = { line: line.number, ...(index === undefined ? {} : { index }) }
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(line.bytes))
+    return JSON.parse(utf8.decode(line.bytes))
   } catch (error) {
     return fail(
       'PAL_EXPORT_LINE_INVALID',

@@ -134,12 +134,13 @@ function selectCheckpoints(all: readonly SignedCheckpoint[], from: number, to: n
   const anchorAt = bySize.findIndex((signed) => signed.checkpoint.tree_size >= to)
   if (anchorAt < 0) {
     const newest = bySize[bySize.length - 1]?.checkpoint.tree_size
+    const needed = Math.max(to, 1)
     throw new PalisadeError(
       'PAL_EXPORT_UNANCHORED',
-      `no signed checkpoint covers the export yet: entries up to index ${to - 1} need a ` +
-        `checkpoint of tree size ${to} or more, and the newest signed one has ` +
-        `${newest === undefined ? 'not been made (there is none)' : `size ${newest}`}`,
-      { status: 409, context: { needed_size: to, newest_size: newest ?? null } },
+      `no signed checkpoint covers the export yet: it needs one of tree size ${needed} or ` +
+        `more (entries before index ${to}), and the newest signed one ` +
+        `${newest === undefined ? 'does not exist (none is signed)' : `has size ${newest}`}`,
+      { status: 409, context: { needed_size: needed, newest_size: newest ?? null } },
     )
   }
 
@@ -160,11 +161,17 @@ function checkSignedBy(checkpoints: readonly SignedCheckpoint[], signer: Checkpo
   const pem = signer.publicKeyPem()
   for (const { checkpoint, signature } of checkpoints) {
     const verdict = verifyCheckpoint(checkpoint, signature, pem)
-    if (verdict.valid) continue
+    // One key, one kind: the verifier holds every checkpoint to the manifest's signer_kind.
+    const reason = !verdict.valid
+      ? verdict.reason
+      : checkpoint.signer_kind !== signer.kind
+        ? `it says signer_kind ${checkpoint.signer_kind}, the signer is ${signer.kind}`
+        : undefined
+    if (reason === undefined) continue
     throw new PalisadeError(
       'PAL_EXPORT_CHECKPOINT_UNVERIFIABLE',
       `checkpoint ${checkpoint.tree_size} does not verify with the export's key ` +
-        `${signer.keyId} (fingerprint ${signer.fingerprint()}): ${verdict.reason}`,
+        `${signer.keyId} (fingerprint ${signer.fingerprint()}): ${reason}`,
       {
         status: 409,
         context: { tree_size: checkpoint.tree_size, key_fingerprint: checkpoint.key_fingerprint },
@@ -375,8 +382,9 @@ function makeManifest(
   digest: (name: string) => ExportManifest['files'][number],
 ): ExportManifest {
   const requested: ExportManifest['requested'] = {}
-  if (request.requested.from !== undefined) requested.from = request.requested.from
-  if (request.requested.to !== undefined) requested.to = request.requested.to
+  const { from, to } = request.requested ?? {}
+  if (from !== undefined) requested.from = from
+  if (to !== undefined) requested.to = to
   const head = (signed: SignedCheckpoint) => ({
     tree_size: signed.checkpoint.tree_size,
     root_hash: signed.checkpoint.root_hash,
@@ -402,7 +410,8 @@ function makeManifest(
 
 /** canonicalJson of the line, written out: the keys are in order and every value is plain. */
 function inclusionLine({ index, tree_size, path }: InclusionProofLine): string {
-  return `{"index":${index},"path":[${path.map((h) => `"${h}"`).join(',')}],"tree_size":${tree_size}}`
+  const hashes = path.map((h) => `"${h}"`).join(',')
+  return `{"index":${index},"path":[${hashes}],"tree_size":${tree_size}}`
 }
 
 function checkRequest(request: ExportRequest): void {

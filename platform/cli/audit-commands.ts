@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { verifyAuditExport } from '../../audit/export/verify-export.ts'
 import type { ExportProblem, ExportVerdict } from '../../audit/export/verify-export.ts'
 import type { ApiClient } from './api-client.ts'
+import { registerAuditExportCommand } from './audit-export-command.ts'
 
 /**
  * `palisade audit`: the audit log's exports and their offline check. `audit verify` is an
@@ -15,7 +16,7 @@ export function registerAuditCommands(program: Command, client: () => ApiClient)
     .command('audit')
     .description('the audit log: exports and their offline check')
   // `audit export` talks to a running instance through `client`; `verify` never does.
-  void client
+  registerAuditExportCommand(audit, client)
 
   audit
     .command('verify')
@@ -79,8 +80,8 @@ function printSummary(dir: string, verdict: Extract<ExportVerdict, { ok: true }>
   const { checked, range, anchor, key } = verdict
   process.stdout.write(
     `audit export ${dir} is valid: ${checked.entries} entries ` +
-      `[${range.from_index}, ${range.to_index}), ${checked.checkpoints} checkpoints up to tree size ` +
-      `${anchor.tree_size}, ${checked.consistency_steps} consistency steps, ` +
+      `[${range.from_index}, ${range.to_index}), ${checked.checkpoints} checkpoints up to ` +
+      `tree size ${anchor.tree_size}, ${checked.consistency_steps} consistency steps, ` +
       `${checked.files} file digests; key ${key.fingerprint} (${key.signer_kind}, ${key.key_id})\n`,
   )
 }

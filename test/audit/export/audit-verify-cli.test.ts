@@ -68,8 +68,9 @@ describe('palisade audit verify', () => {
     )
     expect(code).toBe(0)
     expect(stdout).toContain(
-      `audit export ${good} is valid: 70 entries [30, 100), 3 checkpoints up to tree size 120, ` +
-        `2 consistency steps, 5 file digests; key ${signer.fingerprint()} (software, software:test)`,
+      `audit export ${good} is valid: 70 entries [30, 100), 3 checkpoints up to tree size ` +
+        '120, 2 consistency steps, 5 file digests; ' +
+        `key ${signer.fingerprint()} (software, software:test)`,
     )
     expect(stderr).toContain('signed by a software (development) key')
     expect(stderr).not.toContain('no --fingerprint given')

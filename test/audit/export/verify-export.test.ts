@@ -270,7 +270,7 @@ describe('verifyAuditExport on a tampered export names the first problem and whe
     })
   })
 
-  it('a checkpoint left out of the chain, at the consistency step that no longer fits', async () => {
+  it('a checkpoint left out, at the consistency step that no longer fits', async () => {
     const dir = copy()
     const lines = readLines(file(dir, EXPORT_FILES.checkpoints))
     lines.splice(1, 1)
@@ -393,7 +393,7 @@ describe('verifyAuditExport on a tampered export names the first problem and whe
     expect(problem.message).toMatch(/^manifest.sig does not verify with public-key.pem/)
   })
 
-  it('another public key and a manifest re-signed with it, by the checkpoint signatures', async () => {
+  it('another key and a manifest re-signed with it, by the checkpoint signatures', async () => {
     const dir = copy()
     writeFileSync(file(dir, EXPORT_FILES.publicKey), intruder.publicKeyPem())
     await resignManifest(dir, intruder, (manifest) => {
