@@ -96,7 +96,8 @@ function warnAboutTrust(verdict: Extract<ExportVerdict, { ok: true }>, pinned: b
   if (!pinned) {
     process.stderr.write(
       "palisade: warning: no --fingerprint given, so trust rests on the export's own key " +
-        `(${verdict.key.fingerprint}); compare it with the fingerprint learnt out of band\n`,
+        `(${verdict.key.fingerprint}), and its signer kind (${verdict.key.signer_kind}) is ` +
+        "that key's own claim; compare the key with the fingerprint learnt out of band\n",
     )
   }
 }

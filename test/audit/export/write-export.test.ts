@@ -248,4 +248,50 @@ describe('writeAuditExport', () => {
     )
     expect(existsSync(join(folder(), 'x'))).toBe(false)
   })
+
+  it('writes into a hidden sibling, so the folder appears only once complete', async () => {
+    const checkpoints = await signAt(log, signer, [80])
+    const parent = folder()
+    const seen: string[][] = []
+    await writeAuditExport(
+      join(parent, 'q4'),
+      memorySource(log, signer, checkpoints),
+      request(0, 80, { onProgress: () => seen.push(readdirSync(parent)) }),
+    )
+    expect(seen.length).toBeGreaterThan(0)
+    for (const names of seen) {
+      expect(names).toHaveLength(1)
+      expect(names[0]).toMatch(/^\.q4\.partial-/)
+    }
+    expect(readdirSync(parent)).toEqual(['q4'])
+  })
+
+  it('reads entries and leaves in bounded batches, each entry once', async () => {
+    const big = memoryLog(5000)
+    const checkpoints = await signAt(big, signer, [4000, 5000])
+    const source = memorySource(big, signer, checkpoints)
+    const entryReads: [number, number][] = []
+    const leafReads: [number, number][] = []
+    const counted = {
+      ...source,
+      readEntries: (start: number, end: number) => {
+        entryReads.push([start, end])
+        return source.readEntries(start, end)
+      },
+      leaves: {
+        leafHashes: (start: number, end: number) => {
+          leafReads.push([start, end])
+          return source.leaves.leafHashes(start, end)
+        },
+      },
+    }
+    const dir = join(folder(), 'x')
+    await writeAuditExport(dir, counted, request(100, 4900))
+    expect(entryReads).toEqual([
+      [100, 4196],
+      [4196, 4900],
+    ])
+    expect(Math.max(...leafReads.map(([start, end]) => end - start))).toBeLessThanOrEqual(65_536)
+    expect(readLines(join(dir, EXPORT_FILES.entries))).toEqual(big.texts.slice(100, 4900))
+  })
 })
