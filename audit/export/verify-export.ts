@@ -7,7 +7,7 @@ import { PalisadeError } from '../../platform/errors.ts'
 import { canonicalJson } from '../../platform/event-id.ts'
 import { verifyCheckpoint } from '../checkpoint.ts'
 import type { Checkpoint } from '../checkpoint.ts'
-import { leafHash, MerkleError, verifyConsistency, verifyInclusion } from '../merkle/index.ts'
+import { leafHash, MerkleError, verifyConsistency } from '../merkle/index.ts'
 import type { SignatureAlgorithm } from '../signers/checkpoint-signer.ts'
 import { algorithmOf, spkiFingerprint } from '../signers/public-key.ts'
 import { verifySignature } from '../signers/verify-signature.ts'
@@ -18,6 +18,7 @@ import {
   manifestSignedBytes,
 } from './export-format.ts'
 import type { ExportManifest } from './export-format.ts'
+import { InclusionChecker } from './inclusion-checker.ts'
 import { LineReader } from './line-reader.ts'
 import type { FileLine } from './line-reader.ts'
 
@@ -627,7 +628,7 @@ async function checkEntries(
   const { from_index: from } = manifest.range
   const total = manifest.entry_count
   const anchorSize = manifest.anchor.tree_size
-  const anchorRoot = Buffer.from(manifest.anchor.root_hash, 'hex')
+  const inclusion = new InclusionChecker(anchorSize, Buffer.from(manifest.anchor.root_hash, 'hex'))
   const entries = entriesReader.lines()
   const proofs = proofsReader.lines()
 
@@ -713,13 +714,7 @@ async function checkEntries(
       }
 
       try {
-        verifyInclusion({
-          leafIndex: index,
-          treeSize: anchorSize,
-          leafHash: leafHash(entry.value.bytes),
-          proof,
-          root: anchorRoot,
-        })
+        inclusion.check(index, leafHash(entry.value.bytes), claim.path as string[], proof)
       } catch (error) {
         if (!(error instanceof MerkleError)) throw error
         if (error.code !== 'PAL_PROOF_ROOT_MISMATCH') {
