@@ -198,8 +198,9 @@ async function verify(
 
   for (const name of Object.values(EXPORT_FILES)) {
     const info = await stat(path(name)).catch(() => undefined)
-    if (!info?.isFile())
+    if (!info?.isFile()) {
       fail('PAL_EXPORT_FILE_MISSING', name, `expected the file ${name}, found none`)
+    }
   }
 
   const pemBytes = await readSmall(path(EXPORT_FILES.publicKey), EXPORT_FILES.publicKey)
