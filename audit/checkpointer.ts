@@ -22,9 +22,11 @@ export interface CheckpointerOptions {
   everySeconds: number
   /**
    * Called when signing starts failing (once per outage, and again if the error code
-   * changes), with the signer's error: raise the alert here. It must not throw.
+   * changes), with the signer's error and the tree size that waits: raise the alert here.
+   * The tick awaits it, so the alert is stored before the failure is audited; a throw or a
+   * rejection is logged and changes nothing else.
    */
-  onSignerFailure: (error: PalisadeError) => void
+  onSignerFailure: (error: PalisadeError, pending: { treeSize: number }) => void | Promise<void>
   /** How often `start()` checks whether a checkpoint is due; default min(1 s, everySeconds). */
   pollMs?: number
   now?: () => Date
@@ -252,7 +254,7 @@ export class Checkpointer {
       'audit checkpoint could not be signed; it waits as pending',
     )
     try {
-      this.#options.onSignerFailure(error)
+      await this.#options.onSignerFailure(error, { treeSize: size })
     } catch (alertError) {
       logger?.error({ err: alertError }, 'the checkpoint signer alert callback threw')
     }

@@ -24,8 +24,11 @@ export const alertSchema = z.object({
     /** A hash of the rule's content: a changed rule is a new version. */
     version: z.string(),
     title: z.string(),
-    /** 'sigma' for a detection rule, 'correlation' for a correlation rule. */
-    kind: z.enum(['sigma', 'correlation', 'anomaly']),
+    /**
+     * 'sigma' for a detection rule, 'correlation' for a correlation rule, 'platform' for what
+     * Palisade reports about itself (an audit signer that fails).
+     */
+    kind: z.enum(['sigma', 'correlation', 'anomaly', 'platform']),
   }),
   level: alertLevel,
   tags: z.array(z.string()),

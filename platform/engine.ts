@@ -15,12 +15,14 @@ import { openAuditLog } from '../audit/merkle-audit-log.ts'
 import type { MerkleAuditLog } from '../audit/merkle-audit-log.ts'
 import type { CheckpointSigner } from '../audit/signers/checkpoint-signer.ts'
 import { openCheckpointSigner } from '../audit/signers/open-checkpoint-signer.ts'
+import { signerFailureAlert } from '../audit/signer-failure-alert.ts'
 import { auditStartup } from '../audit/startup-audit.ts'
 import { createDetector } from '../detectors/detector.ts'
 import { createPipeline } from '../ingest/pipeline.ts'
 import type { Pipeline } from '../ingest/pipeline.ts'
 import { startSyslogListeners } from '../ingest/sources/syslog-listener.ts'
 import type { SyslogListeners } from '../ingest/sources/syslog-listener.ts'
+import { insertAlerts } from './clickhouse/alert-repository.ts'
 import { openAnalyticsStore } from './clickhouse/analytics-store.ts'
 import type { AnalyticsStore } from './clickhouse/analytics-store.ts'
 import type { PalisadeConfig } from './config/config-schema.ts'
@@ -99,12 +101,14 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       store: checkpoints,
       everyEntries: config.audit.checkpoint.everyEntries,
       everySeconds: config.audit.checkpoint.everySeconds,
-      onSignerFailure: (error) => {
+      onSignerFailure: async (error, { treeSize }) => {
         signerFailures.inc({ code: error.code })
         auditLogger.error(
           { code: error.code, retriable: error.retriable, key_id: signer.keyId },
           'the audit checkpoint signer failed; checkpoints wait as pending',
         )
+        const now = new Date()
+        await insertAlerts(store, [signerFailureAlert(error, signer, treeSize, now)], now)
       },
       logger: auditLogger,
     })

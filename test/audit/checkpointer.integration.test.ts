@@ -88,7 +88,9 @@ describe.skipIf(!available)(
         store: checkpoints,
         everyEntries: 5,
         everySeconds: 3600,
-        onSignerFailure: (error) => alerts.push(error),
+        onSignerFailure: (error) => {
+          alerts.push(error)
+        },
         now: () => new Date(clock),
       })
     })
@@ -211,7 +213,9 @@ describe.skipIf(!available)(
         store: new MemoryCheckpointStore(),
         everyEntries: 1,
         everySeconds: 3600,
-        onSignerFailure: (error) => pinAlerts.push(error),
+        onSignerFailure: (error) => {
+          pinAlerts.push(error)
+        },
       })
       expect(await pinCheckpointer.tick()).toBe('signed')
 

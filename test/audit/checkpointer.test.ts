@@ -75,7 +75,9 @@ function setup(overrides: Partial<CheckpointerOptions> = {}) {
     store,
     everyEntries: 10,
     everySeconds: 60,
-    onSignerFailure: (error) => alerts.push(error),
+    onSignerFailure: (error) => {
+      alerts.push(error)
+    },
     now: () => new Date(clock),
     ...overrides,
   }
