@@ -1,15 +1,18 @@
 import type { Detector } from '../ingest/pipeline.ts'
 import type { Alert } from '../platform/alert-model.ts'
 import type { Logger } from '../platform/logger.ts'
-import { createCorrelator } from './sigma/correlation-engine.ts'
+import { RuleControl } from './rule-control.ts'
 import type { Correlator } from './sigma/correlation-engine.ts'
 import { loadRules } from './sigma/load-rules.ts'
 import { compileRuleSet } from './sigma/rule-set.ts'
 import type { RuleSet } from './sigma/rule-set.ts'
 
 export interface SigmaDetector extends Detector {
-  ruleSet: RuleSet
-  correlator: Correlator
+  /** The rule set running now: a reload, or a filter turned on or off, replaces it whole. */
+  readonly ruleSet: RuleSet
+  readonly correlator: Correlator
+  /** What is loaded; turning rules off and on; reloading the folders. */
+  readonly rules: RuleControl
 }
 
 export interface DetectorOptions {
@@ -20,13 +23,15 @@ export interface DetectorOptions {
    * burst split across batches would be counted in two halves.
    */
   idleMs?: number
+  /** Ids of rules, correlations and filters that start turned off. */
+  disabled?: Iterable<string>
 }
 
 /**
- * The stream detector: Sigma rules from the given folders, compiled once at start, and the
- * correlations over them (state in memory for now; it is not yet checkpointed, so a restart
- * forgets open windows). Rules that do not load are logged with their file and reason and the
- * rest run; a bad rule never stops the engine.
+ * The stream detector: Sigma rules from the given folders, compiled at start and again at
+ * each reload (see `RuleControl`), and the correlations over them (state in memory for now;
+ * it is not yet checkpointed, so a restart forgets open windows). Rules that do not load are
+ * logged with their file and reason and the rest run; a bad rule never stops the engine.
  */
 export function createDetector(
   ruleDirs: readonly string[],
@@ -35,36 +40,42 @@ export function createDetector(
 ): SigmaDetector {
   const idleMs = options.idleMs ?? 60_000
   let lastEventAt = 0
-  const loaded = loadRules(ruleDirs)
-  const ruleSet = compileRuleSet(loaded.documents)
-  const rejected = [...loaded.rejections, ...ruleSet.rejections]
-  for (const r of rejected.slice(0, 20)) logger.warn({ file: r.file, line: r.line }, r.message)
-  logger.info(
-    {
-      folders: ruleDirs,
-      rules: ruleSet.rules.length,
-      correlations: ruleSet.correlations.length,
-      rejected: rejected.length,
-    },
-    'rules loaded',
-  )
+  const rules = new RuleControl({
+    load: () => loadRules(ruleDirs),
+    compile: (documents) => compileRuleSet(documents),
+    disabled: options.disabled,
+    folders: ruleDirs,
+    logger,
+  })
+  const off = rules.disabled
+  // A window of a correlation turned off may still close: its alert is dropped here.
+  const enabledOnly = (alerts: Alert[]) =>
+    off.size === 0 ? alerts : alerts.filter((a) => !off.has(a.rule.id))
 
-  const correlator = createCorrelator(ruleSet)
   return {
-    ruleSet,
-    correlator,
+    get ruleSet() {
+      return rules.ruleSet
+    },
+    get correlator() {
+      return rules.correlator
+    },
+    rules,
     detect(events) {
       if (events.length > 0) lastEventAt = Date.now()
+      // One set for the whole batch: a reload between two batches never splits one.
+      const { ruleSet, correlator } = rules.live
       const alerts: Alert[] = []
       for (const event of events) {
-        const matched = ruleSet.evaluate(event)
+        let matched = ruleSet.evaluate(event)
+        if (off.size > 0 && matched.length > 0) matched = matched.filter((r) => !off.has(r.id))
         if (matched.length === 0) continue
         alerts.push(...ruleSet.alertsFor(event, matched), ...correlator.process(event, matched))
       }
       // Windows the batch's event time has moved past are decided now, not at the next tick.
       alerts.push(...correlator.flush())
-      return alerts
+      return enabledOnly(alerts)
     },
-    flush: (nowMs) => correlator.flush(nowMs - lastEventAt >= idleMs ? nowMs : undefined),
+    flush: (nowMs) =>
+      enabledOnly(rules.correlator.flush(nowMs - lastEventAt >= idleMs ? nowMs : undefined)),
   }
 }

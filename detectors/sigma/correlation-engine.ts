@@ -66,6 +66,11 @@ export interface CorrelatorOptions {
   maxEventIds?: number
   /** The wall clock, for telling future-dated events apart (default `Date.now`). */
   now?: () => number
+  /**
+   * Whether a correlation runs; one that does not is neither fed nor feeds correlations that
+   * chain on it. Asked per match, so turning one off takes effect at the next event.
+   */
+  isEnabled?: (correlationId: string) => boolean
 }
 
 export interface Correlator {
@@ -95,6 +100,7 @@ export function createCorrelator(
 ): Correlator {
   const lateness = options.allowedLatenessMs ?? 60_000
   const cap = options.maxEventIds ?? 100
+  const enabled = options.isEnabled
   /** Entity keys the current event touched; their watermarks move once it is processed. */
   const touched: string[] = []
   // A state checkpointed before entity watermarks existed has none: start with an empty map.
@@ -269,6 +275,7 @@ export function createCorrelator(
       const queue = matched.map((r) => r.id)
       for (let i = 0; i < queue.length; i++) {
         for (const c of users.get(queue[i]!) ?? []) {
+          if (enabled && !enabled(c.id)) continue
           if (step(c, queue[i]!, event, t, out)) queue.push(c.id)
         }
       }

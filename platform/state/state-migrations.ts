@@ -58,4 +58,19 @@ export const stateMigrations: Record<string, Migration> = {
       await db.schema.dropTable('start_digests').execute()
     },
   },
+  '0004_disabled_rules': {
+    async up(db: Kysely<unknown>) {
+      // One row per rule, correlation or filter an operator turned off; enabling deletes the
+      // row. Kept by id, not by file or version, so editing or reloading a rule keeps it off.
+      await db.schema
+        .createTable('disabled_rules')
+        .addColumn('rule_id', 'text', (c) => c.primaryKey())
+        .addColumn('disabled_at', 'text', (c) => c.notNull())
+        .addColumn('disabled_by', 'text', (c) => c.notNull())
+        .execute()
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('disabled_rules').execute()
+    },
+  },
 }

@@ -37,6 +37,13 @@ export interface StateTables {
     rule_versions: string
     started_at: string
   }
+  /** Rules turned off through the API, by id: absent means enabled. */
+  disabled_rules: {
+    rule_id: string
+    disabled_at: string
+    /** Who turned it off, as the audit log names them (`token:<id>`). */
+    disabled_by: string
+  }
 }
 
 export type StateDb = Kysely<StateTables>

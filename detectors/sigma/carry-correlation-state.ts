@@ -1,0 +1,39 @@
+import type { CorrelationState } from './correlation-engine.ts'
+
+/**
+ * The part of a correlator's state that a new rule set may resume: open windows, sequences
+ * and entity watermarks of the correlations `keep` accepts (by id), plus the late-event count
+ * and the global watermark. Everything else is dropped, not closed: a window of a changed
+ * correlation was counted under conditions that no longer hold, and closing it early would
+ * decide an upper-bounded condition on a window that has not ended.
+ */
+export function carryCorrelationState(
+  state: CorrelationState,
+  keep: (correlationId: string) => boolean,
+): { state: CorrelationState; dropped: string[] } {
+  const dropped = new Set<string>()
+  const kept = (id: string): boolean => {
+    if (keep(id)) return true
+    dropped.add(id)
+    return false
+  }
+  const out: CorrelationState = {
+    version: 1,
+    watermark: state.watermark,
+    entityWatermarks: {},
+    late: state.late,
+    windows: {},
+    sequences: {},
+  }
+  for (const [key, w] of Object.entries(state.windows)) {
+    if (kept(w.correlation)) out.windows[key] = w
+  }
+  for (const [key, s] of Object.entries(state.sequences)) {
+    if (kept(s.correlation)) out.sequences[key] = s
+  }
+  // Entity keys start with the correlation's id and a NUL (see correlation-engine.ts).
+  for (const [key, t] of Object.entries(state.entityWatermarks ?? {})) {
+    if (kept(key.slice(0, key.indexOf('\u0000')))) out.entityWatermarks[key] = t
+  }
+  return { state: out, dropped: [...dropped].sort() }
+}
