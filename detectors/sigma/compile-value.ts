@@ -95,13 +95,15 @@ export function compileFieldEntry(
 ): EventPredicate {
   const [fieldName, ...mods] = key.split('|')
   const field = fieldName === '' ? undefined : fieldName
-  for (const mod of mods) {
-    if (!known.has(mod)) throw new RuleCompileError(`unknown modifier "${mod}" in "${key}"`)
-  }
+  checkModifiers(key, mods)
   const has = (m: string): boolean => mods.includes(m)
   const values = Array.isArray(raw) ? raw : [raw]
   if (values.length === 0) throw new RuleCompileError(`"${key}" has an empty list of values`)
   const all = has('all')
+  // Modifiers appendix, "all": "Single item values are not allowed to have an all modifier".
+  if (all && values.length < 2) {
+    throw new RuleCompileError(`"${key}": all needs a list of two or more values, got one value`)
+  }
 
   if (has('exists')) return compileExists(key, field, values, resolve)
   if (field === undefined) return compileKeywords(key, mods, values, options)
@@ -136,6 +138,52 @@ export function compileFieldEntry(
 
   if (has('neq')) return (e) => !test(slot.read(e), e)
   return withNeed((e) => test(slot.read(e), e), need)
+}
+
+/**
+ * The type modifiers (rules specification, "Modifier Types") decide how a value is read, and
+ * each takes only the modifiers that make sense for that reading; any other would be silently
+ * ignored, so it is refused. `expand` is left to placeholder handling.
+ */
+const typeModifiers: Record<string, readonly string[]> = {
+  re: ['re', 'i', 'm', 's', 'cased', 'neq', 'all'],
+  cidr: ['cidr', 'neq', 'all'],
+  // Appendix: fieldref "can be combined with the neq modifier"; the string positions and
+  // cased apply to the referenced value as they would to a written one.
+  fieldref: ['fieldref', 'neq', 'all', 'cased', 'contains', 'startswith', 'endswith'],
+  exists: ['exists'],
+}
+const numberModifiers: readonly string[] = [...numericOps, ...timeParts, 'neq', 'all']
+
+/** Rejects unknown modifiers and combinations in which one modifier would do nothing. */
+function checkModifiers(key: string, mods: readonly string[]): void {
+  for (const mod of mods) {
+    if (!known.has(mod)) throw new RuleCompileError(`unknown modifier "${mod}" in "${key}"`)
+  }
+
+  // Appendix, "Regular Expression": i, m and s are sub-modifiers of re.
+  for (const sub of ['i', 'm', 's']) {
+    if (mods.includes(sub) && !mods.includes('re')) {
+      throw new RuleCompileError(`"${key}": ${sub} is a sub-modifier of re and needs it`)
+    }
+  }
+
+  const kind = Object.keys(typeModifiers).find((m) => mods.includes(m))
+  const numeric = mods.find((m) => numberModifiers.includes(m) && m !== 'neq' && m !== 'all')
+  const allowed = kind ? typeModifiers[kind]! : numeric ? numberModifiers : undefined
+  const name = kind ?? numeric
+  for (const mod of allowed ? mods : []) {
+    if (mod !== 'expand' && !allowed!.includes(mod)) {
+      throw new RuleCompileError(`"${key}": ${name} cannot be combined with ${mod}`)
+    }
+  }
+
+  if (mods.filter((m) => (numericOps as readonly string[]).includes(m)).length > 1) {
+    throw new RuleCompileError(`"${key}": only one of ${numericOps.join(', ')} can apply`)
+  }
+  if (mods.filter((m) => (timeParts as readonly string[]).includes(m)).length > 1) {
+    throw new RuleCompileError(`"${key}": only one of ${timeParts.join(', ')} can apply`)
+  }
 }
 
 /** Probes one of which holds when the value tests pass (any one test's under `all`). */
@@ -211,8 +259,10 @@ function compileValue(
     return [(f) => f.text !== undefined && re.test(f.text)]
   }
   if (has('cidr')) {
-    const net = parseCidr(text)
-    if (!net) throw new RuleCompileError(`"${key}": ${JSON.stringify(text)} is not a CIDR range`)
+    const net = readCidr(text)
+    if (typeof net === 'string') {
+      throw new RuleCompileError(`"${key}": ${JSON.stringify(text)} is not a CIDR range: ${net}`)
+    }
     return [(f) => f.text !== undefined && inNetwork(f.text, net)]
   }
 
@@ -311,7 +361,8 @@ function compileExists(
 ): EventPredicate {
   if (field === undefined) throw new RuleCompileError(`"${key}": exists needs a field name`)
   if (values.length !== 1 || typeof values[0] !== 'boolean') {
-    throw new RuleCompileError(`"${key}": exists takes true or false`)
+    const got = values.length === 1 ? JSON.stringify(values[0]) : 'a list'
+    throw new RuleCompileError(`"${key}": exists takes true or false, got ${got}`)
   }
   const want = values[0]
   const get = resolve(field)
@@ -357,7 +408,15 @@ function compileFieldref(
   }
 }
 
+/** Encodings need the literal text, so a windash value is first spelled out in full. */
+const encodings = new Set(['utf16le', 'wide', 'utf16be', 'utf16', 'base64', 'base64offset'])
+/** Five dashes give 3,125 spellings; beyond that a rule is better written another way. */
+const maxDashPermutations = 5 ** 5
+
 function applyTransform(key: string, mod: string, v: Value): Value[] {
+  if (encodings.has(mod) && v.k === 'pat' && v.parts.some((p) => p.k === 'dash')) {
+    return dashPermutations(key, v).flatMap((p) => applyTransform(key, mod, p))
+  }
   switch (mod) {
     case 'contains':
     case 'startswith':
@@ -419,6 +478,37 @@ function applyTransform(key: string, mod: string, v: Value): Value[] {
     }
   }
   return [v]
+}
+
+/**
+ * Appendix, "windash": it "uses all possible permutation of strings", which matching does
+ * with a dash position (`compile-pattern.ts`); an encoding that follows needs each spelling.
+ */
+function dashPermutations(key: string, v: Value & { k: 'pat' }): Value[] {
+  let out: Part[][] = [[]]
+  for (const part of v.parts) {
+    if (part.k !== 'dash') out = out.map((parts) => [...parts, part])
+    else {
+      out = out.flatMap((parts) => [...dashChars].map((s): Part[] => [...parts, { k: 'lit', s }]))
+    }
+    if (out.length > maxDashPermutations) {
+      throw new RuleCompileError(
+        `"${key}": windash before an encoding spells out more than ` +
+          `${maxDashPermutations} permutations; use fewer dashes in one value`,
+      )
+    }
+  }
+  return out.map((parts) => ({ ...v, parts: joinLiterals(parts) }))
+}
+
+function joinLiterals(parts: readonly Part[]): Part[] {
+  const out: Part[] = []
+  for (const p of parts) {
+    const last = out.at(-1)
+    if (p.k === 'lit' && last?.k === 'lit') out[out.length - 1] = { k: 'lit', s: last.s + p.s }
+    else out.push(p)
+  }
+  return out
 }
 
 /** Encoded values are compared case-sensitively: the encoding makes case meaningful. */
@@ -557,9 +647,72 @@ function toNumber(v: unknown): number | undefined {
   return undefined
 }
 
+/**
+ * Appendix, "Time Modifiers": a time part is "extracted" from a date and the modifiers are
+ * "not designed to handle timezone or format conversions". So the parts are read as written
+ * in an ISO 8601 date or date-time (`2025-01-01T03:15:00+02:00` is hour 3; Sysmon's zoneless
+ * `2025-01-01 03:15:00.123` is hour 3 on any machine), without building a Date per event.
+ * A number is a time in milliseconds since the epoch, read in UTC.
+ */
 function datePart(v: unknown, part: (typeof timeParts)[number]): number | undefined {
-  if (typeof v !== 'string' && typeof v !== 'number') return undefined
-  const d = new Date(v)
+  if (typeof v === 'number') return epochPart(v, part)
+  if (typeof v !== 'string') return undefined
+  const year = digitsAt(v, 0, 4)
+  const month = digitsAt(v, 5, 2)
+  const day = digitsAt(v, 8, 2)
+  if (v[4] !== '-' || v[7] !== '-' || month < 1 || month > 12) return undefined
+  if (day < 1 || day > daysInMonth(year, month)) return undefined
+  switch (part) {
+    case 'year':
+      return year
+    case 'month':
+      return month
+    case 'day':
+      return day
+    case 'week':
+      return isoWeek(year, month, day)
+  }
+  const sep = v[10]
+  if (sep !== 'T' && sep !== 't' && sep !== ' ') return undefined
+  const hour = digitsAt(v, 11, 2)
+  const minute = digitsAt(v, 14, 2)
+  if (v[13] !== ':' || hour > 23 || minute > 59) return undefined
+  return part === 'hour' ? hour : minute
+}
+
+/** The number written with `length` digits at `at`, or -1. */
+function digitsAt(s: string, at: number, length: number): number {
+  if (s.length < at + length) return -1
+  let n = 0
+  for (let i = at; i < at + length; i++) {
+    const d = s.charCodeAt(i) - 48
+    if (d < 0 || d > 9) return -1
+    n = n * 10 + d
+  }
+  return n
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
+}
+
+const DAY_MS = 86_400_000
+
+/** ISO 8601 week number: the week (Monday first) holding the date's Thursday. */
+function isoWeek(year: number, month: number, day: number): number {
+  const days = Date.UTC(year, month - 1, day) / DAY_MS
+  // 1970-01-01, day 0, was a Thursday: weekday 1 (Monday) to 7 (Sunday).
+  const weekday = ((((days + 3) % 7) + 7) % 7) + 1
+  const thursday = days - weekday + 4
+  let weekYear = year
+  if (thursday < Date.UTC(year, 0, 1) / DAY_MS) weekYear--
+  else if (thursday >= Date.UTC(year + 1, 0, 1) / DAY_MS) weekYear++
+  return Math.floor((thursday - Date.UTC(weekYear, 0, 1) / DAY_MS) / 7) + 1
+}
+
+function epochPart(ms: number, part: (typeof timeParts)[number]): number | undefined {
+  const d = new Date(ms)
   if (Number.isNaN(d.getTime())) return undefined
   switch (part) {
     case 'minute':
@@ -572,14 +725,8 @@ function datePart(v: unknown, part: (typeof timeParts)[number]): number | undefi
       return d.getUTCMonth() + 1
     case 'year':
       return d.getUTCFullYear()
-    case 'week': {
-      // ISO 8601 week number.
-      const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()))
-      const day = t.getUTCDay() || 7
-      t.setUTCDate(t.getUTCDate() + 4 - day)
-      const yearStart = Date.UTC(t.getUTCFullYear(), 0, 1)
-      return Math.ceil(((t.getTime() - yearStart) / 86_400_000 + 1) / 7)
-    }
+    case 'week':
+      return isoWeek(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())
   }
 }
 
@@ -596,12 +743,27 @@ interface Network {
 
 /** Parses `a.b.c.d/n` or an IPv6 range; a bare address is a full-length prefix. */
 export function parseCidr(text: string): Network | undefined {
-  const [addr, bits, extra] = text.trim().split('/')
-  if (extra !== undefined || !addr) return undefined
+  const net = readCidr(text)
+  return typeof net === 'string' ? undefined : net
+}
+
+/** A CIDR range, or what is wrong with the text. */
+function readCidr(text: string): Network | string {
+  const [addr = '', bits, extra] = text.trim().split('/')
+  if (extra !== undefined) return 'more than one "/"'
+
   const bytes = parseIp(addr)
-  if (!bytes) return undefined
-  const prefix = bits === undefined ? bytes.length * 8 : Number(bits)
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > bytes.length * 8) return undefined
+  if (!bytes) return `${JSON.stringify(addr)} is not an IPv4 or IPv6 address`
+
+  const size = bytes.length * 8
+  if (bits !== undefined && !/^\d{1,3}$/.test(bits)) {
+    return `expected a prefix length after "/", got ${JSON.stringify(bits)}`
+  }
+  const prefix = bits === undefined ? size : Number(bits)
+  if (prefix > size) {
+    const family = bytes.length === 4 ? 'IPv4' : 'IPv6'
+    return `prefix length ${prefix} is longer than an ${family} address (${size} bits)`
+  }
   return { bytes, prefix }
 }
 
