@@ -37,9 +37,10 @@ export interface StartupAudit {
 }
 
 /**
- * Audits an engine start, before the engine reports itself started. Rules and configuration
- * are read only at start (there is no reload yet), so comparing with the previous start is
- * how their changes reach the audit log. In order:
+ * Audits an engine start, before the engine reports itself started. Configuration is read
+ * only at start, and rule files change between starts too, so comparing with the previous
+ * start (or the last `rules.reload`, which updates the digests) is how their changes reach the
+ * audit log. In order:
  *
  * 1. the checkpoint key: `audit.key.generate` when the HSM key was made at this start, then
  *    `audit.key.open` (see `auditSignerOpen`);
@@ -171,7 +172,7 @@ function signerDetails(signer: CheckpointSigner, prefix: string): Record<string,
  * `name` (a JSON list of the first items that fit), `name_count` (all of them) and
  * `name_unlisted` (how many the list leaves out).
  */
-function listed(name: string, items: readonly string[]): Record<string, AuditDetailValue> {
+export function listed(name: string, items: readonly string[]): Record<string, AuditDetailValue> {
   const shown: string[] = []
   for (const item of items.slice(0, MAX_LISTED)) {
     if (JSON.stringify([...shown, item]).length > MAX_LIST_CHARS) break

@@ -6,6 +6,7 @@ import { Counter, Gauge } from 'prom-client'
 
 import { buildApp } from '../api/app.ts'
 import { auditExportRoutes } from '../api/routes/audit-routes.ts'
+import { ruleRoutes } from '../api/routes/rule-routes.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
 import { ClickHouseCheckpointStore } from '../audit/checkpoint-store.ts'
 import type { CheckpointStore } from '../audit/checkpoint-store.ts'
@@ -30,6 +31,7 @@ import { PalisadeError } from './errors.ts'
 import type { Logger } from './logger.ts'
 import { createMetrics } from './metrics/metrics.ts'
 import { countTokens, createToken } from './state/api-tokens.ts'
+import { listDisabledRules } from './state/disabled-rules.ts'
 import { openStateStore } from './state/state-store.ts'
 import type { StateStore } from './state/state-store.ts'
 import { packageInfo } from './package-info.ts'
@@ -123,8 +125,10 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       ...(config.builtinRules ? [packageInfo.builtinRulesDir] : []),
       ...config.rules,
     ]
-    const detector = createDetector(ruleDirs, logger.child({ component: 'detector' }))
-    // Rules and configuration are read only at start: audit the start, the key and changes.
+    const detector = createDetector(ruleDirs, logger.child({ component: 'detector' }), {
+      disabled: await listDisabledRules(state.db),
+    })
+    // Audit the start, the key and what changed since the last start (or the last reload).
     await auditStartup({
       audit,
       state,
@@ -169,6 +173,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
     closers.unshift(() => app.close())
     // Here rather than in buildApp: the export jobs are the running engine's, not the app's.
     await app.register(auditExportRoutes, { db: state.db, exports })
+    await app.register(ruleRoutes, { db: state.db, audit, rules: detector.rules })
     const address = await listen(app, config.http.host, config.http.port)
 
     // Windows with an upper bound are decided when they close, which wall-clock time decides

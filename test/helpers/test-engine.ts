@@ -25,10 +25,12 @@ export interface TestEngine {
 /**
  * Starts a real all-in-one Palisade (embedded ClickHouse, SQLite) in this process on a
  * fresh data dir and ephemeral ports. chDB allows one data dir per process at a time, so an
- * integration file starts one engine and closes it before starting another.
+ * integration file starts one engine and closes it before starting another. Given a `dataDir`,
+ * it starts on that one (a restart) and leaves it in place when closed.
  */
 export async function startTestEngine(overrides: ConfigInput = {}): Promise<TestEngine> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'palisade-test-'))
+  const given = overrides.dataDir
+  const dataDir = given ?? mkdtempSync(join(tmpdir(), 'palisade-test-'))
   const config = configSchema.parse({
     ...overrides,
     dataDir,
@@ -72,7 +74,7 @@ export async function startTestEngine(overrides: ConfigInput = {}): Promise<Test
     },
     async close() {
       await engine.close()
-      rmSync(dataDir, { recursive: true, force: true })
+      if (given === undefined) rmSync(dataDir, { recursive: true, force: true })
     },
   }
 }
