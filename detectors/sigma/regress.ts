@@ -93,6 +93,9 @@ function missReason(
   const why = rejected.get(ruleId)
   if (why) return `rule rejected: ${why}`
   if (!rule) return 'rule not found in the rule folders'
+  if (rule.kind === 'detection' && rule.missingPlaceholders) {
+    return `placeholders without a value: ${rule.missingPlaceholders.map((n) => `%${n}%`).join(', ')}`
+  }
   if (rule.kind === 'detection' && !rule.routed) {
     return `unrouted logsource ${JSON.stringify(rule.logsource)}`
   }

@@ -5,14 +5,15 @@ import { RuleCompileError, type EventPredicate, type FieldResolver } from './com
 import { FieldCache } from './field-cache.ts'
 import { fieldResolver, pathGetter } from './field-resolver.ts'
 import { ruleVersion } from './load-rules.ts'
+import { builtinMapping, type SigmaMapping } from './load-mappings.ts'
 import {
-  defaultRoutes,
   findRoute,
   variantKeys,
   type FieldFamily,
   type LogsourceRoute,
   type RouteVariant,
 } from './logsource-routes.ts'
+import { placeholderNames } from './placeholder-names.ts'
 import { Gates, needOf } from './rule-needs.ts'
 import type {
   CorrelationRule,
@@ -41,6 +42,19 @@ export interface CompiledRule {
   standalone: boolean
   /** Reads a Sigma field name from an event the way this rule's route maps it. */
   field: FieldResolver
+  /** Placeholders the rule (or a filter on it) uses that have no value: it matches nothing. */
+  missingPlaceholders?: readonly string[]
+}
+
+/** A rule that loaded but will not work as written; reported, never a rejection. */
+export interface RuleWarning {
+  file: string
+  line?: number
+  rule_id: string
+  kind: 'missing-placeholder'
+  /** The placeholder names without a value. */
+  placeholders: string[]
+  message: string
 }
 
 /** A correlation rule whose references resolved to loaded rules. */
@@ -50,9 +64,14 @@ export interface CompiledCorrelation extends CorrelationRule {
 }
 
 export interface RuleSetOptions {
-  /** Values for `%name%` placeholders (the `expand` modifier). Missing ones reject the rule. */
+  /** Routes and placeholder values; defaults to the built-in mapping (`builtinMapping()`). */
+  mapping?: SigmaMapping
+  /**
+   * Values for `%name%` placeholders (the `expand` modifier), over the mapping's. A rule using
+   * a placeholder that has no value loads but matches nothing, with a warning.
+   */
   placeholders?: Readonly<Record<string, readonly string[]>>
-  /** Logsource routes; defaults to `defaultRoutes`. */
+  /** Logsource routes, instead of the mapping's. */
   routes?: readonly LogsourceRoute[]
 }
 
@@ -61,6 +80,8 @@ export interface RuleSet {
   correlations: readonly CompiledCorrelation[]
   /** Documents that did not compile, with reasons (loader rejections are not repeated). */
   rejections: readonly RuleRejection[]
+  /** Rules that loaded but match nothing until something is given (a placeholder's value). */
+  warnings: readonly RuleWarning[]
   /** Detection rules that matched the event (no alert policy applied). */
   evaluate(event: PalisadeEvent): readonly CompiledRule[]
   /** Single-event alerts for matched rules that alert on their own. */
@@ -97,25 +118,26 @@ export function compileRuleSet(
   documents: readonly SigmaDocument[],
   options: RuleSetOptions = {},
 ): RuleSet {
-  const routes = options.routes ?? defaultRoutes
+  const mapping = options.mapping ?? builtinMapping()
+  const routes = options.routes ?? mapping.routes
+  const placeholders = { ...mapping.placeholders, ...options.placeholders }
   // One cache for every rule: a field several rules read is read and folded once per event.
   const cache = new FieldCache()
-  const valueOptions = options.placeholders
-    ? { placeholders: options.placeholders, cache }
-    : { cache }
-  // One resolver per family and variant, so that rules reading a field share its getter.
-  const resolvers = new Map<FieldFamily, Map<RouteVariant['fields'], FieldResolver>>()
+  const valueOptions = { placeholders, cache }
+  // One resolver per family and field mapping, so that rules reading a field share its
+  // getter; mappings are compared by content, since each route made from a file has its own.
+  const resolvers = new Map<string, FieldResolver>()
   const resolverFor = (family: FieldFamily, fields: RouteVariant['fields']): FieldResolver => {
-    const byFields = resolvers.get(family) ?? new Map<RouteVariant['fields'], FieldResolver>()
-    resolvers.set(family, byFields)
-    let resolve = byFields.get(fields)
+    const key = `${family}:${JSON.stringify(fields ?? {})}`
+    let resolve = resolvers.get(key)
     if (!resolve) {
       resolve = fieldResolver(family, fields)
-      byFields.set(fields, resolve)
+      resolvers.set(key, resolve)
     }
     return resolve
   }
   const rejections: RuleRejection[] = []
+  const warnings: RuleWarning[] = []
   const reject = (doc: SigmaDocument, message: string): void => {
     rejections.push({ file: doc.file, line: doc.line, rule_id: doc.id, message })
   }
@@ -186,8 +208,22 @@ export function compileRuleSet(
       file: doc.file,
       routed: route !== undefined,
       standalone: !referencedQuietly.has(doc.id),
-      field: fieldResolver(family),
+      field: resolverFor(family, undefined),
     }
+
+    // A value left for the site to give (admins, domain controllers) cannot be guessed: the
+    // rule loads and matches nothing until it is given. It is still compiled, with an empty
+    // value, so that the rest of it is checked.
+    const missing = [doc, ...applied]
+      .flatMap((d) => placeholderNames(d.detection))
+      .filter((name, i, all) => all.indexOf(name) === i && !placeholders[name]?.length)
+    const ruleOptions =
+      missing.length === 0
+        ? valueOptions
+        : {
+            cache,
+            placeholders: { ...placeholders, ...Object.fromEntries(missing.map((n) => [n, ['']])) },
+          }
 
     // Compile once per route variant, each with its own field names (Sysmon vs Security).
     const variants = route?.variants ?? [{}]
@@ -195,10 +231,10 @@ export function compileRuleSet(
     try {
       for (const variant of variants) {
         const resolve = resolverFor(family, variant.fields)
-        let test = compileDetection(doc.detection, resolve, valueOptions)
+        let test = compileDetection(doc.detection, resolve, ruleOptions)
         if (applied.length > 0) {
           const negated = applied.map((f): EventPredicate => {
-            const p = compileDetection(f.detection, resolve, valueOptions)
+            const p = compileDetection(f.detection, resolve, ruleOptions)
             return (e) => !p(e)
           })
           test = allOf([test, ...negated])
@@ -213,8 +249,22 @@ export function compileRuleSet(
       throw err
     }
 
+    if (missing.length > 0) {
+      rule.missingPlaceholders = missing
+      const list = missing.map((n) => `%${n}%`).join(', ')
+      warnings.push({
+        file: doc.file,
+        line: doc.line,
+        rule_id: doc.id,
+        kind: 'missing-placeholder',
+        placeholders: missing,
+        message:
+          `placeholder ${list} ${missing.length === 1 ? 'has' : 'have'} no value: the rule ` +
+          'matches nothing until a mapping file or --placeholders gives one',
+      })
+    }
     rules.push(rule)
-    if (!route) continue
+    if (!route || missing.length > 0) continue
     const slot = { matched: 0 }
     for (const { keys, test } of compiled) {
       for (const key of keys) {
@@ -259,6 +309,7 @@ export function compileRuleSet(
     rules,
     correlations,
     rejections,
+    warnings,
     ruleById: (id) => byId.get(id),
     isStandalone: (id) => !referencedQuietly.has(id),
     evaluate(event) {

@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { parse as parseYaml } from 'yaml'
 
 import { checkRules } from '../../detectors/sigma/check-rules.ts'
+import { loadMappings } from '../../detectors/sigma/load-mappings.ts'
 import { regress } from '../../detectors/sigma/regress.ts'
 import { PalisadeError, ValidationError } from '../errors.ts'
 
@@ -11,8 +12,9 @@ import { PalisadeError, ValidationError } from '../errors.ts'
  * `rules check` and `rules regress`: offline tools that read rule and event files and open
  * no data. Exit codes: 0 success; 1 `check --strict` found rejected rules, or `regress`
  * missed an expected detection; 2 a hard error (a folder that does not exist, an unreadable
- * placeholders file). Rejected rules are reported but are not a failure of `check`: real
- * corpora hold rules for placeholders nobody has filled in.
+ * placeholders or mapping file). Rejected rules are reported but are not a failure of `check`.
+ * Both take `--mapping FILE` (repeatable): mapping files laid over the built-in one, as
+ * `sigma.mappings` does for `start`; `--placeholders FILE` values win over theirs.
  */
 export function registerRulesCommands(program: Command): void {
   const rules = program.command('rules').description('check and test Sigma rules offline')
@@ -21,46 +23,52 @@ export function registerRulesCommands(program: Command): void {
     .command('check')
     .description('load and compile Sigma rules; print every rejected rule with file and reason')
     .argument('<dir...>', 'rule folders or files')
+    .option('--mapping <file>', 'a Sigma mapping file over the built-in one; repeatable', collect)
     .option('--placeholders <file>', 'YAML/JSON map of placeholder name to value(s)')
     .option('--unrouted', 'also list rules whose logsource has no route (they never fire)')
     .option('--strict', 'exit 1 when any rule is rejected')
-    .option('--json', 'print the report as JSON')
-    .action(
-      (
-        dirs: string[],
-        options: { placeholders?: string; unrouted?: boolean; strict?: boolean; json?: boolean },
-      ) =>
-        run(() => {
-          const placeholders = readPlaceholders(options.placeholders)
-          const { ruleSet, ...report } = checkRules(dirs, { placeholders })
-          void ruleSet
-          if (options.json) {
-            process.stdout.write(`${JSON.stringify(report)}\n`)
-          } else {
-            for (const r of report.rejections) {
-              const where = r.line ? `${r.file}:${r.line}` : r.file
-              const id = r.rule_id ? ` (${r.rule_id})` : ''
-              process.stdout.write(`rejected ${where}${id}: ${r.message}\n`)
-            }
-            if (options.unrouted) {
-              for (const r of report.unroutedRules) {
-                const ls = JSON.stringify(r.logsource)
-                process.stdout.write(`unrouted ${r.file} (${r.rule_id}): ${ls}\n`)
-              }
-            }
-            process.stdout.write(
-              `${report.files} files: ${report.loaded} loaded, ${report.rejected} rejected, ` +
-                `${report.unrouted} unrouted\n`,
-            )
-            if (report.unrouted > 0 && !options.unrouted) {
-              process.stdout.write(
-                'unrouted rules load but never fire: no parser yet produces events for their ' +
-                  'logsource (see them with --unrouted)\n',
-              )
+    .option(
+      '--json',
+      'print {files, total, compiled, rejected, missing_placeholders, unrouted} as JSON',
+    )
+    .action((dirs: string[], options: CheckOptions) =>
+      run(() => {
+        const mapping = loadMappings(options.mapping)
+        const placeholders = readPlaceholders(options.placeholders)
+        const { ruleSet, ...report } = checkRules(dirs, { mapping, placeholders })
+        void ruleSet
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(report)}\n`)
+        } else {
+          const where = (r: { file: string; line?: number; rule_id?: string }) =>
+            `${r.line ? `${r.file}:${r.line}` : r.file}${r.rule_id ? ` (${r.rule_id})` : ''}`
+          for (const r of report.rejected) {
+            process.stdout.write(`rejected ${where(r)}: ${r.reason}\n`)
+          }
+          for (const r of report.missing_placeholders) {
+            process.stdout.write(`matches nothing ${where(r)}: ${r.reason}\n`)
+          }
+          if (options.unrouted) {
+            for (const r of report.unrouted) {
+              process.stdout.write(`unrouted ${where(r)}: ${JSON.stringify(r.logsource)}\n`)
             }
           }
-          if (options.strict && report.rejected > 0) process.exitCode = 1
-        }),
+          const share = report.total === 0 ? 100 : (100 * report.compiled) / report.total
+          process.stdout.write(
+            `${report.total} rules in ${report.files} files: ${report.compiled} compiled ` +
+              `(${share.toFixed(1)}%), ${report.rejected.length} rejected; ` +
+              `${report.missing_placeholders.length} match nothing (placeholders without a ` +
+              `value), ${report.unrouted.length} unrouted\n`,
+          )
+          if (report.unrouted.length > 0 && !options.unrouted) {
+            process.stdout.write(
+              'unrouted rules load but never fire: no route in the mapping covers their ' +
+                'logsource (see them with --unrouted; add one with --mapping FILE)\n',
+            )
+          }
+        }
+        if (options.strict && report.rejected.length > 0) process.exitCode = 1
+      }),
     )
 
   rules
@@ -70,16 +78,18 @@ export function registerRulesCommands(program: Command): void {
     )
     .argument('<dir>', 'the regression_data folder')
     .option('--rules <dir>', 'a rule folder; repeatable (required)', collect)
+    .option('--mapping <file>', 'a Sigma mapping file over the built-in one; repeatable', collect)
     .option('--placeholders <file>', 'YAML/JSON map of placeholder name to value(s)')
     .option('--json', 'print {detected, expected, cases} as JSON')
-    .action((dir: string, options: { rules?: string[]; placeholders?: string; json?: boolean }) =>
+    .action((dir: string, options: RegressOptions) =>
       run(() => {
         const ruleDirs = options.rules
         if (!ruleDirs || ruleDirs.length === 0) {
           throw new ValidationError('rules regress needs at least one --rules <dir>')
         }
+        const mapping = loadMappings(options.mapping)
         const placeholders = readPlaceholders(options.placeholders)
-        const report = regress(dir, ruleDirs, { placeholders })
+        const report = regress(dir, ruleDirs, { mapping, placeholders })
         if (options.json) {
           const cases = report.cases.map(({ path, rule_id, fired, also_fired, reason }) => ({
             path,
@@ -102,6 +112,21 @@ export function registerRulesCommands(program: Command): void {
         if (report.detected !== report.expected) process.exitCode = 1
       }),
     )
+}
+
+interface CheckOptions {
+  mapping?: string[]
+  placeholders?: string
+  unrouted?: boolean
+  strict?: boolean
+  json?: boolean
+}
+
+interface RegressOptions {
+  rules?: string[]
+  mapping?: string[]
+  placeholders?: string
+  json?: boolean
 }
 
 function run(action: () => void): void {

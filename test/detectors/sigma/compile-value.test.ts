@@ -150,10 +150,11 @@ describe('Sigma values and modifiers', () => {
     expect(fires(d, { User: 'joe' }, { placeholders })).toBe(false)
   })
 
-  it('rejects a rule whose placeholder has no value, saying which', () => {
+  it('loads a rule whose placeholder has no value, matching nothing and saying which', () => {
     const set = ruleSetFrom(processRule(`s:\n    User|expand: '%Admins%'\ncondition: s`))
-    expect(set.rules).toHaveLength(0)
-    expect(set.rejections[0]?.message).toMatch(/placeholder %Admins% has no value/)
+    expect(set.rules).toHaveLength(1)
+    expect(set.rejections).toEqual([])
+    expect(set.warnings[0]?.message).toMatch(/placeholder %Admins% has no value/)
   })
 
   it('extracts time parts from dates', () => {
