@@ -72,7 +72,10 @@ export function describeRules(live: LiveRules, isEnabled: (id: string) => boolea
       const users = usedBy.get(doc.id) ?? []
       let inert: string | null = null
       if (!rule.routed) inert = 'no logsource route covers it: no parser produces its events'
-      else if (!rule.standalone && !users.some(isEnabled)) {
+      else if (rule.missingPlaceholders) {
+        const names = rule.missingPlaceholders.map((n) => `%${n}%`).join(', ')
+        inert = `placeholders without a value (${names}): give them in a mapping file`
+      } else if (!rule.standalone && !users.some(isEnabled)) {
         inert = 'it alerts only through correlations, and every one counting it is off'
       }
       out.push({

@@ -3,6 +3,7 @@ import type { Alert } from '../platform/alert-model.ts'
 import type { Logger } from '../platform/logger.ts'
 import { RuleControl } from './rule-control.ts'
 import type { Correlator } from './sigma/correlation-engine.ts'
+import { loadMappings } from './sigma/load-mappings.ts'
 import { loadRules } from './sigma/load-rules.ts'
 import { compileRuleSet } from './sigma/rule-set.ts'
 import type { RuleSet } from './sigma/rule-set.ts'
@@ -25,6 +26,8 @@ export interface DetectorOptions {
   idleMs?: number
   /** Ids of rules, correlations and filters that start turned off. */
   disabled?: Iterable<string>
+  /** Sigma mapping files over the built-in one (`sigma.mappings`), read once here. */
+  mappings?: readonly string[]
 }
 
 /**
@@ -32,6 +35,9 @@ export interface DetectorOptions {
  * each reload (see `RuleControl`), and the correlations over them (state in memory for now;
  * it is not yet checkpointed, so a restart forgets open windows). Rules that do not load are
  * logged with their file and reason and the rest run; a bad rule never stops the engine.
+ * A bad mapping file does: it is configuration, and every rule depends on it.
+ *
+ * @throws ValidationError `PAL_SIGMA_MAPPING_INVALID` when a mapping file is not valid
  */
 export function createDetector(
   ruleDirs: readonly string[],
@@ -40,9 +46,22 @@ export function createDetector(
 ): SigmaDetector {
   const idleMs = options.idleMs ?? 60_000
   let lastEventAt = 0
+  const mapping = loadMappings(options.mappings)
   const rules = new RuleControl({
     load: () => loadRules(ruleDirs),
-    compile: (documents) => compileRuleSet(documents),
+    compile: (documents) => {
+      const ruleSet = compileRuleSet(documents, { mapping })
+      for (const w of ruleSet.warnings.slice(0, 20)) {
+        logger.warn({ file: w.file, line: w.line, rule_id: w.rule_id }, w.message)
+      }
+      if (ruleSet.warnings.length > 0) {
+        logger.warn(
+          { rules: ruleSet.warnings.length, mappings: mapping.files },
+          'rules with placeholders that have no value load but match nothing',
+        )
+      }
+      return ruleSet
+    },
     disabled: options.disabled,
     folders: ruleDirs,
     logger,

@@ -127,6 +127,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
     ]
     const detector = createDetector(ruleDirs, logger.child({ component: 'detector' }), {
       disabled: await listDisabledRules(state.db),
+      mappings: config.sigma.mappings,
     })
     // Audit the start, the key and what changed since the last start (or the last reload).
     await auditStartup({

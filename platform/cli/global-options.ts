@@ -10,6 +10,7 @@ export interface GlobalOptions {
   port?: number
   rules?: string[]
   builtinRules?: boolean
+  mapping?: string[]
   syslogUdpPort?: number
   syslogTcpPort?: number
   logLevel?: string
@@ -23,6 +24,7 @@ const flagPaths: Record<keyof Omit<GlobalOptions, 'config'>, string> = {
   port: 'http.port',
   rules: 'rules',
   builtinRules: 'builtinRules',
+  mapping: 'sigma.mappings',
   syslogUdpPort: 'syslog.udpPort',
   syslogTcpPort: 'syslog.tcpPort',
   logLevel: 'log.level',

@@ -45,6 +45,11 @@ function serverOptions(command: Command): Command {
     .option('--rules <dir>', 'a Sigma rule folder to load; repeatable (PALISADE_RULES)', collect)
     .option('--no-builtin-rules', 'do not load the built-in rule pack')
     .option(
+      '--mapping <file>',
+      'a Sigma mapping file over the built-in one; repeatable (PALISADE_SIGMA_MAPPINGS)',
+      collect,
+    )
+    .option(
       '--syslog-udp-port <port>',
       'syslog UDP port, 0 for none (PALISADE_SYSLOG_UDP_PORT; default 5514)',
       port,

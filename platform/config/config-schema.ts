@@ -90,6 +90,15 @@ export const configSchema = z.strictObject({
   /** Sigma rule folders; the built-in pack is always loaded first unless `builtinRules` is off. */
   rules: z.array(z.string().min(1)).default([]),
   builtinRules: z.boolean().default(true),
+  sigma: z
+    .strictObject({
+      /**
+       * Mapping files (logsource routes, field mappings, placeholder values) laid over the
+       * built-in `detectors/sigma/mappings/palisade.yml`, in order; see `loadMappings`.
+       */
+      mappings: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
   clickhouse: z
     .strictObject({
       /** A ClickHouse server; when absent, ClickHouse runs embedded through chDB. */

@@ -30,6 +30,7 @@ export const environmentVariables: Record<
   PALISADE_SYSLOG_TIMEZONE: { path: 'syslog.timeZone', kind: 'string' },
   PALISADE_RULES: { path: 'rules', kind: 'list' },
   PALISADE_BUILTIN_RULES: { path: 'builtinRules', kind: 'bool' },
+  PALISADE_SIGMA_MAPPINGS: { path: 'sigma.mappings', kind: 'list' },
   PALISADE_CLICKHOUSE_URL: { path: 'clickhouse.url', kind: 'string' },
   PALISADE_CLICKHOUSE_USER: { path: 'clickhouse.username', kind: 'string' },
   PALISADE_CLICKHOUSE_PASSWORD: { path: 'clickhouse.password', kind: 'string' },
