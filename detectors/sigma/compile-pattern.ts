@@ -84,7 +84,29 @@ function compileTest(parts: readonly Part[], cased: boolean): PatternTest {
   const folded = cased
     ? parts
     : parts.map((p) => (p.k === 'lit' ? { k: p.k, s: foldCase(p.s) } : p))
-  return on(globMatcher(folded))
+  const glob = globMatcher(folded)
+  if (!parts.some((p) => p.k === 'one')) return on(glob)
+  // Spec ("String Wildcard"): `?` is "a single mandatory character". The glob matcher counts
+  // UTF-16 code units, which are characters in ASCII text (the field's value knows, once per
+  // event); other text may hold a character of two units, so it goes through a regular
+  // expression over code points, compiled here once.
+  const wide = codePointMatcher(folded)
+  return (f) => {
+    if (f.text === undefined) return false
+    const s = cased ? f.text : f.folded()
+    return f.isAscii() ? glob(s) : wide(s)
+  }
+}
+
+/** `^...$` over code points (`u`), `.` under `s` for `?`, a class of the dashes for windash. */
+function codePointMatcher(parts: readonly Part[]): (s: string) => boolean {
+  const escape = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')
+  const dash = `[${[...dashChars].map(escape).join('').replace('-', '\\-')}]`
+  const source = parts
+    .map((p) => (p.k === 'lit' ? escape(p.s) : p.k === 'star' ? '.*' : p.k === 'one' ? '.' : dash))
+    .join('')
+  const re = new RegExp(`^${source}$`, 'su')
+  return (s) => re.test(s)
 }
 
 /** A test that is one `includes`, `startsWith` or `endsWith`, with its needle. */

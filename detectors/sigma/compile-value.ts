@@ -302,7 +302,9 @@ function compileKeywords(
   const tests: PatternTest[] = []
   for (const value of values) {
     if (value === null || typeof value === 'object') {
-      throw new RuleCompileError(`keyword "${key}" values must be strings or numbers`)
+      const got = value === null ? 'null' : 'a map or list'
+      const where = key === '' ? 'keywords' : `"${key}": keywords`
+      throw new RuleCompileError(`${where} must be strings or numbers, got ${got}`)
     }
     if (effective.includes('re')) {
       const re = compileRegex(key, String(value), effective)

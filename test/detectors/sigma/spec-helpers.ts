@@ -1,5 +1,5 @@
 import type { RuleSetOptions } from '../../../detectors/sigma/rule-set.ts'
-import { fires, processRule, ruleSetFrom } from './helpers.ts'
+import { fires, processRule, ruleSetFrom, sysmon } from './helpers.ts'
 
 /**
  * Helpers for the specification tests (`spec-*.test.ts`). Rule text is written with
@@ -30,4 +30,23 @@ export function entryFires(
 export function rejectionOf(detection: string, options?: RuleSetOptions): string | undefined {
   const set = ruleSetFrom(processRule(detection), options)
   return set.rejections[0]?.message
+}
+
+/** Whether a `service: security` rule with this detection fires on a Security event. */
+export function securityFires(
+  detection: string,
+  eventId: number,
+  data: Record<string, unknown>,
+): boolean {
+  const rule = processRule(detection).replace('category: process_creation', 'service: security')
+  const event = sysmon(eventId, data)
+  event.winlog!.channel = 'Security'
+  return ruleSetFrom(rule).evaluate(event).length > 0
+}
+
+/** Whether the process-creation rule fires on an event with `data` and a `message`. */
+export function messageFires(detection: string, message: string, data = {}): boolean {
+  const event = sysmon(1, data)
+  event.message = message
+  return ruleSetFrom(processRule(detection)).evaluate(event).length > 0
 }
