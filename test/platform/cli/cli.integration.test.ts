@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -84,12 +84,47 @@ describe('the palisade command line', () => {
     expect(unknown.stderr).toMatch(/events\.bin: cannot tell the format.*--format/)
   })
 
-  it('checks the built-in rules offline and reports them all loaded', async () => {
+  it('checks the built-in rules offline and reports them all compiled', async () => {
     const res = await palisade(['rules', 'check', join(repoRoot, 'rules', 'builtin'), '--json'])
     expect(res.code).toBe(0)
     const report = JSON.parse(res.stdout)
-    expect(report.rejected).toBe(0)
-    expect(report.loaded).toBeGreaterThanOrEqual(6)
+    expect(Object.keys(report).sort()).toEqual(
+      ['compiled', 'files', 'missing_placeholders', 'rejected', 'total', 'unrouted'].sort(),
+    )
+    expect(report.rejected).toEqual([])
+    expect(report.compiled).toBeGreaterThanOrEqual(6)
+    expect(report.compiled).toBe(report.total)
+  })
+
+  it('checks rules with a user mapping file, and names the line of a bad one', async () => {
+    const rules = join(dir, 'crm-rules')
+    mkdirSync(rules, { recursive: true })
+    writeFileSync(
+      join(rules, 'crm.yml'),
+      'title: crm\nid: 66666666-6666-4666-8666-666666666666\nlogsource: {product: acme}\n' +
+        "detection:\n  s: {User|expand: '%Admins%'}\n  condition: s\n",
+    )
+    const mapping = join(dir, 'acme.yml')
+    writeFileSync(
+      mapping,
+      'routes:\n  - logsource: {product: acme}\n    events: [{datasets: crm}]\n',
+    )
+    const plain = JSON.parse((await palisade(['rules', 'check', rules, '--json'])).stdout)
+    expect(plain.unrouted).toHaveLength(1)
+    expect(plain.missing_placeholders[0].placeholders).toEqual(['Admins'])
+
+    const mapped = await palisade(['rules', 'check', rules, '--mapping', mapping])
+    expect(mapped.code).toBe(0)
+    expect(mapped.stdout).toMatch(/matches nothing .*crm\.yml:1 .*%Admins% has no value/)
+    expect(mapped.stdout).toMatch(/1 rules in 1 files: 1 compiled .* 1 match nothing .* 0 unrouted/)
+
+    writeFileSync(
+      mapping,
+      'routes:\n  - logsource: {product: acme}\n    events: [{dataset: crm}]\n',
+    )
+    const bad = await palisade(['rules', 'check', rules, '--mapping', mapping])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/acme\.yml:3 routes\[0\]\.events\[0\]: unknown key dataset/)
   })
 
   it('runs the regression data and prints N/M expected detections', async () => {

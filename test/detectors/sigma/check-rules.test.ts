@@ -1,0 +1,75 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { describe, expect, it } from 'vitest'
+
+import { checkRules } from '../../../detectors/sigma/check-rules.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'palisade-check-'))
+mkdirSync(join(dir, 'rules'))
+
+function rule(name: string, id: string, logsource: string, detection: string): void {
+  const text = `title: ${name}\nid: ${id}\nlogsource: ${logsource}\ndetection:\n${detection}\n`
+  writeFileSync(join(dir, 'rules', `${name}.yml`), text)
+}
+
+const process = '{product: windows, category: process_creation}'
+rule('good', 'a0000000-0000-4000-8000-000000000001', process, '  s: {Image: x}\n  condition: s')
+rule('bad', 'a0000000-0000-4000-8000-000000000002', process, '  s: {Image|nope: x}\n  condition: s')
+rule(
+  'placeholder',
+  'a0000000-0000-4000-8000-000000000003',
+  process,
+  "  s: {User|expand: '%Admins%'}\n  condition: s",
+)
+rule(
+  'unrouted',
+  'a0000000-0000-4000-8000-000000000004',
+  '{product: acme}',
+  '  s: {a: b}\n  condition: s',
+)
+writeFileSync(join(dir, 'rules', 'broken.yml'), 'title: [unclosed\n')
+
+describe('rules check', () => {
+  it('reports compiled, total, rejected with reasons, and warnings in their own fields', () => {
+    const { ruleSet, ...report } = checkRules([join(dir, 'rules')])
+    expect(ruleSet.rules).toHaveLength(3)
+    expect(report.files).toBe(5)
+    expect(report.total).toBe(5)
+    expect(report.compiled).toBe(3)
+    expect(report.rejected).toHaveLength(2)
+    expect(report.rejected).toContainEqual({
+      file: expect.stringMatching(/\/bad\.yml$/),
+      line: 1,
+      rule_id: 'a0000000-0000-4000-8000-000000000002',
+      reason: expect.stringMatching(/unknown modifier "nope"/),
+    })
+    expect(report.rejected.find((r) => r.file.endsWith('broken.yml'))?.reason).toBeTruthy()
+    expect(report.missing_placeholders).toEqual([
+      {
+        file: expect.stringMatching(/\/placeholder\.yml$/),
+        line: 1,
+        rule_id: 'a0000000-0000-4000-8000-000000000003',
+        placeholders: ['Admins'],
+        reason: expect.stringMatching(/%Admins% has no value/),
+      },
+    ])
+    expect(report.unrouted).toEqual([
+      {
+        file: expect.stringMatching(/\/unrouted\.yml$/),
+        line: 1,
+        rule_id: 'a0000000-0000-4000-8000-000000000004',
+        logsource: { product: 'acme' },
+      },
+    ])
+  })
+
+  it('takes placeholder values from the mapping', () => {
+    const mapping = { routes: [], placeholders: { Admins: ['root'] }, files: [] }
+    const report = checkRules([join(dir, 'rules', 'placeholder.yml')], { mapping })
+    expect(report.missing_placeholders).toEqual([])
+    // No routes in this mapping: the rule loads, unrouted.
+    expect(report.unrouted).toHaveLength(1)
+  })
+})
