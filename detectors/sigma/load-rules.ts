@@ -74,7 +74,10 @@ export function loadRules(paths: readonly string[]): LoadedRules {
   return out
 }
 
-/** Every `.yml`/`.yaml` file under `path`, sorted so loads are reproducible. */
+/**
+ * Every `.yml`/`.yaml` file under `path`, sorted so loads are reproducible. A rule's examples
+ * (`x.tests.yml` beside `x.yml`, see `rules test`) are not rules and are left out.
+ */
 export function listRuleFiles(path: string): string[] {
   let stat
   try {
@@ -89,7 +92,7 @@ export function listRuleFiles(path: string): string[] {
   if (stat.isFile()) return [path]
   const files: string[] = []
   for (const entry of readdirSync(path, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && /\.ya?ml$/i.test(entry.name)) {
+    if (entry.isFile() && /\.ya?ml$/i.test(entry.name) && !/\.tests\.ya?ml$/i.test(entry.name)) {
       files.push(join(entry.parentPath, entry.name))
     }
   }

@@ -11,6 +11,8 @@ import { flagsToConfig } from './global-options.ts'
 import { registerQueryCommands } from './query-commands.ts'
 import { registerReplayCommand } from './replay-command.ts'
 import { registerRulesCommands } from './rules-command.ts'
+import { registerRulesManageCommands } from './rules-manage-command.ts'
+import { registerRulesTestCommand } from './rules-test-command.ts'
 import { registerStartCommand } from './start-command.ts'
 
 const program = new Command('palisade')
@@ -34,6 +36,8 @@ registerStartCommand(program, serverOptions)
 registerReplayCommand(program, client)
 registerQueryCommands(program, client)
 registerRulesCommands(program)
+registerRulesTestCommand(program)
+registerRulesManageCommands(program, client)
 registerAuditCommands(program, client)
 registerConfigCommands(program, serverOptions)
 
