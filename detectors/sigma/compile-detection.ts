@@ -29,10 +29,12 @@ export function compileDetection(
 
   const raw = detection['condition']
   const conditions = Array.isArray(raw) ? raw : [raw]
-  if (conditions.length === 0 || !conditions.every((c) => typeof c === 'string')) {
-    throw new RuleCompileError('condition must be a string or a list of strings')
+  const bad = conditions.find((c) => typeof c !== 'string')
+  if (conditions.length === 0 || bad !== undefined) {
+    const got = conditions.length === 0 ? 'an empty list' : describe(bad)
+    throw new RuleCompileError(`condition must be a string or a list of strings, got ${got}`)
   }
-  const compiled = conditions.map((text) => {
+  const compiled = conditions.map((text: string) => {
     let tree: ConditionNode
     try {
       tree = parseCondition(text)
@@ -40,7 +42,7 @@ export function compileDetection(
       if (err instanceof ConditionSyntaxError) throw new RuleCompileError(err.message)
       throw err
     }
-    return compileNode(tree, identifiers)
+    return compileNode(tree, identifiers, text)
   })
   return anyOf(compiled)
 }
@@ -87,25 +89,44 @@ function compileMap(
   return allOf(entries.map(([key, value]) => compileFieldEntry(key, value, resolve, options)))
 }
 
-function compileNode(node: ConditionNode, ids: Map<string, EventPredicate>): EventPredicate {
+function compileNode(
+  node: ConditionNode,
+  ids: Map<string, EventPredicate>,
+  text: string,
+): EventPredicate {
+  const defined = (): string => `defined: ${[...ids.keys()].join(', ') || 'none'}`
   switch (node.t) {
     case 'id': {
       const p = ids.get(node.name)
-      if (!p) throw new RuleCompileError(`condition names "${node.name}", which is not defined`)
+      if (!p) {
+        throw new RuleCompileError(
+          `condition "${text}" names "${node.name}", which is not defined (${defined()})`,
+        )
+      }
       return p
     }
     case 'and':
-      return allOf(node.items.map((n) => compileNode(n, ids)))
+      return allOf(node.items.map((n) => compileNode(n, ids, text)))
     case 'or':
-      return anyOf(node.items.map((n) => compileNode(n, ids)))
+      return anyOf(node.items.map((n) => compileNode(n, ids, text)))
     case 'not': {
-      const p = compileNode(node.item, ids)
+      const p = compileNode(node.item, ids, text)
       return (e) => !p(e)
     }
     case 'of': {
-      const matched = matchIdentifiers(node.pattern, [...ids.keys()])
+      const names = [...ids.keys()]
+      const matched = matchIdentifiers(node.pattern, names)
+      // Spec ("Condition"): `them` leaves out identifiers starting with `_`, and a pattern is
+      // "same as 1/all of them, but restricted to matching search identifiers", so patterns
+      // leave them out too (as pySigma does). A pattern matching nothing is refused rather
+      // than read as false: it is almost always a misspelt name, and would change the rule.
       if (matched.length === 0) {
-        throw new RuleCompileError(`"${node.pattern ?? 'them'}" matches no search identifier`)
+        const hidden = matchIdentifiers(node.pattern, names, true).length > 0
+        const why = hidden ? 'identifiers starting with _ are left out' : defined()
+        const selector = `${node.all ? 'all' : '1'} of ${node.pattern ?? 'them'}`
+        throw new RuleCompileError(
+          `condition "${text}": "${selector}" matches no search identifier (${why})`,
+        )
       }
       const ps = matched.map((n) => ids.get(n)!)
       return node.all ? allOf(ps) : anyOf(ps)
@@ -113,15 +134,23 @@ function compileNode(node: ConditionNode, ids: Map<string, EventPredicate>): Eve
   }
 }
 
-/** `them` is every identifier not starting with `_`; a pattern uses `*` wildcards. */
-function matchIdentifiers(pattern: string | undefined, names: string[]): string[] {
-  if (pattern === undefined) return names.filter((n) => !n.startsWith('_'))
+/** Identifiers `them` or a `*` pattern stands for; those starting with `_` unless `hidden`. */
+function matchIdentifiers(pattern: string | undefined, names: string[], hidden = false): string[] {
+  const visible = hidden ? names : names.filter((n) => !n.startsWith('_'))
+  if (pattern === undefined) return visible
   const source = pattern
     .split('*')
     .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
     .join('.*')
   const re = new RegExp(`^${source}$`)
-  return names.filter((n) => re.test(n))
+  return visible.filter((n) => re.test(n))
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'object') return 'a map'
+  return `a ${typeof value}`
 }
 
 /** AND of predicates; what it needs of an event is what any one of them needs. */

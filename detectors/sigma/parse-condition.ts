@@ -1,6 +1,7 @@
 /**
  * The Sigma condition language (rules specification, "Condition"): `and`, `or`, `not`,
- * parentheses, `1 of pattern`, `all of pattern`, `1 of them`, `all of them`. Precedence from
+ * parentheses, `1 of pattern`, `all of pattern`, `1 of them`, `all of them` (and `any of`, as
+ * pySigma reads it). Operators are read in any case. Precedence from
  * least to most binding: or, and, not, `x of`, parentheses.
  */
 
@@ -81,7 +82,13 @@ export function parseCondition(text: string): ConditionNode {
       return inner
     }
     const word = token.toLowerCase()
-    if ((word === '1' || word === 'all') && tokens[pos + 1]?.toLowerCase() === 'of') {
+    const quantified = tokens[pos + 1]?.toLowerCase() === 'of'
+    // The specification names `1 of` and `all of`; pySigma, its reference implementation,
+    // also reads `any of` as `1 of`, and rules written for it may use that.
+    if (quantified && word !== '1' && word !== 'any' && word !== 'all') {
+      return fail('1, any or all before "of"')
+    }
+    if (quantified) {
       pos += 2
       const target = peek()
       if (target === undefined || target === '(' || target === ')') {
