@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
+import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 
 import { createDetector } from '../../detectors/detector.ts'
@@ -75,5 +78,52 @@ describe('the stream detector', () => {
     // The clock closed the quiet stream's window, so the second half starts a new count:
     // exactly what happened to every replay before the detector waited for quiet.
     expect(after.filter((a) => a.rule.id === BRUTE_FORCE)).toEqual([])
+  })
+
+  it('reads user mapping files and logs the rules whose placeholders have no value', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-detector-'))
+    mkdirSync(join(dir, 'rules'))
+    const rule = (id: string, detection: string) =>
+      `title: crm ${id}\nid: ${id}\nlogsource: {product: acme}\ndetection:\n${detection}\n`
+    const exportRule = 'b0000000-0000-4000-8000-000000000001'
+    const adminRule = 'b0000000-0000-4000-8000-000000000002'
+    writeFileSync(
+      join(dir, 'rules', 'export.yml'),
+      rule(exportRule, '  s: {Op: export}\n  condition: s'),
+    )
+    writeFileSync(
+      join(dir, 'rules', 'admin.yml'),
+      rule(adminRule, "  s: {User|expand: '%Admins%'}\n  condition: s"),
+    )
+    const mapping = join(dir, 'acme.yml')
+    writeFileSync(
+      mapping,
+      'routes:\n  - logsource: {product: acme}\n    events: [{datasets: crm}]\n',
+    )
+    const lines: string[] = []
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) })
+
+    const detector = createDetector([join(dir, 'rules')], logger, { mappings: [mapping] })
+    const event = {
+      id: derivedId('test', 'crm-export'),
+      '@timestamp': '2026-01-01T00:00:00Z',
+      event: { dataset: 'crm' },
+      Op: 'export',
+      User: 'root',
+    } as PalisadeEvent
+    expect(detector.detect([event]).map((a) => a.rule.id)).toEqual([exportRule])
+    const warnings = lines.map((l) => JSON.parse(l) as { rule_id?: string; msg: string })
+    expect(warnings).toContainEqual(
+      expect.objectContaining({ rule_id: adminRule, msg: expect.stringMatching(/%Admins%/) }),
+    )
+  })
+
+  it('refuses to start on a mapping file that is not valid', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-detector-'))
+    const mapping = join(dir, 'bad.yml')
+    writeFileSync(mapping, 'routes: {}\n')
+    expect(() =>
+      createDetector([builtin], createLogger('silent'), { mappings: [mapping] }),
+    ).toThrow(/bad\.yml:1 routes: expected a list of routes/)
   })
 })

@@ -52,6 +52,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { PALISADE_RULES: 'a, b,,c' } }).rules).toEqual(['a', 'b', 'c'])
   })
 
+  it('takes Sigma mapping files from the file, PALISADE_SIGMA_MAPPINGS and --mapping', () => {
+    expect(loadConfig({ env: {} }).sigma.mappings).toEqual([])
+    const path = file('mappings.yml', 'sigma:\n  mappings: [site.yml]\n')
+    expect(loadConfig({ file: path, env: {} }).sigma.mappings).toEqual(['site.yml'])
+    const env = { PALISADE_SIGMA_MAPPINGS: 'a.yml, b.yml' }
+    expect(loadConfig({ file: path, env }).sigma.mappings).toEqual(['a.yml', 'b.yml'])
+    const flags = { sigma: { mappings: ['c.yml'] } }
+    expect(loadConfig({ file: path, env, flags }).sigma.mappings).toEqual(['c.yml'])
+  })
+
   it('reports every problem at once, each with its path', () => {
     const path = file('bad.yml', 'http:\n  port: 70000\nnonsense: 1\n')
     const problems = problemsOf(() =>
