@@ -1,12 +1,14 @@
+import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { AuditEntry } from '../../audit/audit-log.ts'
 import { readAuditRows } from '../../platform/clickhouse/audit-repository.ts'
-import { startTestEngine } from '../helpers/test-engine.ts'
+import { repoRoot, startTestEngine } from '../helpers/test-engine.ts'
 import type { TestEngine } from '../helpers/test-engine.ts'
 
 // One data dir and one rule folder for the whole file, so a restart finds what the previous
@@ -399,4 +401,52 @@ describe('POST /v1/rules/reload', () => {
     palisade = await start()
     expect(await auditEntries('rules.change')).toEqual([])
   })
+})
+
+describe('the palisade rules commands', () => {
+  /** Runs the CLI against the engine, as a user with its admin token would. */
+  async function palisadeCli(...args: string[]) {
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith('PALISADE_')),
+    )
+    const argv = [join(repoRoot, 'bin', 'palisade.js'), 'rules', ...args]
+    argv.push('--url', palisade.url, '--token', palisade.adminToken)
+    try {
+      return { code: 0, ...(await promisify(execFile)(process.execPath, argv, { env })) }
+    } catch (error) {
+      return error as { code: number; stdout: string; stderr: string }
+    }
+  }
+
+  it('list, disable, enable and reload through the API', async () => {
+    const off = await palisadeCli('disable', ADDED)
+    expect(off.stdout).toBe(`disabled ${ADDED} (Test SSH failure for the operator)\n`)
+    const again = await palisadeCli('disable', ADDED)
+    expect(again.stdout).toBe(`${ADDED} was already disabled\n`)
+
+    const disabled = await palisadeCli('list', '--disabled')
+    expect(disabled.code).toBe(0)
+    expect(disabled.stdout).toMatch(new RegExp(`^disabled  detection    low            ${ADDED}  `))
+    expect(disabled.stdout).toMatch(/\n1 listed: 0 enabled, 1 disabled\n$/)
+
+    const tagged = await palisadeCli('list', '--tag', 't1110', '--json')
+    expect(JSON.parse(tagged.stdout).items.map((r: { id: string }) => r.id)).toEqual([FAILURE])
+
+    const on = await palisadeCli('enable', ADDED)
+    expect(on.stdout).toBe(`enabled ${ADDED} (Test SSH failure for the operator)\n`)
+
+    const reload = await palisadeCli('reload')
+    expect(reload.code).toBe(0)
+    expect(reload.stdout).toMatch(/rejected .*broken\.yml:4: invalid YAML/)
+    expect(reload.stdout).toMatch(
+      /reloaded 2 rules, 1 correlations, 1 filters: 0 added, 0 changed, 0 removed, 1 rejected\n$/,
+    )
+
+    const unknown = await palisadeCli('enable', 'no-such-rule')
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toMatch(/no loaded rule, correlation or filter with id no-such-rule/)
+    const both = await palisadeCli('list', '--enabled', '--disabled')
+    expect(both.code).toBe(2)
+    expect(both.stderr).toBe('palisade: rules list: expected --enabled or --disabled, got both\n')
+  }, 120_000)
 })
