@@ -5,7 +5,7 @@ import {
   type FieldResolver,
   type ValueOptions,
 } from './compile-value.ts'
-import { isRecord } from './load-rules.ts'
+import { isRecord, lineIn } from './load-rules.ts'
 import { parseCondition, ConditionSyntaxError, type ConditionNode } from './parse-condition.ts'
 import { needOfAll, needOfAny, withNeed } from './rule-needs.ts'
 
@@ -24,7 +24,11 @@ export function compileDetection(
   const identifiers = new Map<string, EventPredicate>()
   for (const [name, value] of Object.entries(detection)) {
     if (name === 'condition' || name === 'timeframe') continue
-    identifiers.set(name, compileIdentifier(name, value, resolve, options))
+    try {
+      identifiers.set(name, compileIdentifier(name, value, resolve, options))
+    } catch (err) {
+      throw located(err, detection, name)
+    }
   }
 
   const raw = detection['condition']
@@ -32,19 +36,42 @@ export function compileDetection(
   const bad = conditions.find((c) => typeof c !== 'string')
   if (conditions.length === 0 || bad !== undefined) {
     const got = conditions.length === 0 ? 'an empty list' : describe(bad)
-    throw new RuleCompileError(`condition must be a string or a list of strings, got ${got}`)
+    const err = new RuleCompileError(`condition must be a string or a list of strings, got ${got}`)
+    throw located(err, detection, 'condition')
   }
-  const compiled = conditions.map((text: string) => {
-    let tree: ConditionNode
+  const compiled = conditions.map((text: string, i) => {
     try {
-      tree = parseCondition(text)
+      let tree: ConditionNode
+      try {
+        tree = parseCondition(text)
+      } catch (err) {
+        if (err instanceof ConditionSyntaxError) throw new RuleCompileError(err.message)
+        throw err
+      }
+      return compileNode(tree, identifiers, text)
     } catch (err) {
-      if (err instanceof ConditionSyntaxError) throw new RuleCompileError(err.message)
-      throw err
+      throw located(err, detection, 'condition', Array.isArray(raw) ? i : undefined)
     }
-    return compileNode(tree, identifiers, text)
   })
   return anyOf(compiled)
+}
+
+/**
+ * Gives a compile error the path and line of what it is about: the innermost part of the
+ * detection block the loader knows the line of (a field key, a list item, an identifier).
+ */
+function located(
+  err: unknown,
+  detection: Record<string, unknown>,
+  ...outer: (string | number | undefined)[]
+): unknown {
+  if (!(err instanceof RuleCompileError)) return err
+  const path = [...outer.filter((p) => p !== undefined), ...err.path]
+  err.path = path
+  for (let n = path.length; n > 0 && err.line === undefined; n--) {
+    err.line = lineIn(detection, path.slice(0, n))
+  }
+  return err
 }
 
 function compileIdentifier(
@@ -55,7 +82,9 @@ function compileIdentifier(
 ): EventPredicate {
   const where = (err: unknown): never => {
     if (err instanceof RuleCompileError) {
-      throw new RuleCompileError(`detection.${name}: ${err.message}`)
+      const named = new RuleCompileError(`detection.${name}: ${err.message}`)
+      named.path = err.path
+      throw named
     }
     throw err
   }
@@ -64,7 +93,16 @@ function compileIdentifier(
     if (Array.isArray(value)) {
       if (value.length === 0) throw new RuleCompileError('empty list')
       const keywords = value.filter((v) => !isRecord(v))
-      const maps = value.filter(isRecord).map((m) => compileMap(m, resolve, options))
+      const maps: EventPredicate[] = []
+      value.forEach((m, i) => {
+        if (!isRecord(m)) return
+        try {
+          maps.push(compileMap(m, resolve, options))
+        } catch (err) {
+          if (err instanceof RuleCompileError) err.path.unshift(i)
+          throw err
+        }
+      })
       if (keywords.length > 0) maps.push(compileFieldEntry('', keywords, resolve, options))
       return anyOf(maps)
     }
@@ -86,7 +124,16 @@ function compileMap(
 ): EventPredicate {
   const entries = Object.entries(map)
   if (entries.length === 0) throw new RuleCompileError('empty map')
-  return allOf(entries.map(([key, value]) => compileFieldEntry(key, value, resolve, options)))
+  return allOf(
+    entries.map(([key, value]) => {
+      try {
+        return compileFieldEntry(key, value, resolve, options)
+      } catch (err) {
+        if (err instanceof RuleCompileError) err.path.unshift(key)
+        throw err
+      }
+    }),
+  )
 }
 
 function compileNode(

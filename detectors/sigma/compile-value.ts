@@ -35,6 +35,11 @@ export interface ValueOptions {
 
 /** A rule that cannot be compiled; the message says which part and why. */
 export class RuleCompileError extends Error {
+  /** Where in the detection block: identifier, list index, field key (outermost first). */
+  path: (string | number)[] = []
+  /** The line of `path` in the rule's file, when the loader recorded it. */
+  line: number | undefined = undefined
+
   constructor(message: string) {
     super(message)
     this.name = 'RuleCompileError'

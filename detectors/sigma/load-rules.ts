@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
-import { LineCounter, parseAllDocuments } from 'yaml'
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml'
 
 import { canonicalJson } from '../../platform/event-id.ts'
 import { ValidationError } from '../../platform/errors.ts'
@@ -36,6 +36,52 @@ const correlationTypes: readonly CorrelationType[] = [
 ]
 const conditionKeys = ['gt', 'gte', 'lt', 'lte', 'eq', 'neq'] as const
 const timeUnits: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+const levels = ['informational', 'low', 'medium', 'high', 'critical']
+
+/**
+ * Lines of the keys and list items of each loaded detection block (and filter block), by
+ * path, so that a compile error can say which line it is about. Kept beside the parsed
+ * object rather than in it, so the rule's content (and its version hash) is unchanged.
+ */
+const blockLines = new WeakMap<object, Map<string, number>>()
+
+/**
+ * The line, in its file, of a part of a loaded detection block: `['sel']` is the line of the
+ * identifier `sel`, `['sel', 'Image|endswith']` of that key, `['sel', 1]` of the second list
+ * item. Undefined when unknown (built in code, or merged from an `action: global` document).
+ */
+export function lineIn(detection: object, path: readonly (string | number)[]): number | undefined {
+  return blockLines.get(detection)?.get(JSON.stringify(path))
+}
+
+/** Records the lines of a block's keys and items, three levels deep (identifier, item, key). */
+function recordLines(target: unknown, node: unknown, lineCounter: LineCounter): void {
+  if (!isRecord(target)) return
+  const lines = new Map<string, number>()
+  const walk = (n: unknown, path: (string | number)[]): void => {
+    if (path.length >= 3) return
+    if (isMap(n)) {
+      for (const pair of n.items) {
+        const key = pair.key
+        if (!isScalar(key) || !key.range) continue
+        const p = [...path, String(key.value)]
+        lines.set(JSON.stringify(p), lineCounter.linePos(key.range[0]).line)
+        walk(pair.value, p)
+      }
+    } else if (isSeq(n)) {
+      n.items.forEach((item, i) => {
+        const range = (item as { range?: [number, number, number] } | null)?.range
+        if (!range) return
+        const p = [...path, i]
+        lines.set(JSON.stringify(p), lineCounter.linePos(range[0]).line)
+        walk(item, p)
+      })
+    }
+  }
+  walk(node, [])
+  blockLines.set(target, lines)
+}
 
 /** Stable version of a rule: sha256 over its canonical JSON, first 16 hex characters. */
 export function ruleVersion(content: unknown): string {
@@ -157,11 +203,27 @@ export function parseRuleText(
     const merged = global ? deepMerge(global, value as Record<string, unknown>) : value
     previous = merged as Record<string, unknown>
 
-    const result = toDocument(merged as Record<string, unknown>, file, line, index)
+    const keyLine = (key: string): number | undefined => topKeyLine(doc, key, lineCounter)
+    const result = toDocument(merged as Record<string, unknown>, file, line, index, keyLine)
     if ('message' in result) rejections.push(result)
-    else documents.push(result)
+    else {
+      if (result.kind !== 'correlation') {
+        const block = result.kind === 'filter' ? 'filter' : 'detection'
+        recordLines(result.detection, doc.get(block, true), lineCounter)
+      }
+      documents.push(result)
+    }
   })
   return { documents, rejections }
+}
+
+/** The line of a top-level key of a YAML document, if the document has that key. */
+function topKeyLine(doc: Document, key: string, lineCounter: LineCounter): number | undefined {
+  const contents = doc.contents
+  if (!isMap(contents)) return undefined
+  const pair = contents.items.find((p) => isScalar(p.key) && p.key.value === key)
+  const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range
+  return range ? lineCounter.linePos(range[0]).line : undefined
 }
 
 function toDocument(
@@ -169,17 +231,28 @@ function toDocument(
   file: string,
   line: number,
   index: number,
+  keyLine: (key: string) => number | undefined = () => undefined,
 ): SigmaDocument | RuleRejection {
   const id = typeof raw['id'] === 'string' ? raw['id'] : undefined
-  const reject = (message: string): RuleRejection => ({
+  /** A rejection at the line of `key` when given and known, else the document's line. */
+  const reject = (message: string, key?: string): RuleRejection => ({
     file,
-    line,
+    line: (key === undefined ? undefined : keyLine(key)) ?? line,
     ...(id ? { rule_id: id } : {}),
     message,
   })
 
-  if (typeof raw['title'] !== 'string' || raw['title'].trim() === '') {
+  if (raw['title'] === undefined) {
     return reject('missing title: every Sigma document needs a title string')
+  }
+  if (typeof raw['title'] !== 'string' || raw['title'].trim() === '') {
+    return reject(`title must be a non-empty string, got ${describe(raw['title'])}`, 'title')
+  }
+
+  // Rules specification, "Level": one of five values.
+  const level = raw['level']
+  if (level !== undefined && !levels.includes(level as string)) {
+    return reject(`level must be one of ${levels.join(', ')}, got ${describe(level)}`, 'level')
   }
 
   const base = {
@@ -198,12 +271,27 @@ function toDocument(
   if ('correlation' in raw) return toCorrelation(raw, base, reject)
   if ('filter' in raw) return toFilter(raw, base, reject)
 
-  const logsource = toLogsource(raw['logsource'])
-  if (!logsource) return reject('logsource must be a map with product, category or service')
+  const logsource = checkLogsource(raw['logsource'])
+  if (typeof logsource === 'string') return reject(logsource, 'logsource')
 
   const detection = raw['detection']
-  if (!isRecord(detection)) return reject('detection must be a map of search identifiers')
-  if (!('condition' in detection)) return reject('detection has no condition')
+  if (detection === undefined) {
+    return reject(
+      'missing detection: a rule needs a detection map of search identifiers and a condition',
+    )
+  }
+  if (!isRecord(detection)) {
+    return reject(
+      `detection must be a map of search identifiers and a condition, got ${describe(detection)}`,
+      'detection',
+    )
+  }
+  if (!('condition' in detection)) {
+    return reject(
+      'detection has no condition: add condition: with a string or a list of strings',
+      'detection',
+    )
+  }
 
   const rule: DetectionRule = {
     ...base,
@@ -305,8 +393,35 @@ function toFilter(
 
   if (!('condition' in f)) return reject('filter has no condition')
 
-  const logsource = toLogsource(raw['logsource']) ?? {}
+  // Filters specification, "Log source": mandatory, as in a rule.
+  const logsource = checkLogsource(raw['logsource'])
+  if (typeof logsource === 'string') return reject(logsource)
   return { ...base, kind: 'filter', logsource, rules, detection: omit(f, 'rules') }
+}
+
+/** A logsource, or what is wrong with it (rules specification, "Log Source"). */
+function checkLogsource(value: unknown): Logsource | string {
+  if (value === undefined) {
+    return 'missing logsource: a map with product, category or service is needed'
+  }
+  if (!isRecord(value)) {
+    return `logsource must be a map with product, category or service, got ${describe(value)}`
+  }
+  for (const key of ['product', 'category', 'service'] as const) {
+    const v = value[key]
+    if (v !== undefined && typeof v !== 'string') {
+      return `logsource.${key} must be a string, got ${describe(v)}`
+    }
+  }
+  return toLogsource(value)!
+}
+
+/** How a value is named in a message: its JSON for scalars, else its kind. */
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'object') return 'a map'
+  return JSON.stringify(value) ?? String(value)
 }
 
 function toLogsource(value: unknown): Logsource | undefined {

@@ -138,8 +138,8 @@ export function compileRuleSet(
   }
   const rejections: RuleRejection[] = []
   const warnings: RuleWarning[] = []
-  const reject = (doc: SigmaDocument, message: string): void => {
-    rejections.push({ file: doc.file, line: doc.line, rule_id: doc.id, message })
+  const reject = (doc: SigmaDocument, message: string, line = doc.line): void => {
+    rejections.push({ file: doc.file, line, rule_id: doc.id, message })
   }
 
   const detections = documents.filter((d): d is DetectionRule => d.kind === 'detection')
@@ -234,7 +234,15 @@ export function compileRuleSet(
         let test = compileDetection(doc.detection, resolve, ruleOptions)
         if (applied.length > 0) {
           const negated = applied.map((f): EventPredicate => {
-            const p = compileDetection(f.detection, resolve, ruleOptions)
+            let p: EventPredicate
+            try {
+              p = compileDetection(f.detection, resolve, ruleOptions)
+            } catch (err) {
+              // The fault is the filter's: say which, and where, not the rule's line.
+              if (!(err instanceof RuleCompileError)) throw err
+              const at = `${f.file}:${err.line ?? f.line}`
+              throw new RuleCompileError(`filter ${f.id} (${at}): ${err.message}`)
+            }
             return (e) => !p(e)
           })
           test = allOf([test, ...negated])
@@ -243,7 +251,7 @@ export function compileRuleSet(
       }
     } catch (err) {
       if (err instanceof RuleCompileError) {
-        reject(doc, err.message)
+        reject(doc, err.message, err.line)
         continue
       }
       throw err

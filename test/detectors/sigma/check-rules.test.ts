@@ -41,7 +41,8 @@ describe('rules check', () => {
     expect(report.rejected).toHaveLength(2)
     expect(report.rejected).toContainEqual({
       file: expect.stringMatching(/\/bad\.yml$/),
-      line: 1,
+      // The line of the field with the bad modifier, not the document's first line.
+      line: 5,
       rule_id: 'a0000000-0000-4000-8000-000000000002',
       reason: expect.stringMatching(/unknown modifier "nope"/),
     })

@@ -170,7 +170,7 @@ describe('rules test', () => {
       'bad.json': sshEvent('root'),
     })
     expect(() => runRuleTests([join(dir, 'bad.yml')])).toThrow(
-      `a tested rule does not compile:\n  ${shown(join(dir, 'bad.yml'))}:1: ` +
+      `a tested rule does not compile:\n  ${shown(join(dir, 'bad.yml'))}:6: ` +
         'detection.selection: unknown modifier "nosuch" in "user.name|nosuch"',
     )
   })
