@@ -4,7 +4,7 @@ import { carryCorrelationState } from './sigma/carry-correlation-state.ts'
 import { createCorrelator } from './sigma/correlation-engine.ts'
 import type { Correlator, CorrelatorOptions } from './sigma/correlation-engine.ts'
 import type { LoadedRules } from './sigma/load-rules.ts'
-import type { RuleSet } from './sigma/rule-set.ts'
+import type { RuleSet, RuleWarning } from './sigma/rule-set.ts'
 import type { RuleRejection, SigmaDocument } from './sigma/sigma-rule.ts'
 
 export interface RuleControlOptions {
@@ -36,6 +36,8 @@ export interface ReloadReport {
   changed: string[]
   removed: string[]
   rejections: RuleRejection[]
+  /** Rules that load but match nothing (a placeholder without a value). */
+  warnings: RuleWarning[]
   rules: number
   correlations: number
   filters: number
@@ -161,6 +163,7 @@ export class RuleControl {
       ),
       removed: Object.keys(versionsBefore).filter((id) => !(id in versionsAfter)),
       rejections: [...next.rejections],
+      warnings: [...next.ruleSet.warnings],
       rules: next.ruleSet.rules.length,
       correlations: next.ruleSet.correlations.length,
       filters: next.documents.filter((d) => d.kind === 'filter').length,

@@ -163,6 +163,7 @@ export const ruleRoutes: FastifyPluginAsyncZod<RuleRouteDeps> = async (app, deps
         changed: report.changed,
         removed: report.removed,
         rejected: report.rejections,
+        warnings: report.warnings,
         rules: report.rules,
         correlations: report.correlations,
         filters: report.filters,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 
 import type { RuleInfo } from '../../detectors/describe-rules.ts'
+import type { RuleWarning } from '../../detectors/sigma/rule-set.ts'
 import type { RuleRejection } from '../../detectors/sigma/sigma-rule.ts'
 import { ValidationError } from '../errors.ts'
 import type { ApiClient } from './api-client.ts'
@@ -15,6 +16,7 @@ interface ReloadAnswer {
   changed: string[]
   removed: string[]
   rejected: RuleRejection[]
+  warnings: RuleWarning[]
   rules: number
   correlations: number
   filters: number
@@ -105,6 +107,9 @@ export function registerRulesManageCommands(program: Command, client: () => ApiC
       for (const r of answer.rejected) {
         const where = r.line ? `${r.file}:${r.line}` : r.file
         print(`rejected ${where}${r.rule_id ? ` (${r.rule_id})` : ''}: ${r.message}`)
+      }
+      for (const w of answer.warnings) {
+        print(`warning  ${w.line ? `${w.file}:${w.line}` : w.file} (${w.rule_id}): ${w.message}`)
       }
       if (answer.correlation_state_dropped.length > 0) {
         print(`open windows dropped (changed): ${answer.correlation_state_dropped.join(', ')}`)

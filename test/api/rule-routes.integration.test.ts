@@ -331,6 +331,7 @@ describe('POST /v1/rules/reload', () => {
       correlations: 1,
       filters: 1,
       correlation_state_dropped: [],
+      warnings: [],
     })
     expect(res.body.rejected).toHaveLength(1)
     expect(res.body.rejected[0].file).toMatch(/broken\.yml$/)
