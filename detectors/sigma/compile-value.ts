@@ -119,8 +119,7 @@ export function compileFieldEntry(
   let need: Probe[] | undefined
 
   if (has('fieldref')) {
-    const ref = compileFieldref(key, mods, values, resolve, all)
-    test = (f, e) => ref(f.value, e)
+    test = compileFieldref(key, mods, values, resolve, all, options)
   } else {
     const tests: ValueTest[] = []
     let nullTest = false
@@ -318,7 +317,12 @@ function compileKeywords(
   }
   const cache = options.cache
   if (cache) {
-    if (mods.includes('all')) return (e) => tests.every((t) => cache.someLeaf(e, t))
+    if (mods.includes('all')) {
+      return (e) => {
+        for (let i = 0; i < tests.length; i++) if (!cache.someLeaf(e, tests[i]!)) return false
+        return true
+      }
+    }
     const any = (leaf: FieldValue) => {
       for (let i = 0; i < tests.length; i++) if (tests[i]!(leaf)) return true
       return false
@@ -383,7 +387,8 @@ function compileFieldref(
   values: unknown[],
   resolve: FieldResolver,
   all: boolean,
-): (v: unknown, e: PalisadeEvent) => boolean {
+  options: ValueOptions,
+): (f: FieldValue, e: PalisadeEvent) => boolean {
   const cased = mods.includes('cased')
   const how = mods.includes('contains')
     ? 'contains'
@@ -392,26 +397,28 @@ function compileFieldref(
       : mods.includes('endswith')
         ? 'endswith'
         : 'equals'
-  const getters = values.map((v) => {
+  // The referenced fields are read through the shared cache too, so their text and lower
+  // case are computed once per event, however many rules compare with them.
+  const slots = values.map((v) => {
     if (typeof v !== 'string') throw new RuleCompileError(`"${key}": fieldref needs a field name`)
-    return resolve(v)
+    const get = resolve(v)
+    return options.cache ? options.cache.slot(get) : new FieldSlot(get)
   })
-  const compare = (a: unknown, b: unknown): boolean => {
-    let x = scalarString(a)
-    let y = scalarString(b)
-    if (x === undefined || y === undefined) return false
-    if (!cased) {
-      x = x.toLowerCase()
-      y = y.toLowerCase()
-    }
+  const compare = (a: FieldValue, b: FieldValue): boolean => {
+    if (a.text === undefined || b.text === undefined) return false
+    const x = cased ? a.text : a.lower()
+    const y = cased ? b.text : b.lower()
     if (how === 'contains') return x.includes(y)
     if (how === 'startswith') return x.startsWith(y)
     if (how === 'endswith') return x.endsWith(y)
     return x === y
   }
-  return (v, e) => {
-    if (all) return getters.every((g) => compare(v, g(e)))
-    return getters.some((g) => compare(v, g(e)))
+  return (f, e) => {
+    for (let i = 0; i < slots.length; i++) {
+      const same = compare(f, slots[i]!.read(e))
+      if (same !== all) return same
+    }
+    return all
   }
 }
 
@@ -735,12 +742,6 @@ function epochPart(ms: number, part: (typeof timeParts)[number]): number | undef
     case 'week':
       return isoWeek(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())
   }
-}
-
-function scalarString(v: unknown): string | undefined {
-  if (typeof v === 'string') return v
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
-  return undefined
 }
 
 interface Network {
