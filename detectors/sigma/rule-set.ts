@@ -211,9 +211,11 @@ export function compileRuleSet(
       field: resolverFor(family, undefined),
     }
 
-    // A value left for the site to give (admins, domain controllers) cannot be guessed: the
-    // rule loads and matches nothing until it is given. It is still compiled, with an empty
-    // value, so that the rest of it is checked.
+    // A value left for the site to give (admins, domain controllers) cannot be guessed. The
+    // spec ("Placeholders") has a tool that cannot expand placeholders reject the rule; this
+    // one can, so a rule still waiting for its value loads, matches nothing and is reported,
+    // and works once the value is given. It is compiled with an empty value meanwhile, so
+    // that the rest of it is checked.
     const missing = [doc, ...applied]
       .flatMap((d) => placeholderNames(d.detection))
       .filter((name, i, all) => all.indexOf(name) === i && !placeholders[name]?.length)
