@@ -775,68 +775,118 @@ function readCidr(text: string): Network | string {
   return { bytes, prefix }
 }
 
+/** Where an event's address is read into: one buffer, so matching allocates nothing. */
+const scratch = new Uint8Array(16)
+
 function inNetwork(text: string, net: Network): boolean {
-  let ip = parseIp(text)
-  if (!ip) return false
+  let length = readIp(text, scratch)
+  if (length === 0) return false
+  let at = 0
   // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address.
-  if (ip.length === 16 && net.bytes.length === 4 && isV4Mapped(ip)) ip = ip.slice(12)
-  if (ip.length !== net.bytes.length) return false
+  if (length === 16 && net.bytes.length === 4 && isV4Mapped(scratch)) {
+    at = 12
+    length = 4
+  }
+  if (length !== net.bytes.length) return false
   let bits = net.prefix
   for (let i = 0; bits > 0; i++, bits -= 8) {
     const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff
-    if ((ip[i]! & mask) !== (net.bytes[i]! & mask)) return false
+    if ((scratch[at + i]! & mask) !== (net.bytes[i]! & mask)) return false
   }
   return true
 }
 
-function isV4Mapped(ip: number[]): boolean {
+function isV4Mapped(ip: Uint8Array): boolean {
   for (let i = 0; i < 10; i++) if (ip[i] !== 0) return false
   return ip[10] === 0xff && ip[11] === 0xff
 }
 
 function parseIp(text: string): number[] | undefined {
-  if (text.includes(':')) return parseIpv6(text)
-  return parseIpv4(text)
+  const out = new Uint8Array(16)
+  const length = readIp(text, out)
+  return length === 0 ? undefined : [...out.subarray(0, length)]
 }
 
-function parseIpv4(text: string): number[] | undefined {
-  const parts = text.split('.')
-  if (parts.length !== 4) return undefined
-  const out: number[] = []
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined
-    const n = Number(p)
-    if (n > 255) return undefined
-    out.push(n)
-  }
-  return out
-}
-
-function parseIpv6(text: string): number[] | undefined {
+/**
+ * Reads an IPv4 address (dotted decimal) or an IPv6 address (RFC 4291 section 2.2: hex
+ * groups, one `::`, an IPv4 tail; a `%zone` is ignored) into `out`, without allocating.
+ * Returns 4 or 16, the bytes written, or 0 when the text is not an address.
+ */
+function readIp(text: string, out: Uint8Array): 0 | 4 | 16 {
   const zone = text.indexOf('%')
-  const addr = zone >= 0 ? text.slice(0, zone) : text
-  const halves = addr.split('::')
-  if (halves.length > 2) return undefined
-  const words = (s: string): number[] | undefined => {
-    if (s === '') return []
-    const out: number[] = []
-    const groups = s.split(':')
-    for (let i = 0; i < groups.length; i++) {
-      const g = groups[i]!
-      if (i === groups.length - 1 && g.includes('.')) {
-        const v4 = parseIpv4(g)
-        if (!v4) return undefined
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!)
-      } else if (/^[0-9a-f]{1,4}$/i.test(g)) out.push(parseInt(g, 16))
-      else return undefined
-    }
-    return out
+  const end = zone >= 0 ? zone : text.length
+  if (text.indexOf(':') < 0) return readIpv4(text, 0, end, out, 0) ? 4 : 0
+
+  // Groups go to out as 16-bit words; those after `::` are moved to the end afterwards.
+  let count = 0
+  let gap = -1
+  let i = 0
+  if (text.startsWith('::')) {
+    gap = 0
+    i = 2
   }
-  const head = words(halves[0]!)
-  const tail = halves.length === 2 ? words(halves[1]!) : []
-  if (!head || !tail) return undefined
-  const fill = 8 - head.length - tail.length
-  if ((halves.length === 2 && fill < 1) || (halves.length === 1 && fill !== 0)) return undefined
-  const all = [...head, ...new Array<number>(fill).fill(0), ...tail]
-  return all.flatMap((w) => [w >> 8, w & 0xff])
+  while (i < end) {
+    const start = i
+    let word = 0
+    while (i < end && i - start < 5) {
+      const d = hexDigit(text.charCodeAt(i))
+      if (d < 0) break
+      word = word * 16 + d
+      i++
+    }
+    if (i < end && text.charCodeAt(i) === 46 /* . */) {
+      if (count > 6 || !readIpv4(text, start, end, out, count * 2)) return 0
+      count += 2
+      break
+    }
+    if (i === start || i - start > 4 || count === 8) return 0
+    out[count * 2] = word >> 8
+    out[count * 2 + 1] = word & 0xff
+    count++
+    if (i === end) break
+    if (text.charCodeAt(i) !== 58 /* : */) return 0
+    if (text.charCodeAt(i + 1) === 58) {
+      if (gap >= 0) return 0
+      gap = count
+      i += 2
+    } else {
+      i++
+      if (i === end) return 0
+    }
+  }
+  if (gap < 0) return count === 8 ? 16 : 0
+  if (count > 7) return 0
+  const tail = (count - gap) * 2
+  out.copyWithin(16 - tail, gap * 2, count * 2)
+  out.fill(0, gap * 2, 16 - tail)
+  return 16
+}
+
+/** Reads `a.b.c.d` from `text[from, end)` into `out` at `at`; false when it is not one. */
+function readIpv4(text: string, from: number, end: number, out: Uint8Array, at: number): boolean {
+  let i = from
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (text.charCodeAt(i) !== 46 /* . */) return false
+      i++
+    }
+    const start = i
+    let n = 0
+    while (i < end && i - start < 4) {
+      const d = text.charCodeAt(i) - 48
+      if (d < 0 || d > 9) break
+      n = n * 10 + d
+      i++
+    }
+    if (i === start || i - start > 3 || n > 255) return false
+    out[at + part] = n
+  }
+  return i === end
+}
+
+function hexDigit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48
+  const lower = code | 0x20
+  if (lower >= 97 && lower <= 102) return lower - 87
+  return -1
 }

@@ -1,5 +1,8 @@
+import { BlockList } from 'node:net'
+
 import { describe, expect, it } from 'vitest'
 
+import { processRule, ruleSetFrom, sysmon } from './helpers.ts'
 import { entryFires as hit, rejectionOf, selection } from './spec-helpers.ts'
 
 /**
@@ -375,6 +378,25 @@ describe('time modifiers (appendix, "Time Modifiers")', () => {
   })
 })
 
+/** An address sharing the range's units before the one its prefix ends in, the rest random. */
+function near(
+  address: string,
+  prefix: number,
+  family: string,
+  next: (n: number) => number,
+): string {
+  if (family === 'ipv4') {
+    const bytes = address.split('.').map(Number)
+    return bytes.map((b, i) => (i < Math.floor(prefix / 8) ? b : next(256))).join('.')
+  }
+  const [head = '', tail = ''] = address.split('::')
+  const h = head ? head.split(':') : []
+  const t = tail ? tail.split(':') : []
+  const words = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t]
+  const kept = Math.floor(prefix / 16)
+  return words.map((w, i) => (i < kept ? w : next(0x10000).toString(16))).join(':')
+}
+
 describe('cidr (appendix, "IP (Internet Protocol) Modifiers")', () => {
   it('matches the appendix example 10.0.0.0/8', () => {
     const entry = `DestinationIp|cidr: 10.0.0.0/8`
@@ -415,6 +437,47 @@ describe('cidr (appendix, "IP (Internet Protocol) Modifiers")', () => {
     expect(hit(`Ip|cidr: 10.0.0.0/8`, { Ip: '::ffff:0a01:0203' })).toBe(true)
     expect(hit(`Ip|cidr: 10.0.0.0/8`, { Ip: '::ffff:11.1.2.3' })).toBe(false)
     expect(hit(`Ip|cidr: '::ffff:0:0/96'`, { Ip: '::ffff:10.1.2.3' })).toBe(true)
+  })
+
+  it('agrees with node:net BlockList on generated addresses and ranges', () => {
+    // An independent implementation as the oracle: Node's BlockList.addSubnet and check.
+    let seed = 7
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed % n
+    }
+    const v4 = (): string => [0, 0, 0, 0].map(() => next(256)).join('.')
+    const v6 = (): string => {
+      const words = Array.from({ length: 8 }, () => (next(3) === 0 ? 0 : next(0x10000)))
+      const text = words.map((w) => w.toString(16)).join(':')
+      return next(2) === 0 ? text.replace(/(^|:)0(:0)+(:|$)/, '::') : text.toUpperCase()
+    }
+    const ranges: [string, number, 'ipv4' | 'ipv6'][] = [
+      ['10.0.0.0', 8, 'ipv4'],
+      ['172.16.0.0', 12, 'ipv4'],
+      ['192.168.128.0', 17, 'ipv4'],
+      ['128.0.0.0', 1, 'ipv4'],
+      ['fe80::', 10, 'ipv6'],
+      ['8000::', 1, 'ipv6'],
+      ['2001:db8::', 32, 'ipv6'],
+      ['0:0:ab00::', 40, 'ipv6'],
+    ]
+    for (const [address, prefix, family] of ranges) {
+      const oracle = new BlockList()
+      oracle.addSubnet(address, prefix, family)
+      const set = ruleSetFrom(processRule(selection(`Ip|cidr: '${address}/${prefix}'`)))
+      for (let n = 0; n < 300; n++) {
+        // Half the addresses keep the range's leading units and vary from the one the prefix
+        // ends in, so both sides of the boundary are tried; the others are anywhere.
+        const ip =
+          n % 2 === 0 ? near(address, prefix, family, next) : family === 'ipv4' ? v4() : v6()
+        const want = oracle.check(ip, family)
+        expect(
+          set.evaluate(sysmon(1, { Ip: ip })).length > 0,
+          `${ip} in ${address}/${prefix}`,
+        ).toBe(want)
+      }
+    }
   })
 
   it('rejects invalid ranges, saying what is wrong with each', () => {
