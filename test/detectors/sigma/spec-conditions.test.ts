@@ -68,6 +68,12 @@ describe('logical operators (specification, "Condition")', () => {
     expect(holds(names, 'not(filters)', [])).toBe(true)
   })
 
+  it('takes identifiers with dashes, dots and digits', () => {
+    expect(holds(['sel-1', 'sel.2', '3rd'], 'sel-1 and (sel.2 or 3rd)', ['sel-1', '3rd'])).toBe(
+      true,
+    )
+  })
+
   it('ORs the conditions of a condition list', () => {
     const d = `${ids('a', 'b', 'c')}\ncondition:\n    - a and b\n    - c`
     expect(fires(d, on('c'))).toBe(true)

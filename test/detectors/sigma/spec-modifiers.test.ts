@@ -2,7 +2,7 @@ import { BlockList } from 'node:net'
 
 import { describe, expect, it } from 'vitest'
 
-import { processRule, ruleSetFrom, sysmon } from './helpers.ts'
+import { fires, processRule, ruleSetFrom, sysmon } from './helpers.ts'
 import { entryFires as hit, rejectionOf, selection } from './spec-helpers.ts'
 
 /**
@@ -95,6 +95,13 @@ describe('generic modifiers (appendix, "Generic Modifiers")', () => {
     expect(hit(`User|contains|neq: adm`, { User: 'guest' })).toBe(true)
   })
 
+  it('neq null holds for a present value that is not null', () => {
+    expect(hit(`User|neq: null`, { User: 'x' })).toBe(true)
+    expect(hit(`User|neq: null`, { User: '' })).toBe(true)
+    expect(hit(`User|neq: null`, { User: null })).toBe(false)
+    expect(hit(`User|neq: null`, {})).toBe(false)
+  })
+
   it('neq holds for an absent field, which is not equal to the value', () => {
     // Ambiguity: the appendix says "the field is different from the specified values" and
     // nothing about absent fields. Palisade reads neq as `not (field = value)`, the query
@@ -141,6 +148,19 @@ describe('windash (appendix, "String Modifiers")', () => {
     expect(hit(entry, { CommandLine: 'x /a \u2015b' })).toBe(true)
     expect(hit(entry, { CommandLine: 'x \u2013a -b' })).toBe(true)
     expect(hit(entry, { CommandLine: 'x -a +b' })).toBe(false)
+  })
+
+  it('works in keyword searches, with the implicit contains', () => {
+    const d = `kw:\n    '|windash': ' -nop '\ncondition: kw`
+    expect(fires(d, { CommandLine: 'powershell /nop -w hidden' })).toBe(true)
+    expect(fires(d, { CommandLine: 'powershell +nop' })).toBe(false)
+  })
+
+  it('spells out permutations before UTF-16 as well: windash|wide|base64offset', () => {
+    const entry = `CommandLine|windash|wide|base64offset|contains: ' -e '`
+    const wide = (s: string): string => b64(Buffer.from(s, 'utf16le'))
+    expect(hit(entry, { CommandLine: wide('x \u2013e y') })).toBe(true)
+    expect(hit(entry, { CommandLine: wide('x +e y') })).toBe(false)
   })
 
   it('gives every permutation to an encoding that follows it', () => {
@@ -368,6 +388,15 @@ describe('time modifiers (appendix, "Time Modifiers")', () => {
       if (tz === undefined) delete process.env['TZ']
       else process.env['TZ'] = tz
     }
+  })
+
+  it('reads a number as milliseconds since the epoch, in UTC', () => {
+    // Ambiguity: the appendix does not say how a numeric date is written; Palisade takes
+    // JavaScript's epoch milliseconds.
+    const ms = Date.UTC(2025, 2, 9, 14, 27, 5)
+    expect(hit(`T|year: 2025`, { T: ms })).toBe(true)
+    expect(hit(`T|hour: 14`, { T: ms })).toBe(true)
+    expect(hit(`T|week: 10`, { T: ms })).toBe(true)
   })
 
   it('reads a date without a time, and never holds for text that is not a date', () => {

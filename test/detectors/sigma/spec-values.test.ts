@@ -102,6 +102,13 @@ describe('escapes (specification, "Escape Character")', () => {
     expect(hit(String.raw`F: 'a\b'`, { F: 'a\\b' })).toBe(true)
   })
 
+  it('keeps wildcards inside a contains value, and an escaped backslash at a startswith end', () => {
+    expect(hit(`F|contains: 'a*b'`, { F: 'xx a then b xx' })).toBe(true)
+    expect(hit(`F|contains: 'a*b'`, { F: 'b then a' })).toBe(false)
+    expect(hit(String.raw`F|startswith: 'C:\Windows\\'`, { F: 'C:\\Windows\\x' })).toBe(true)
+    expect(hit(String.raw`F|startswith: 'C:\Windows\\'`, { F: 'C:\\WindowsX' })).toBe(false)
+  })
+
   it('keeps escapes next to modifiers: contains with a value ending in \\\\', () => {
     const entry = String.raw`F|contains: '\Temp\\'`
     expect(hit(entry, { F: 'C:\\Temp\\x.exe' })).toBe(true)
