@@ -162,7 +162,10 @@ const numberModifiers: readonly string[] = [...numericOps, ...timeParts, 'neq', 
 /** Rejects unknown modifiers and combinations in which one modifier would do nothing. */
 function checkModifiers(key: string, mods: readonly string[]): void {
   for (const mod of mods) {
-    if (!known.has(mod)) throw new RuleCompileError(`unknown modifier "${mod}" in "${key}"`)
+    if (known.has(mod)) continue
+    const near = [...known].find((k) => k.length > 2 && editDistance(k, mod) <= 2)
+    const hint = near ? ` (did you mean ${near}?)` : ''
+    throw new RuleCompileError(`unknown modifier "${mod}" in "${key}"${hint}`)
   }
 
   // Appendix, "Regular Expression": i, m and s are sub-modifiers of re.
@@ -188,6 +191,20 @@ function checkModifiers(key: string, mods: readonly string[]): void {
   if (mods.filter((m) => (timeParts as readonly string[]).includes(m)).length > 1) {
     throw new RuleCompileError(`"${key}": only one of ${timeParts.join(', ')} can apply`)
   }
+}
+
+/** Levenshtein distance, for suggesting the modifier a misspelt one was meant to be. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const swap = row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)
+      next.push(Math.min(swap, row[j]! + 1, next[j - 1]! + 1))
+    }
+    row = next
+  }
+  return row[b.length]!
 }
 
 /** Probes one of which holds when the value tests pass (any one test's under `all`). */

@@ -583,7 +583,15 @@ describe('fieldref (appendix, "Specific Modifiers")', () => {
 describe('modifier names', () => {
   it('rejects an unknown modifier, naming it and the field', () => {
     expect(rejectionOf(selection(`Image|sideways: x`))).toMatch(
-      /unknown modifier "sideways" in "Image\|sideways"/,
+      /unknown modifier "sideways" in "Image\|sideways"$/,
     )
+  })
+
+  it('suggests the modifier a misspelt one is closest to', () => {
+    expect(rejectionOf(selection(`CommandLine|contians: x`))).toMatch(
+      /unknown modifier "contians" in "CommandLine\|contians" \(did you mean contains\?\)/,
+    )
+    expect(rejectionOf(selection(`Image|endwith: x`))).toMatch(/\(did you mean endswith\?\)/)
+    expect(rejectionOf(selection(`Ip|cdir: 10.0.0.0/8`))).toMatch(/\(did you mean cidr\?\)/)
   })
 })
