@@ -1,5 +1,6 @@
 import type { FieldValue } from './field-cache.ts'
 import { foldCase, isAscii } from './fold-case.ts'
+import { NeedleScanner } from './needle-scanner.ts'
 import type { Probe } from './rule-needs.ts'
 
 /**
@@ -49,10 +50,27 @@ export function compilePattern(parts: readonly Part[], cased: boolean): PatternT
     const at = last.s.lastIndexOf('\\')
     if (at >= 0) probes.set(test, { kind: 'basename', value: foldCase(last.s.slice(at + 1)) })
   }
+  if (!probes.has(test)) {
+    // Any other match contains each literal part, and so its folded text the folded part
+    // (the fold is one code unit for one: fold-case.ts). The longest is the rarest, roughly.
+    const needle = longestLiteral(parts)
+    if (needle !== undefined) probes.set(test, { kind: 'substring', value: needle })
+  }
   return test
 }
 
 const probes = new WeakMap<PatternTest, Omit<Probe, 'get'>>()
+
+/** The longest literal part, folded, when it is ASCII (what the needle scanner takes). */
+function longestLiteral(parts: readonly Part[]): string | undefined {
+  let best: string | undefined
+  for (const p of parts) {
+    if (p.k !== 'lit' || (best !== undefined && p.s.length <= best.length)) continue
+    const folded = foldCase(p.s)
+    if (folded.length > 0 && isAscii(folded)) best = folded
+  }
+  return best
+}
 
 /** What a compiled pattern needs of its field, when that is one probe. */
 export function probeOf(test: PatternTest): Omit<Probe, 'get'> | undefined {
@@ -149,9 +167,20 @@ export function mergePlainTests(tests: readonly PatternTest[]): PatternTest[] {
   return out
 }
 
+/**
+ * From this many ASCII `contains` needles on, one pass of a needle scanner over the text beats
+ * an `includes` per needle (measured on the corpus's command lines: at 4 needles they are
+ * about even, at 20 the scanner is several times faster).
+ */
+const SCANNER_FROM = 6
+
 /** Whether `s` has any of the needles, as `how` says; one loop, no call per needle. */
 function anyNeedle(how: Plain['how'], needles: readonly string[]): (s: string) => boolean {
   if (needles.length === 0) return () => false
+  if (how === 'includes' && needles.length >= SCANNER_FROM && needles.every(isAscii)) {
+    const scanner = new NeedleScanner(needles)
+    return (s) => scanner.has(s)
+  }
   if (needles.length === 1) {
     const needle = needles[0]!
     if (how === 'includes') return (s) => s.includes(needle)

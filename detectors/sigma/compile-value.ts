@@ -340,10 +340,15 @@ function compileKeywords(
         return true
       }
     }
-    const any = (leaf: FieldValue) => {
-      for (let i = 0; i < tests.length; i++) if (tests[i]!(leaf)) return true
-      return false
-    }
+    // A keyword list is mostly plain `contains` values: one merged test per leaf, not one each.
+    const merged = mergePlainTests(tests)
+    const any =
+      merged.length === 1
+        ? merged[0]!
+        : (leaf: FieldValue) => {
+            for (let i = 0; i < merged.length; i++) if (merged[i]!(leaf)) return true
+            return false
+          }
     return (e) => cache.someLeaf(e, any)
   }
   // Without a rule set's cache, each leaf is tested through one value, refilled for each.

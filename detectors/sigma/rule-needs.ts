@@ -1,6 +1,7 @@
 import type { PalisadeEvent } from '../../platform/event-model.ts'
 import type { EventPredicate, FieldGetter } from './compile-value.ts'
 import type { FieldCache, FieldSlot } from './field-cache.ts'
+import { NeedleScanner } from './needle-scanner.ts'
 
 /**
  * What a predicate needs of an event before it can match, so that a rule set can skip most
@@ -14,11 +15,12 @@ import type { FieldCache, FieldSlot } from './field-cache.ts'
 /**
  * One condition on a field: `basename` is the folded text after the field's last backslash
  * (what a case-insensitive `endswith: '\x.exe'` needs); `lower` is the field's `toLowerCase`
- * text (what an exact value needs).
+ * text (what an exact value needs); `substring` is an ASCII text the field's folded text
+ * contains (what any other pattern with a literal part needs: its longest literal).
  */
 export interface Probe {
   get: FieldGetter
-  kind: 'basename' | 'lower'
+  kind: 'basename' | 'lower' | 'substring'
   value: string
 }
 
@@ -38,14 +40,34 @@ export function needOf(predicate: EventPredicate): Need | undefined {
   return needs.get(predicate)
 }
 
-/** Needs of an AND: any one part's need is the whole's; the one with fewest probes is kept. */
+/** Needs of an AND: any one part's need is the whole's; the likeliest to fail is kept. */
 export function needOfAll(parts: readonly EventPredicate[]): Need | undefined {
   let best: Need | undefined
+  let bestCost = Infinity
   for (const p of parts) {
     const need = needs.get(p)
-    if (need && (!best || need.length < best.length)) best = need
+    if (!need) continue
+    const cost = costOf(need)
+    if (cost < bestCost) {
+      best = need
+      bestCost = cost
+    }
   }
   return best
+}
+
+/**
+ * How often a need lets a rule through, roughly: each probe counts, an exact or program-name
+ * probe once (it holds for one value of the field), a substring more, and a short one much
+ * more (`.exe` is in most command lines; ` share ` is in few).
+ */
+function costOf(need: Need): number {
+  let cost = 0
+  for (const probe of need) {
+    if (probe.kind !== 'substring') cost += 1
+    else cost += probe.value.length >= 5 ? 3 : 8
+  }
+  return cost
 }
 
 /** Needs of an OR: every part must need something, and the whole needs one of them. */
@@ -76,6 +98,9 @@ interface Dimension {
   buckets: Map<string, number[]>
   /** Every position with a probe on this dimension. */
   all: number[]
+  /** For `substring`: the probe values, scanned for in one pass; `through` is by needle id. */
+  scanner?: NeedleScanner
+  through?: number[][]
 }
 
 /**
@@ -109,6 +134,11 @@ export class Gates {
         if (dim.all.at(-1) !== at) dim.all.push(at)
       }
     })
+    for (const dim of this.dimensions) {
+      if (dim.kind !== 'substring') continue
+      dim.scanner = new NeedleScanner([...dim.buckets.keys()])
+      dim.through = [...dim.buckets.values()]
+    }
   }
 
   /** Works out which items the event may match; ask with `isOpen` until the next call. */
@@ -116,10 +146,35 @@ export class Gates {
     const generation = ++this.generation
     for (let d = 0; d < this.dimensions.length; d++) {
       const dim = this.dimensions[d]!
+      if (dim.scanner) {
+        this.openFound(dim, dim.scanner, generation, event)
+        continue
+      }
       const key = probeKey(dim.slot.read(event), dim.kind)
       if (key === null) continue
       const through = key === undefined ? dim.all : dim.buckets.get(key)
       if (!through) continue
+      for (let i = 0; i < through.length; i++) this.opened[through[i]!] = generation
+    }
+  }
+
+  /** Opens the items whose needle occurs in the field's folded text. */
+  private openFound(
+    dim: Dimension,
+    scanner: NeedleScanner,
+    generation: number,
+    event: PalisadeEvent,
+  ): void {
+    const slot = dim.slot.read(event)
+    if (slot.text === undefined) {
+      // Arrays are tested element by element: let every rule on this field through.
+      if (Array.isArray(slot.value)) for (const at of dim.all) this.opened[at] = generation
+      return
+    }
+    scanner.scan(slot.folded())
+    const { found, count } = scanner
+    for (let n = 0; n < count; n++) {
+      const through = dim.through![found[n]!]!
       for (let i = 0; i < through.length; i++) this.opened[through[i]!] = generation
     }
   }

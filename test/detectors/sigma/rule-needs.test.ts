@@ -32,13 +32,37 @@ describe('what rules need of an event', () => {
     expect(needs(netRule)).toEqual(['basename:net.exe', 'basename:net1.exe', 'lower:net.exe'])
   })
 
-  it('needs nothing when a value is not a whole path ending, or is negated', () => {
-    expect(needs(`s:\n    Image|endswith: '.exe'\ncondition: s`)).toBeUndefined()
-    expect(needs(`s:\n    Image|contains: '\\net.exe'\ncondition: s`)).toBeUndefined()
+  it('needs the longest literal of any other pattern, as folded text the field contains', () => {
+    expect(needs(`s:\n    Image|endswith: '.EXE'\ncondition: s`)).toEqual(['substring:.exe'])
+    expect(needs(`s:\n    Image|contains: '\\net.exe'\ncondition: s`)).toEqual([
+      'substring:\\net.exe',
+    ])
+    const wild = `s:\n    CommandLine: '*Invoke-*Mimikatz*'\ncondition: s`
+    expect(needs(wild)).toEqual(['substring:mimikatz'])
+    const either = `a:\n    Image|endswith: '\\net.exe'\nb:\n    CommandLine|contains: x\ncondition: a or b`
+    expect(needs(either)).toEqual(['basename:net.exe', 'substring:x'])
+  })
+
+  it('prefers program names to a short substring, and a long substring to many names', () => {
+    const short = `a:\n    Image|endswith: '\\net.exe'\nb:\n    CommandLine|contains: ' /c'\ncondition: a and b`
+    expect(needs(short)).toEqual(['basename:net.exe'])
+    const names = Array.from({ length: 4 }, (_, i) => `        - '\\tool${i}.exe'`).join('\n')
+    const long = `a:\n    Image|endswith:\n${names}\nb:\n    CommandLine|contains: ' share '\ncondition: a and b`
+    expect(needs(long)).toEqual(['substring: share '])
+  })
+
+  it('needs nothing when a value has no literal, is negated, or one side of an or needs nothing', () => {
     expect(needs(`s:\n    Image|endswith: '\\net.exe'\ncondition: not s`)).toBeUndefined()
     expect(needs(`s:\n    Image|neq: 'net.exe'\ncondition: s`)).toBeUndefined()
-    const either = `a:\n    Image|endswith: '\\net.exe'\nb:\n    CommandLine|contains: x\ncondition: a or b`
+    expect(needs(`s:\n    Image|re: 'net\\.exe$'\ncondition: s`)).toBeUndefined()
+    expect(needs(`s:\n    Image: '*'\ncondition: s`)).toBeUndefined()
+    const either = `a:\n    Image|endswith: '\\net.exe'\nb:\n    CommandLine|re: x\ncondition: a or b`
     expect(needs(either)).toBeUndefined()
+  })
+
+  it('leaves non-ASCII literals out of substring needs', () => {
+    expect(needs(`s:\n    CommandLine|contains: 'ünïcödé'\ncondition: s`)).toBeUndefined()
+    expect(needs(`s:\n    CommandLine: '*ab*ünïcödé*'\ncondition: s`)).toEqual(['substring:ab'])
   })
 
   it('needs any one value under all', () => {
