@@ -4,10 +4,13 @@ import {
   dashChars,
   mergePlainTests,
   probeOf,
+  setProbe,
   type Part,
   type PatternTest,
 } from './compile-pattern.ts'
 import { FieldSlot, FieldValue, type FieldCache } from './field-cache.ts'
+import { foldCase, isAscii } from './fold-case.ts'
+import { requiredLiteral } from './regex-literal.ts'
 import { withNeed, type Probe } from './rule-needs.ts'
 
 /**
@@ -277,7 +280,14 @@ function compileValue(
 
   if (has('re')) {
     const re = compileRegex(key, text, mods)
-    return [(f) => f.text !== undefined && re.test(f.text)]
+    const test: ValueTest = (f) => f.text !== undefined && re.test(f.text)
+    // Every match holds the pattern's required literal, so the rule can wait for it.
+    const literal = requiredLiteral(re.source)
+    const needle = literal === undefined ? undefined : foldCase(literal)
+    if (needle !== undefined && needle.length >= 3 && isAscii(needle)) {
+      setProbe(test, { kind: 'substring', value: needle })
+    }
+    return [test]
   }
   if (has('cidr')) {
     const net = readCidr(text)

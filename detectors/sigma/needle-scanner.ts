@@ -30,8 +30,13 @@ export class NeedleScanner {
   private readonly seen: Int32Array
   private scans = 0
 
-  /** @param needles non-empty ASCII strings; a needle's index is its id in `found` */
-  constructor(needles: readonly string[]) {
+  /**
+   * @param needles non-empty ASCII strings; a needle's index is its id in `found`
+   * @param caseless read `A`-`Z` in the text as `a`-`z`, for lower-case needles: scanning a
+   *   text then finds what scanning its fold would (the fold takes nothing outside ASCII into
+   *   it: fold-case.ts), without making the folded copy
+   */
+  constructor(needles: readonly string[], caseless = false) {
     let width = 1
     for (const [id, needle] of needles.entries()) {
       if (needle.length === 0 || !isAsciiText(needle)) {
@@ -44,6 +49,7 @@ export class NeedleScanner {
       }
     }
     this.width = width
+    if (caseless) for (let c = 65; c <= 90; c++) this.classes[c] = this.classes[c + 32]!
 
     const goto: Int32Array[] = [new Int32Array(width)]
     const own: number[][] = [[]]

@@ -136,7 +136,7 @@ export class Gates {
     })
     for (const dim of this.dimensions) {
       if (dim.kind !== 'substring') continue
-      dim.scanner = new NeedleScanner([...dim.buckets.keys()])
+      dim.scanner = new NeedleScanner([...dim.buckets.keys()], true)
       dim.through = [...dim.buckets.values()]
     }
   }
@@ -171,7 +171,7 @@ export class Gates {
       if (Array.isArray(slot.value)) for (const at of dim.all) this.opened[at] = generation
       return
     }
-    scanner.scan(slot.folded())
+    scanner.scan(slot.text)
     const { found, count } = scanner
     for (let n = 0; n < count; n++) {
       const through = dim.through![found[n]!]!

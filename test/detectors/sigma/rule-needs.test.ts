@@ -54,10 +54,17 @@ describe('what rules need of an event', () => {
   it('needs nothing when a value has no literal, is negated, or one side of an or needs nothing', () => {
     expect(needs(`s:\n    Image|endswith: '\\net.exe'\ncondition: not s`)).toBeUndefined()
     expect(needs(`s:\n    Image|neq: 'net.exe'\ncondition: s`)).toBeUndefined()
-    expect(needs(`s:\n    Image|re: 'net\\.exe$'\ncondition: s`)).toBeUndefined()
+    expect(needs(`s:\n    Image|re: '^(net|cmd)\\d+$'\ncondition: s`)).toBeUndefined()
     expect(needs(`s:\n    Image: '*'\ncondition: s`)).toBeUndefined()
     const either = `a:\n    Image|endswith: '\\net.exe'\nb:\n    CommandLine|re: x\ncondition: a or b`
     expect(needs(either)).toBeUndefined()
+  })
+
+  it('needs the literal every match of a regular expression holds', () => {
+    expect(needs(`s:\n    CommandLine|re: 'ipconfig\\s+/ALL'\ncondition: s`)).toEqual([
+      'substring:ipconfig',
+    ])
+    expect(needs(`s:\n    CommandLine|re: 'a.b'\ncondition: s`)).toBeUndefined()
   })
 
   it('leaves non-ASCII literals out of substring needs', () => {
