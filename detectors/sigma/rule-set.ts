@@ -235,19 +235,23 @@ export function compileRuleSet(
         const resolve = resolverFor(family, variant.fields)
         let test = compileDetection(doc.detection, resolve, ruleOptions)
         if (applied.length > 0) {
-          const negated = applied.map((f): EventPredicate => {
-            let p: EventPredicate
+          // A filter's condition is ANDed into the rule as written, so an exclusion is written
+          // `condition: not selection`. The filters specification (v2.1.0, "Examples") shows
+          // `condition: selection` with a description that reads as an exclusion, which is
+          // ambiguous; pySigma, which the specification was written with, ANDs the condition
+          // unchanged (SigmaFilter.apply_on_rule in sigma/filters.py) and writes exclusions
+          // with `not`. Following it makes one filter file mean the same in both tools.
+          const conditions = applied.map((f): EventPredicate => {
             try {
-              p = compileDetection(f.detection, resolve, ruleOptions)
+              return compileDetection(f.detection, resolve, ruleOptions)
             } catch (err) {
               // The fault is the filter's: say which, and where, not the rule's line.
               if (!(err instanceof RuleCompileError)) throw err
               const at = `${f.file}:${err.line ?? f.line}`
               throw new RuleCompileError(`filter ${f.id} (${at}): ${err.message}`)
             }
-            return (e) => !p(e)
           })
-          test = allOf([test, ...negated])
+          test = allOf([test, ...conditions])
         }
         compiled.push({ keys: variantKeys(variant), test })
       }

@@ -56,7 +56,7 @@ const failureRule = (level: string) =>
     '  rules: [test_watched_failure]',
     '  selection:',
     '    user.name: watched-robot',
-    '  condition: selection',
+    '  condition: not selection',
     '',
   ].join('\n')
 

@@ -152,7 +152,7 @@ describe('the rule set digest', () => {
       `  rules: [${A}]`,
       '  selection:',
       '    source.ip: 10.0.0.1',
-      '  condition: selection',
+      '  condition: not selection',
     ].join('\n')
     const before = ruleSetDigests(ruleSetOf(rule(A, 'failure')))
     const after = ruleSetDigests(ruleSetOf(rule(A, 'failure'), filter))

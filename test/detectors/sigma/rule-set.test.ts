@@ -81,7 +81,7 @@ logsource: {product: windows, category: process_creation}
 filter:
     rules: [11111111-1111-4111-8111-111111111111]
     selection: {User|startswith: adm_}
-    condition: selection
+    condition: not selection
 `
     const set = ruleSetFrom(text)
     expect(set.evaluate(sysmon(1, { Image: 'C:\\x\\cmd.exe', User: 'adm_x' }))).toHaveLength(0)

@@ -6,7 +6,9 @@ import { ruleSetFrom, sysmon } from './helpers.ts'
 
 /**
  * Global filters (filters specification v2.1.0), with its example: "Filter Administrator
- * account", which suppresses two rules' matches for users starting with adm_.
+ * account", which suppresses two rules' matches for users starting with adm_. A filter's
+ * condition is ANDed into the rules it names as written, as pySigma does, so the example's
+ * exclusion is written `condition: not selection` here.
  */
 
 const rar = '6f3e2987-db24-4c78-a860-b4f4095a7095'
@@ -43,7 +45,7 @@ filter:
         - ${jump} # Login on jump host
     selection:
         User|startswith: 'adm_'
-    condition: selection
+    condition: not selection
 `
 
 function matched(text: string, data: Record<string, unknown>): string[] {
@@ -67,6 +69,23 @@ describe('global filters (filters specification, "Global filter")', () => {
     expect(matched(text, { Image: 'C:\\Tools\\rar.exe' })).toEqual([other, rar])
   })
 
+  it('excludes the events condition: not selection matches and keeps the rest', () => {
+    const text = `${rules}---\n${example}`
+    const events = [
+      { Image: 'C:\\Tools\\rar.exe', User: 'adm_jane' },
+      { Image: 'C:\\Tools\\rar.exe', User: 'jane' },
+      { Image: 'C:\\Tools\\rar.exe', User: 'bob_adm_' },
+    ]
+    expect(events.map((e) => matched(text, e).includes(rar))).toEqual([false, true, true])
+  })
+
+  it('ANDs a filter condition as written, as pySigma does, so condition: selection narrows', () => {
+    const keepOnly = example.replace('condition: not selection', 'condition: selection')
+    const text = `${rules}---\n${keepOnly}`
+    expect(matched(text, { Image: 'C:\\Tools\\rar.exe', User: 'adm_jane' })).toEqual([other, rar])
+    expect(matched(text, { Image: 'C:\\Tools\\rar.exe', User: 'jane' })).toEqual([other])
+  })
+
   it('names rules by id or by name', () => {
     const named = [rule(rar, 'rar', '\\rar.exe', 'rar_compression'), rule(other, 'o', '\\x.exe')]
     const filter = example.replace(`- ${rar} # Data Compressed - rar.exe`, '- rar_compression')
@@ -77,8 +96,8 @@ describe('global filters (filters specification, "Global filter")', () => {
 
   it('takes a full condition over several filter selections', () => {
     const filter = example.replace(
-      "    selection:\n        User|startswith: 'adm_'\n    condition: selection\n",
-      "    selection:\n        User|startswith: 'adm_'\n    unless:\n        CommandLine|contains: ' -hp'\n    condition: selection and not unless\n",
+      "    selection:\n        User|startswith: 'adm_'\n    condition: not selection\n",
+      "    selection:\n        User|startswith: 'adm_'\n    unless:\n        CommandLine|contains: ' -hp'\n    condition: not (selection and not unless)\n",
     )
     const text = `${rules}---\n${filter}`
     const base = { Image: 'C:\\rar.exe', User: 'adm_x' }
