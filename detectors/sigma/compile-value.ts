@@ -11,7 +11,7 @@ import {
 import { FieldSlot, FieldValue, type FieldCache } from './field-cache.ts'
 import { foldCase, isAscii } from './fold-case.ts'
 import { requiredLiteral } from './regex-literal.ts'
-import { withNeed, type Probe } from './rule-needs.ts'
+import { keywordLeaves, withNeed, type Probe } from './rule-needs.ts'
 
 /**
  * Compiles one `field|modifier|...: value(s)` entry of a Sigma detection into a predicate
@@ -344,11 +344,17 @@ function compileKeywords(
   }
   const cache = options.cache
   if (cache) {
+    const need = needOfTests(keywordLeaves, tests, mods.includes('all'))?.filter(
+      (p) => p.kind === 'substring',
+    )
     if (mods.includes('all')) {
-      return (e) => {
-        for (let i = 0; i < tests.length; i++) if (!cache.someLeaf(e, tests[i]!)) return false
-        return true
-      }
+      return withNeed(
+        (e) => {
+          for (let i = 0; i < tests.length; i++) if (!cache.someLeaf(e, tests[i]!)) return false
+          return true
+        },
+        need?.length === 1 ? need : undefined,
+      )
     }
     // A keyword list is mostly plain `contains` values: one merged test per leaf, not one each.
     const merged = mergePlainTests(tests)
@@ -359,7 +365,9 @@ function compileKeywords(
             for (let i = 0; i < merged.length; i++) if (merged[i]!(leaf)) return true
             return false
           }
-    return (e) => cache.someLeaf(e, any)
+    // Every value is `contains` here, so its probe (if any) is a substring of some leaf.
+    const gated = need !== undefined && need.length === tests.length ? need : undefined
+    return withNeed((e) => cache.someLeaf(e, any), gated)
   }
   // Without a rule set's cache, each leaf is tested through one value, refilled for each.
   const leaf = new FieldValue()

@@ -25,17 +25,24 @@ export class FieldCache {
    * same syslog event, so its leaves are gathered and case-folded once per event and reused.
    */
   someLeaf(event: PalisadeEvent, test: (leaf: FieldValue) => boolean): boolean {
+    const count = this.leaves(event)
+    for (let i = 0; i < count; i++) if (test(this.leafPool[i]!)) return true
+    return false
+  }
+
+  /** Gathers the event's leaves (once per event); they are `leafPool[0..count)`. */
+  leaves(event: PalisadeEvent): number {
     if (this.leafGeneration !== this.generation || this.leafEvent !== event) {
       this.leafGeneration = this.generation
       this.leafEvent = event
       this.leafCount = 0
       this.gather(event, true)
     }
-    for (let i = 0; i < this.leafCount; i++) if (test(this.leafPool[i]!)) return true
-    return false
+    return this.leafCount
   }
 
-  private leafPool: FieldValue[] = []
+  /** The leaves `leaves` gathered; only the first `count` it returned are this event's. */
+  readonly leafPool: FieldValue[] = []
   private leafCount = 0
   private leafGeneration = -1
   private leafEvent: PalisadeEvent | undefined = undefined

@@ -118,14 +118,26 @@ export class NeedleScanner {
 
   /** Scans `text`; afterwards `found[0..count)` holds each needle that occurs, once. */
   scan(text: string): void {
+    this.begin()
+    this.add(text)
+  }
+
+  /** Starts a scan over several texts (`add` each): needles are found once across them. */
+  begin(): void {
     // Scan numbers mark needles already found; restart them before they leave int32.
     if (this.scans === 0x7fffffff) {
       this.seen.fill(0)
       this.scans = 0
     }
-    const scan = ++this.scans
+    this.scans++
+    this.count = 0
+  }
+
+  /** Adds to `found` the needles that occur in `text` and were not found since `begin`. */
+  add(text: string): void {
+    const scan = this.scans
     const { next, outputs, classes, width, found, seen } = this
-    let count = 0
+    let count = this.count
     let state = 0
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i)

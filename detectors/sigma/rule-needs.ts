@@ -24,6 +24,12 @@ export interface Probe {
   value: string
 }
 
+/**
+ * The getter keyword probes name: a `substring` probe on it holds when any leaf value of the
+ * event (what a keyword search reads) holds the text.
+ */
+export const keywordLeaves: FieldGetter = () => undefined
+
 /** At least one of these probes holds whenever the predicate is true. */
 export type Need = readonly Probe[]
 
@@ -92,6 +98,7 @@ function probeKey(slot: FieldSlot, kind: Probe['kind']): string | undefined | nu
 }
 
 interface Dimension {
+  get: FieldGetter
   slot: FieldSlot
   kind: Probe['kind']
   /** Probe value → positions (in the gated list) of the items it lets through. */
@@ -114,7 +121,10 @@ export class Gates {
   private readonly dimensions: Dimension[] = []
   private generation = 0
 
+  private readonly cache: FieldCache
+
   constructor(itemNeeds: readonly (Need | undefined)[], cache: FieldCache) {
+    this.cache = cache
     this.gated = itemNeeds.map((n) => n !== undefined)
     this.opened = itemNeeds.map(() => 0)
     const byDimension = new Map<FieldGetter, Map<Probe['kind'], Dimension>>()
@@ -124,7 +134,13 @@ export class Gates {
         byDimension.set(probe.get, kinds)
         let dim = kinds.get(probe.kind)
         if (!dim) {
-          dim = { slot: cache.slot(probe.get), kind: probe.kind, buckets: new Map(), all: [] }
+          dim = {
+            get: probe.get,
+            slot: cache.slot(probe.get),
+            kind: probe.kind,
+            buckets: new Map(),
+            all: [],
+          }
           kinds.set(probe.kind, dim)
           this.dimensions.push(dim)
         }
@@ -147,7 +163,8 @@ export class Gates {
     for (let d = 0; d < this.dimensions.length; d++) {
       const dim = this.dimensions[d]!
       if (dim.scanner) {
-        this.openFound(dim, dim.scanner, generation, event)
+        if (dim.get === keywordLeaves) this.openInLeaves(dim, dim.scanner, generation, event)
+        else this.openFound(dim, dim.scanner, generation, event)
         continue
       }
       const key = probeKey(dim.slot.read(event), dim.kind)
@@ -172,6 +189,27 @@ export class Gates {
       return
     }
     scanner.scan(slot.text)
+    this.openThrough(dim, scanner, generation)
+  }
+
+  /** Opens the keyword items whose needle occurs in any leaf of the event. */
+  private openInLeaves(
+    dim: Dimension,
+    scanner: NeedleScanner,
+    generation: number,
+    event: PalisadeEvent,
+  ): void {
+    const pool = this.cache.leafPool
+    const count = this.cache.leaves(event)
+    scanner.begin()
+    for (let i = 0; i < count; i++) {
+      const text = pool[i]!.text
+      if (text !== undefined) scanner.add(text)
+    }
+    this.openThrough(dim, scanner, generation)
+  }
+
+  private openThrough(dim: Dimension, scanner: NeedleScanner, generation: number): void {
     const { found, count } = scanner
     for (let n = 0; n < count; n++) {
       const through = dim.through![found[n]!]!
