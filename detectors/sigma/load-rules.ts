@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml'
@@ -99,7 +99,8 @@ export function parseTimespan(text: unknown): number | undefined {
  * Loads Sigma rules from files and folders (recursively, `.yml` and `.yaml`).
  *
  * A document that cannot be read becomes a rejection with its file, line and reason; the
- * other documents load regardless.
+ * other documents load regardless. A file reached twice (folders given that overlap) is read
+ * once, and a document whose `id` an earlier one already has is rejected, naming both.
  *
  * @param paths folders or files
  * @throws ValidationError when a path does not exist (a hard error, unlike a bad rule)
@@ -108,8 +109,12 @@ export function parseTimespan(text: unknown): number | undefined {
  */
 export function loadRules(paths: readonly string[]): LoadedRules {
   const out: LoadedRules = { documents: [], rejections: [], files: 0 }
+  const read = new Set<string>()
   for (const path of paths) {
     for (const file of listRuleFiles(path)) {
+      const real = realpathSync(file)
+      if (read.has(real)) continue
+      read.add(real)
       out.files++
       const text = readFileSync(file, 'utf8')
       const result = parseRuleText(text, relative(process.cwd(), file) || file)
@@ -117,7 +122,41 @@ export function loadRules(paths: readonly string[]): LoadedRules {
       out.rejections.push(...result.rejections)
     }
   }
+  out.documents = rejectDuplicateIds(out.documents, out.rejections)
   return out
+}
+
+/**
+ * The documents whose id no earlier document (in file order) has; each later one becomes a
+ * rejection naming both places. Rules, correlations and filters share one namespace, since
+ * each is referenced, turned off and audited by its id alone.
+ */
+function rejectDuplicateIds(
+  documents: readonly SigmaDocument[],
+  rejections: RuleRejection[],
+): SigmaDocument[] {
+  const first = new Map<string, SigmaDocument>()
+  const kept: SigmaDocument[] = []
+  for (const doc of documents) {
+    const earlier = first.get(doc.id)
+    if (!earlier) {
+      first.set(doc.id, doc)
+      kept.push(doc)
+      continue
+    }
+    // Rules specification, "Identification": an id is globally unique. Keeping the first
+    // keeps the running rule stable when a copy of its file is dropped beside it.
+    rejections.push({
+      file: doc.file,
+      line: doc.line,
+      rule_id: doc.id,
+      message:
+        `duplicate id ${doc.id}: this ${doc.kind} (${doc.file}:${doc.line}) has the id of the ` +
+        `${earlier.kind} at ${earlier.file}:${earlier.line}, which is loaded instead; ` +
+        'give one of them another id',
+    })
+  }
+  return kept
 }
 
 /**

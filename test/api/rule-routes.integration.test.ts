@@ -367,6 +367,34 @@ describe('POST /v1/rules/reload', () => {
     await palisade.request('PATCH', `/v1/rules/${ADDED}`, { body: { enabled: true } })
   })
 
+  it('rejects a file whose rule has the id of one already loaded, naming both', async () => {
+    writeFileSync(join(ruleDir, 'zz-copy.yml'), failureRule('low'))
+    try {
+      const res = await palisade.request('POST', '/v1/rules/reload')
+      expect(res.status).toBe(200)
+      expect(res.body).toMatchObject({ added: [], changed: [], removed: [] })
+      const duplicates = res.body.rejected.filter((r: { file: string }) =>
+        r.file.endsWith('zz-copy.yml'),
+      )
+      // The copy repeats the rule and the filter (the correlation's id is its own too).
+      expect(duplicates.map((r: { rule_id: string }) => r.rule_id)).toEqual([
+        FAILURE,
+        BURST,
+        IGNORE,
+      ])
+      expect(duplicates[0]).toMatchObject({
+        line: 1,
+        message: expect.stringMatching(
+          new RegExp(`^duplicate id ${FAILURE}: .*zz-copy\\.yml:1\\) .*watched\\.yml:1, `),
+        ),
+      })
+      expect((await palisade.request('GET', `/v1/rules/${FAILURE}`)).body.level).toBe('medium')
+    } finally {
+      rmSync(join(ruleDir, 'zz-copy.yml'))
+      await palisade.request('POST', '/v1/rules/reload')
+    }
+  })
+
   it('keeps the running rules when the folders give nothing that loads, and says why', async () => {
     const aside = `${ruleDir}-aside`
     renameSync(ruleDir, aside)

@@ -104,6 +104,25 @@ describe('rule control', () => {
     )
   })
 
+  it('loads one of two rules sharing an id, at start and at a reload, and rejects the other', () => {
+    const dir = ruleDir(rules(2))
+    const copy = rules(2).split('---')[0]!.replace('title: Failed login', 'title: Copy')
+    writeFileSync(join(dir, 'zz-copy.yml'), copy)
+    const detector = createDetector([dir], createLogger('silent'))
+    const duplicate = {
+      file: expect.stringMatching(/zz-copy\.yml$/),
+      line: 1,
+      rule_id: RULE,
+      message: expect.stringMatching(/^duplicate id .*\/rules\.yml:1, which is loaded instead/),
+    }
+    expect(detector.rules.live.rejections).toEqual([duplicate])
+    expect(detector.ruleSet.rules.map((r) => r.title)).toEqual(['Failed login'])
+
+    const report = detector.rules.reload()
+    expect(report.rejections).toEqual([duplicate])
+    expect(report).toMatchObject({ added: [], changed: [], removed: [], rules: 1 })
+  })
+
   it('keeps the running set when a reload cannot read the folders', () => {
     const dir = ruleDir(rules(2))
     const detector = createDetector([dir], createLogger('silent'))

@@ -74,3 +74,26 @@ describe('rules check', () => {
     expect(report.unrouted).toHaveLength(1)
   })
 })
+
+describe('rules check on two files with one id', () => {
+  it('compiles the first and lists the second as rejected, naming both files and lines', () => {
+    const twice = join(dir, 'twice')
+    mkdirSync(twice)
+    const text = `title: t\nid: a0000000-0000-4000-8000-000000000009\nlogsource: ${process}\n`
+    writeFileSync(join(twice, 'a.yml'), `${text}detection:\n  s: {Image: x}\n  condition: s\n`)
+    writeFileSync(join(twice, 'b.yml'), `${text}detection:\n  s: {Image: y}\n  condition: s\n`)
+    const report = checkRules([twice])
+    expect(report.compiled).toBe(1)
+    expect(report.total).toBe(2)
+    expect(report.rejected).toEqual([
+      {
+        file: expect.stringMatching(/\/twice\/b\.yml$/),
+        line: 1,
+        rule_id: 'a0000000-0000-4000-8000-000000000009',
+        reason: expect.stringMatching(
+          /^duplicate id a0000000-0000-4000-8000-000000000009: this detection \(.*\/twice\/b\.yml:1\) has the id of the detection at .*\/twice\/a\.yml:1, which is loaded instead/,
+        ),
+      },
+    ])
+  })
+})
