@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs'
+import type { Stats } from 'node:fs'
+import { extname, join, relative } from 'node:path'
 
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml'
 
@@ -96,10 +97,11 @@ export function parseTimespan(text: unknown): number | undefined {
 }
 
 /**
- * Loads Sigma rules from files and folders (recursively, `.yml` and `.yaml`).
+ * Loads Sigma rules from files and folders (recursively, `.yml` and `.yaml`, following
+ * symbolic links).
  *
- * A document that cannot be read becomes a rejection with its file, line and reason; the
- * other documents load regardless. A file reached twice (folders given that overlap) is read
+ * A document that cannot be read, or a link that leads nowhere, becomes a rejection with its
+ * file, line and reason; the other documents load regardless. A file reached twice (folders given that overlap) is read
  * once, and a document whose `id` an earlier one already has is rejected, naming both.
  *
  * @param paths folders or files
@@ -110,8 +112,15 @@ export function parseTimespan(text: unknown): number | undefined {
 export function loadRules(paths: readonly string[]): LoadedRules {
   const out: LoadedRules = { documents: [], rejections: [], files: 0 }
   const read = new Set<string>()
+  const refused = new Set<string>()
   for (const path of paths) {
-    for (const file of listRuleFiles(path)) {
+    const found = findRuleFiles(path)
+    for (const r of found.rejections) {
+      const key = `${r.file}\u0000${r.message}`
+      if (!refused.has(key)) out.rejections.push(r)
+      refused.add(key)
+    }
+    for (const file of found.files) {
       const real = realpathSync(file)
       if (read.has(real)) continue
       read.add(real)
@@ -162,8 +171,33 @@ function rejectDuplicateIds(
 /**
  * Every `.yml`/`.yaml` file under `path`, sorted so loads are reproducible. A rule's examples
  * (`x.tests.yml` beside `x.yml`, see `rules test`) are not rules and are left out.
+ * Symbolic links are followed; see `findRuleFiles` for the links that lead nowhere.
+ *
+ * @throws ValidationError when `path` does not exist
  */
 export function listRuleFiles(path: string): string[] {
+  return findRuleFiles(path).files
+}
+
+/** What a walk of a rule path finds: the rule files, and links that could not be followed. */
+export interface FoundRuleFiles {
+  files: string[]
+  rejections: RuleRejection[]
+}
+
+/**
+ * Walks `path` for rule files (as `listRuleFiles`), following symbolic links to files and
+ * folders: a Kubernetes ConfigMap mounts each key as a link into a hidden, timestamped folder.
+ * A link whose target is missing (named like a rule file, or without an extension like a
+ * folder), or that leads back into a folder being walked, becomes a rejection naming it; the
+ * walk goes on. Entries whose names start with a dot are skipped:
+ * `.git`, `.github` and the ConfigMap's own `..data` hold no rules, and reading the
+ * ConfigMap's files through them would name each rule after a folder that changes on every
+ * update.
+ *
+ * @throws ValidationError when `path` does not exist
+ */
+export function findRuleFiles(path: string): FoundRuleFiles {
   let stat
   try {
     stat = statSync(path)
@@ -174,14 +208,76 @@ export function listRuleFiles(path: string): string[] {
       'PAL_RULES_PATH_MISSING',
     )
   }
-  if (stat.isFile()) return [path]
-  const files: string[] = []
-  for (const entry of readdirSync(path, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && /\.ya?ml$/i.test(entry.name) && !/\.tests\.ya?ml$/i.test(entry.name)) {
-      files.push(join(entry.parentPath, entry.name))
+  if (stat.isFile()) return { files: [path], rejections: [] }
+
+  const out: FoundRuleFiles = { files: [], rejections: [] }
+  const shown = (p: string) => relative(process.cwd(), p) || p
+  const refuse = (p: string, message: string) => out.rejections.push({ file: shown(p), message })
+  const walked = new Set<string>()
+  const walk = (dir: string, ancestors: readonly string[]): void => {
+    const real = realpathSync(dir)
+    if (ancestors.includes(real)) {
+      refuse(dir, `symlink loop: it leads back to ${shown(real)}, a folder it is inside; skipped`)
+      return
+    }
+    // Two links to one folder: its files are listed once.
+    if (walked.has(real)) return
+    walked.add(real)
+
+    const inside = [...ancestors, real]
+    const entries = readdirSync(dir, { withFileTypes: true })
+    // Sorted, so that rejections come in the same order on every file system.
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue
+      const full = join(dir, entry.name)
+      let kind: 'file' | 'folder' | 'other' = entry.isFile()
+        ? 'file'
+        : entry.isDirectory()
+          ? 'folder'
+          : 'other'
+      if (entry.isSymbolicLink()) {
+        const target = followLink(full)
+        if (typeof target === 'string') {
+          if (isRuleFileName(entry.name) || extname(entry.name) === '') refuse(full, target)
+          continue
+        }
+        kind = target.isFile() ? 'file' : target.isDirectory() ? 'folder' : 'other'
+      }
+      if (kind === 'folder') walk(full, inside)
+      else if (kind === 'file' && isRuleFileName(entry.name)) out.files.push(full)
     }
   }
-  return files.sort()
+  walk(path, [])
+  out.files.sort()
+  return out
+}
+
+/** A rule file's name: `.yml` or `.yaml`, and not a rule's examples (`x.tests.yml`). */
+function isRuleFileName(name: string): boolean {
+  return /\.ya?ml$/i.test(name) && !/\.tests\.ya?ml$/i.test(name)
+}
+
+/** What a symbolic link leads to, or why it leads nowhere. */
+function followLink(link: string): Stats | string {
+  try {
+    return statSync(link)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    let target = '?'
+    try {
+      target = readlinkSync(link)
+    } catch {
+      // keep '?': the link went away while being read
+    }
+    if (code === 'ELOOP') {
+      return `symlink loop: ${target} leads back to itself through links; skipped`
+    }
+    if (code === 'ENOENT') {
+      return `dangling symlink: it points to ${target}, which does not exist; skipped`
+    }
+    return `symlink to ${target} cannot be followed (${code ?? (error as Error).message}); skipped`
+  }
 }
 
 /**

@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 
 import { afterAll, describe, expect, it } from 'vitest'
 
-import { loadRules } from '../../../detectors/sigma/load-rules.ts'
+import { listRuleFiles, loadRules } from '../../../detectors/sigma/load-rules.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'palisade-load-rules-'))
 let dirs = 0
@@ -24,6 +24,7 @@ function folder(files: Record<string, string>): string {
 }
 
 const ID = '5e1d7c3a-8b2f-4a6e-9c0d-1f2e3a4b5c6d'
+const OTHER = '6f2e8d4b-9c3a-4b7f-8d1e-2a3b4c5d6e7f'
 
 function detection(id: string, title: string): string {
   return [
@@ -106,5 +107,71 @@ describe('loading rule folders', () => {
     expect(loaded.files).toBe(1)
     expect(loaded.documents).toHaveLength(1)
     expect(loaded.rejections).toEqual([])
+  })
+})
+
+describe('symbolic links in rule folders', () => {
+  it('reads a rule through a link to a file and through a link to a folder', () => {
+    const elsewhere = folder({ 'real.yml': detection(ID, 'linked file') })
+    const shared = folder({ 'deep/other.yml': detection(OTHER, 'linked folder') })
+    const dir = folder({})
+    mkdirSync(dir)
+    symlinkSync(join(elsewhere, 'real.yml'), join(dir, 'a.yml'))
+    symlinkSync(shared, join(dir, 'shared'))
+    const { documents, rejections } = loadRules([dir])
+    expect(rejections).toEqual([])
+    expect(documents.map((d) => [d.file, d.title])).toEqual([
+      [shown(dir, 'a.yml'), 'linked file'],
+      [shown(dir, 'shared/deep/other.yml'), 'linked folder'],
+    ])
+  })
+
+  it('reads a Kubernetes ConfigMap mount once, named by its keys, not its hidden folders', () => {
+    // The layout a ConfigMap volume has: keys link into ..data, which links to a timestamped
+    // folder that is replaced on every update.
+    const dir = folder({ '..2026_01_05_08_00_00.1/ssh.yml': detection(ID, 'from a ConfigMap') })
+    symlinkSync('..2026_01_05_08_00_00.1', join(dir, '..data'))
+    symlinkSync(join('..data', 'ssh.yml'), join(dir, 'ssh.yml'))
+    const { documents, rejections, files } = loadRules([dir])
+    expect({ files, rejections }).toEqual({ files: 1, rejections: [] })
+    expect(documents.map((d) => d.file)).toEqual([shown(dir, 'ssh.yml')])
+  })
+
+  it('reports a link whose target is missing, with the file and the reason, and loads the rest', () => {
+    const dir = folder({ 'good.yml': detection(ID, 'good') })
+    symlinkSync(join(dir, 'gone.yml'), join(dir, 'dangling.yml'))
+    symlinkSync(join(dir, 'gone'), join(dir, 'folder'))
+    symlinkSync(join(dir, 'gone.md'), join(dir, 'README.md'))
+    const { documents, rejections } = loadRules([dir])
+    expect(documents.map((d) => d.title)).toEqual(['good'])
+    expect(rejections).toEqual([
+      {
+        file: shown(dir, 'dangling.yml'),
+        message: `dangling symlink: it points to ${join(dir, 'gone.yml')}, which does not exist; skipped`,
+      },
+      {
+        file: shown(dir, 'folder'),
+        message: `dangling symlink: it points to ${join(dir, 'gone')}, which does not exist; skipped`,
+      },
+    ])
+  })
+
+  it('stops at a link back to a folder it is inside, and at a link to itself, saying so', () => {
+    const dir = folder({ 'sub/rule.yml': detection(ID, 'once') })
+    symlinkSync('..', join(dir, 'sub', 'up'))
+    symlinkSync('self.yml', join(dir, 'self.yml'))
+    const { documents, rejections } = loadRules([dir])
+    expect(documents.map((d) => d.title)).toEqual(['once'])
+    expect(rejections).toEqual([
+      {
+        file: shown(dir, 'self.yml'),
+        message: 'symlink loop: self.yml leads back to itself through links; skipped',
+      },
+      {
+        file: shown(dir, 'sub/up'),
+        message: `symlink loop: it leads back to ${relative(process.cwd(), dir)}, a folder it is inside; skipped`,
+      },
+    ])
+    expect(listRuleFiles(dir)).toEqual([join(dir, 'sub', 'rule.yml')])
   })
 })
