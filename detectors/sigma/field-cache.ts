@@ -1,6 +1,7 @@
 import type { PalisadeEvent } from '../../platform/event-model.ts'
 import type { FieldGetter } from './compile-value.ts'
 import { foldCase, isAscii } from './fold-case.ts'
+import { NeedleScanner } from './needle-scanner.ts'
 
 /**
  * Per-event memory of field values, shared by every rule of a rule set. Some 1,400 rules look
@@ -60,6 +61,41 @@ export class FieldCache {
         this.gather((node as Record<string, unknown>)[k], false)
       }
     }
+  }
+
+  private readonly keywordIds = new Map<string, number>()
+  private keywordScanner: NeedleScanner | undefined = undefined
+  private keywordGeneration = -1
+  private keywordEvent: PalisadeEvent | undefined = undefined
+
+  /**
+   * Registers a keyword needle (folded ASCII) of some rule's gate and returns its id. Every
+   * gate of the rule set shares one scanner, so an event's leaves are scanned once, not once
+   * per rule bucket.
+   */
+  keywordNeedle(needle: string): number {
+    let id = this.keywordIds.get(needle)
+    if (id === undefined) {
+      id = this.keywordIds.size
+      this.keywordIds.set(needle, id)
+      this.keywordScanner = undefined
+    }
+    return id
+  }
+
+  /** The keyword needles some leaf of the event holds: the scanner's `found[0..count)`. */
+  keywordsFound(event: PalisadeEvent): NeedleScanner {
+    const scanner = (this.keywordScanner ??= new NeedleScanner([...this.keywordIds.keys()], true))
+    if (this.keywordGeneration === this.generation && this.keywordEvent === event) return scanner
+    this.keywordGeneration = this.generation
+    this.keywordEvent = event
+    const count = this.leaves(event)
+    scanner.begin()
+    for (let i = 0; i < count; i++) {
+      const text = this.leafPool[i]!.text
+      if (text !== undefined) scanner.add(text)
+    }
+    return scanner
   }
 
   /** The slot of a getter; getters that are the same function share it. */

@@ -22,8 +22,13 @@ export class NeedleScanner {
   private readonly width: number
   /** `next[state * width + class]`: the state after reading a character of that class. */
   private readonly next: Int32Array
-  /** Per state, the needles that end there (its own and its failure chain's), or none. */
-  private readonly outputs: (readonly number[] | undefined)[]
+  /**
+   * The needles that end in each state (its own and its failure chain's): those of `state` are
+   * `outIds[outStart[state]..outStart[state + 1])`. Typed arrays rather than an array of lists,
+   * so the hot loop reads no holes and no objects.
+   */
+  private readonly outStart: Int32Array
+  private readonly outIds: Int32Array
   /** Needles found by the last `scan`, in `found[0..count)`. */
   readonly found: Int32Array
   count = 0
@@ -98,20 +103,40 @@ export class NeedleScanner {
       }
     }
 
+    // A state some needle ends in is stored as its complement (negative), so the scan finds
+    // out with one comparison whether there is anything to report.
+    for (let i = 0; i < next.length; i++) {
+      const to = next[i]!
+      if (outputs[to] !== undefined) next[i] = ~to
+    }
     this.next = next
-    this.outputs = outputs
+    this.outStart = new Int32Array(states + 1)
+    let total = 0
+    for (let state = 0; state < states; state++) {
+      this.outStart[state] = total
+      total += outputs[state]?.length ?? 0
+    }
+    this.outStart[states] = total
+    this.outIds = new Int32Array(total)
+    for (let state = 0; state < states; state++) {
+      this.outIds.set(outputs[state] ?? [], this.outStart[state]!)
+    }
     this.found = new Int32Array(needles.length)
     this.seen = new Int32Array(needles.length)
   }
 
   /** Whether any needle occurs in `text`; stops at the first. */
   has(text: string): boolean {
-    const { next, outputs, classes, width } = this
+    const { next, classes, width } = this
     let state = 0
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i)
-      state = c < 128 ? next[state * width + classes[c]!]! : 0
-      if (outputs[state] !== undefined) return true
+      if (c >= 128) {
+        state = 0
+        continue
+      }
+      state = next[state * width + classes[c]!]!
+      if (state < 0) return true
     }
     return false
   }
@@ -136,16 +161,21 @@ export class NeedleScanner {
   /** Adds to `found` the needles that occur in `text` and were not found since `begin`. */
   add(text: string): void {
     const scan = this.scans
-    const { next, outputs, classes, width, found, seen } = this
+    const { next, outStart, outIds, classes, width, found, seen } = this
     let count = this.count
     let state = 0
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i)
-      state = c < 128 ? next[state * width + classes[c]!]! : 0
-      const out = outputs[state]
-      if (out === undefined) continue
-      for (let k = 0; k < out.length; k++) {
-        const id = out[k]!
+      if (c >= 128) {
+        state = 0
+        continue
+      }
+      state = next[state * width + classes[c]!]!
+      if (state >= 0) continue
+      state = ~state
+      const end = outStart[state + 1]!
+      for (let k = outStart[state]!; k < end; k++) {
+        const id = outIds[k]!
         if (seen[id] === scan) continue
         seen[id] = scan
         found[count++] = id

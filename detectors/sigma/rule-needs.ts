@@ -33,33 +33,55 @@ export const keywordLeaves: FieldGetter = () => undefined
 /** At least one of these probes holds whenever the predicate is true. */
 export type Need = readonly Probe[]
 
-const needs = new WeakMap<EventPredicate, Need>()
+/**
+ * Needs that all hold whenever the predicate is true (an AND's parts each bring theirs), the
+ * likeliest to fail first. Gating on two rather than one lets through only the rules whose
+ * program and command line both fit, where one need alone lets every `cmd.exe` through.
+ */
+export type Needs = readonly Need[]
 
-/** Records what `predicate` needs; returns it, for use at the end of a compile function. */
-export function withNeed(predicate: EventPredicate, need: Need | undefined): EventPredicate {
-  if (need) needs.set(predicate, need)
+/** How many of an AND's needs a rule is gated on. */
+const MAX_NEEDS = 2
+
+const needs = new WeakMap<EventPredicate, Needs>()
+
+/**
+ * Records what `predicate` needs; returns it, for use at the end of a compile function.
+ * @param need one need, or needs that all hold (an AND's), best first
+ */
+export function withNeed(
+  predicate: EventPredicate,
+  need: Need | Needs | undefined,
+): EventPredicate {
+  if (need === undefined || need.length === 0) return predicate
+  const list = isNeeds(need) ? need : [need]
+  needs.set(predicate, list)
   return predicate
+}
+
+function isNeeds(need: Need | Needs): need is Needs {
+  return Array.isArray(need[0])
 }
 
 /** What a predicate needs, or undefined when nothing is known (it may match anything). */
 export function needOf(predicate: EventPredicate): Need | undefined {
-  return needs.get(predicate)
+  return needs.get(predicate)?.[0]
 }
 
-/** Needs of an AND: any one part's need is the whole's; the likeliest to fail is kept. */
-export function needOfAll(parts: readonly EventPredicate[]): Need | undefined {
-  let best: Need | undefined
-  let bestCost = Infinity
-  for (const p of parts) {
-    const need = needs.get(p)
-    if (!need) continue
-    const cost = costOf(need)
-    if (cost < bestCost) {
-      best = need
-      bestCost = cost
-    }
-  }
-  return best
+/** Every need of a predicate that holds whenever it does, best first; empty when unknown. */
+export function needsOf(predicate: EventPredicate): Needs {
+  return needs.get(predicate) ?? []
+}
+
+/** Needs of an AND: every part's needs are the whole's; the likeliest to fail are kept. */
+export function needOfAll(parts: readonly EventPredicate[]): Needs | undefined {
+  const all = parts.flatMap((p) => needs.get(p) ?? [])
+  if (all.length === 0) return undefined
+  return all
+    .map((need, at) => ({ need, cost: costOf(need), at }))
+    .sort((a, b) => a.cost - b.cost || a.at - b.at)
+    .slice(0, MAX_NEEDS)
+    .map((c) => c.need)
 }
 
 /**
@@ -80,7 +102,7 @@ function costOf(need: Need): number {
 export function needOfAny(parts: readonly EventPredicate[]): Need | undefined {
   const all: Probe[] = []
   for (const p of parts) {
-    const need = needs.get(p)
+    const need = needs.get(p)?.[0]
     if (!need) return undefined
     all.push(...need)
   }
@@ -101,57 +123,76 @@ interface Dimension {
   get: FieldGetter
   slot: FieldSlot
   kind: Probe['kind']
-  /** Probe value → positions (in the gated list) of the items it lets through. */
+  /** Probe value → the gates it opens. */
   buckets: Map<string, number[]>
-  /** Every position with a probe on this dimension. */
+  /** Every gate with a probe on this dimension. */
   all: number[]
-  /** For `substring`: the probe values, scanned for in one pass; `through` is by needle id. */
+  /**
+   * For `substring`: the probe values, scanned for in one pass; `through` is by needle id (for
+   * keywords, the rule set's keyword needle id, found by the field cache's one scanner).
+   */
   scanner?: NeedleScanner
-  through?: number[][]
+  through?: (number[] | undefined)[]
 }
 
 /**
  * A list of items (rules) with their needs, in order. `open` marks, per event, the items the
- * event may match: those without a need always, the others when one of their probes holds.
+ * event may match: those without a need always, the others when each of their needs has a
+ * probe that holds. Each need of each item is one gate; probes open gates.
  */
 export class Gates {
-  /** Per item: whether it is gated, and the generation it was last let through. */
-  private readonly gated: boolean[]
-  private readonly opened: number[]
+  /** Per item: its first gate and its second (-1 for none); an item with none is ungated. */
+  private readonly first: Int32Array
+  private readonly second: Int32Array
+  /** Per gate: the generation it was last opened in. */
+  private readonly opened: Int32Array
   private readonly dimensions: Dimension[] = []
   private generation = 0
 
   private readonly cache: FieldCache
 
-  constructor(itemNeeds: readonly (Need | undefined)[], cache: FieldCache) {
+  constructor(itemNeeds: readonly Needs[], cache: FieldCache) {
     this.cache = cache
-    this.gated = itemNeeds.map((n) => n !== undefined)
-    this.opened = itemNeeds.map(() => 0)
+    this.first = new Int32Array(itemNeeds.length).fill(-1)
+    this.second = new Int32Array(itemNeeds.length).fill(-1)
+    let gates = 0
     const byDimension = new Map<FieldGetter, Map<Probe['kind'], Dimension>>()
-    itemNeeds.forEach((need, at) => {
-      for (const probe of need ?? []) {
-        const kinds = byDimension.get(probe.get) ?? new Map<Probe['kind'], Dimension>()
-        byDimension.set(probe.get, kinds)
-        let dim = kinds.get(probe.kind)
-        if (!dim) {
-          dim = {
-            get: probe.get,
-            slot: cache.slot(probe.get),
-            kind: probe.kind,
-            buckets: new Map(),
-            all: [],
+    itemNeeds.forEach((list, at) => {
+      list.slice(0, MAX_NEEDS).forEach((need, k) => {
+        const gate = gates++
+        if (k === 0) this.first[at] = gate
+        else this.second[at] = gate
+        for (const probe of need) {
+          const kinds = byDimension.get(probe.get) ?? new Map<Probe['kind'], Dimension>()
+          byDimension.set(probe.get, kinds)
+          let dim = kinds.get(probe.kind)
+          if (!dim) {
+            dim = {
+              get: probe.get,
+              slot: cache.slot(probe.get),
+              kind: probe.kind,
+              buckets: new Map(),
+              all: [],
+            }
+            kinds.set(probe.kind, dim)
+            this.dimensions.push(dim)
           }
-          kinds.set(probe.kind, dim)
-          this.dimensions.push(dim)
+          const bucket = dim.buckets.get(probe.value) ?? []
+          if (bucket.at(-1) !== gate) bucket.push(gate)
+          dim.buckets.set(probe.value, bucket)
+          if (dim.all.at(-1) !== gate) dim.all.push(gate)
         }
-        const bucket = dim.buckets.get(probe.value) ?? []
-        if (bucket.at(-1) !== at) bucket.push(at)
-        dim.buckets.set(probe.value, bucket)
-        if (dim.all.at(-1) !== at) dim.all.push(at)
-      }
+      })
     })
+    this.opened = new Int32Array(gates)
     for (const dim of this.dimensions) {
       if (dim.kind !== 'substring') continue
+      if (dim.get === keywordLeaves) {
+        const byId: number[][] = []
+        for (const [needle, gates] of dim.buckets) byId[cache.keywordNeedle(needle)] = gates
+        dim.through = byId
+        continue
+      }
       dim.scanner = new NeedleScanner([...dim.buckets.keys()], true)
       dim.through = [...dim.buckets.values()]
     }
@@ -162,9 +203,12 @@ export class Gates {
     const generation = ++this.generation
     for (let d = 0; d < this.dimensions.length; d++) {
       const dim = this.dimensions[d]!
+      if (dim.get === keywordLeaves) {
+        this.openThrough(dim, this.cache.keywordsFound(event), generation)
+        continue
+      }
       if (dim.scanner) {
-        if (dim.get === keywordLeaves) this.openInLeaves(dim, dim.scanner, generation, event)
-        else this.openFound(dim, dim.scanner, generation, event)
+        this.openFound(dim, dim.scanner, generation, event)
         continue
       }
       const key = probeKey(dim.slot.read(event), dim.kind)
@@ -192,32 +236,21 @@ export class Gates {
     this.openThrough(dim, scanner, generation)
   }
 
-  /** Opens the keyword items whose needle occurs in any leaf of the event. */
-  private openInLeaves(
-    dim: Dimension,
-    scanner: NeedleScanner,
-    generation: number,
-    event: PalisadeEvent,
-  ): void {
-    const pool = this.cache.leafPool
-    const count = this.cache.leaves(event)
-    scanner.begin()
-    for (let i = 0; i < count; i++) {
-      const text = pool[i]!.text
-      if (text !== undefined) scanner.add(text)
-    }
-    this.openThrough(dim, scanner, generation)
-  }
-
+  /** Opens the gates of each needle the scanner found (keyword ids may be another gate's). */
   private openThrough(dim: Dimension, scanner: NeedleScanner, generation: number): void {
     const { found, count } = scanner
     for (let n = 0; n < count; n++) {
-      const through = dim.through![found[n]!]!
+      const through = dim.through![found[n]!]
+      if (through === undefined) continue
       for (let i = 0; i < through.length; i++) this.opened[through[i]!] = generation
     }
   }
 
   isOpen(at: number): boolean {
-    return !this.gated[at] || this.opened[at] === this.generation
+    const first = this.first[at]!
+    if (first < 0) return true
+    if (this.opened[first] !== this.generation) return false
+    const second = this.second[at]!
+    return second < 0 || this.opened[second] === this.generation
   }
 }

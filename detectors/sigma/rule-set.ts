@@ -14,7 +14,7 @@ import {
   type RouteVariant,
 } from './logsource-routes.ts'
 import { placeholderNames } from './placeholder-names.ts'
-import { Gates, needOf } from './rule-needs.ts'
+import { Gates, needsOf } from './rule-needs.ts'
 import type {
   CorrelationRule,
   DetectionRule,
@@ -291,7 +291,7 @@ export function compileRuleSet(
 
   const buckets = new Map<string, Bucket>()
   for (const [key, entries] of index) {
-    const needs = entries.map((e) => needOf(e.test))
+    const needs = entries.map((e) => needsOf(e.test))
     buckets.set(key, { entries, gates: new Gates(needs, cache) })
   }
 
