@@ -12,8 +12,12 @@ declare module 'fastify' {
 }
 
 /**
- * A pre-handler that admits a request whose bearer token exists and holds `scope` (an admin
- * token holds every scope): 401 for a missing or unknown token, 403 for one without the scope.
+ * A hook that admits a request whose bearer token exists and holds `scope` (an admin token
+ * holds every scope): 401 for a missing or unknown token, 403 for one without the scope.
+ *
+ * Register it as the route's `onRequest` hook: it then runs before the body is read, parsed
+ * and validated, so a caller without the right token gets 401 or 403 whatever it sends, and
+ * never a 400 that would tell it what a valid request looks like.
  */
 export function requireScope(db: StateDb, scope: TokenScope) {
   return async function checkScope(request: FastifyRequest, _reply: FastifyReply) {

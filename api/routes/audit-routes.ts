@@ -48,7 +48,7 @@ export const auditRoutes: FastifyPluginAsyncZod<AuditRouteDeps> = async (app, de
   app.get(
     '/v1/audit/checkpoints',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         summary: 'Checkpoints of the audit log, newest first: signed, pending or superseded',
         tags: ['audit'],
@@ -65,7 +65,7 @@ export const auditRoutes: FastifyPluginAsyncZod<AuditRouteDeps> = async (app, de
   app.get(
     '/v1/audit/proofs/inclusion',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         summary: 'Proof that entry `index` is in the log of `tree_size` entries',
         tags: ['audit'],
@@ -100,7 +100,7 @@ export const auditRoutes: FastifyPluginAsyncZod<AuditRouteDeps> = async (app, de
   app.get(
     '/v1/audit/proofs/consistency',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         summary: 'Proof that the log of `to` entries extends the log of `from` entries',
         tags: ['audit'],
@@ -137,7 +137,7 @@ export const auditRoutes: FastifyPluginAsyncZod<AuditRouteDeps> = async (app, de
   app.get(
     '/v1/audit/public-key',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         summary: 'The public key that verifies checkpoints, with its fingerprint',
         tags: ['audit'],
@@ -197,7 +197,7 @@ export const auditExportRoutes: FastifyPluginAsyncZod<AuditExportRouteDeps> = as
   app.post(
     '/v1/audit/exports',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary: "Start an export of a range of the audit log; follow it at the answer's status",
         tags: ['audit'],
@@ -222,7 +222,7 @@ export const auditExportRoutes: FastifyPluginAsyncZod<AuditExportRouteDeps> = as
   app.get(
     '/v1/audit/exports',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: { summary: 'Audit exports, newest first, with their state', tags: ['audit'] },
     },
     async () => ({ items: exports.list() }),
@@ -231,7 +231,7 @@ export const auditExportRoutes: FastifyPluginAsyncZod<AuditExportRouteDeps> = as
   app.get(
     '/v1/audit/exports/:id',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary: "An export's state and progress; its manifest and files once done",
         tags: ['audit'],
@@ -252,7 +252,7 @@ export const auditExportRoutes: FastifyPluginAsyncZod<AuditExportRouteDeps> = as
   app.get(
     '/v1/audit/exports/:id/files/:name',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary: 'One file of a finished export, byte for byte',
         tags: ['audit'],

@@ -41,7 +41,7 @@ export const deadLetterRoutes: FastifyPluginAsyncZod<DeadLetterRouteDeps> = asyn
   app.get(
     '/v1/dead-letters',
     {
-      preHandler: requireScope(deps.db, 'read'),
+      onRequest: requireScope(deps.db, 'read'),
       schema: {
         summary: 'List dead letters',
         tags: ['dead letters'],
@@ -54,7 +54,7 @@ export const deadLetterRoutes: FastifyPluginAsyncZod<DeadLetterRouteDeps> = asyn
   app.post(
     '/v1/dead-letters/replay',
     {
-      preHandler: requireScope(deps.db, 'admin'),
+      onRequest: requireScope(deps.db, 'admin'),
       schema: {
         summary: 'Replay dead letters',
         description:

@@ -58,7 +58,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRouteDeps> = async (app, 
   app.post(
     '/v1/events',
     {
-      preHandler: requireScope(deps.db, 'ingest'),
+      onRequest: requireScope(deps.db, 'ingest'),
       schema: {
         summary: 'Ingest a batch of events',
         description:

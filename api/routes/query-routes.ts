@@ -21,7 +21,7 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRouteDeps> = async (app, de
   app.get(
     '/v1/events',
     {
-      preHandler: read,
+      onRequest: read,
       schema: { summary: 'List stored events', tags: ['events'], querystring: eventQuery },
     },
     async (request) => queryEvents(deps.store, request.query),
@@ -30,7 +30,7 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRouteDeps> = async (app, de
   app.get(
     '/v1/events/:id',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         summary: 'One stored event',
         tags: ['events'],
@@ -51,7 +51,7 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRouteDeps> = async (app, de
   app.get(
     '/v1/stats',
     {
-      preHandler: read,
+      onRequest: read,
       schema: { summary: 'How many events, alerts and dead letters are stored', tags: ['events'] },
     },
     async () => countStored(deps.store),
@@ -60,7 +60,7 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRouteDeps> = async (app, de
   app.get(
     '/v1/alerts',
     {
-      preHandler: read,
+      onRequest: read,
       schema: { summary: 'List alerts', tags: ['alerts'], querystring: alertQuery },
     },
     async (request) => {

@@ -71,7 +71,7 @@ export const ruleRoutes: FastifyPluginAsyncZod<RuleRouteDeps> = async (app, deps
   app.get(
     '/v1/rules',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         summary: 'Loaded rules, correlations and filters, in file order',
         tags: ['rules'],
@@ -84,7 +84,7 @@ export const ruleRoutes: FastifyPluginAsyncZod<RuleRouteDeps> = async (app, deps
   app.get(
     '/v1/rules/:id',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         summary: 'One loaded rule, correlation or filter',
         tags: ['rules'],
@@ -97,7 +97,7 @@ export const ruleRoutes: FastifyPluginAsyncZod<RuleRouteDeps> = async (app, deps
   app.patch(
     '/v1/rules/:id',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary: 'Turn a rule, correlation or filter on or off',
         description:
@@ -135,7 +135,7 @@ export const ruleRoutes: FastifyPluginAsyncZod<RuleRouteDeps> = async (app, deps
   app.post(
     '/v1/rules/reload',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary: 'Read the rule folders again and swap the new rules in',
         description:

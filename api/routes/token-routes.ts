@@ -28,7 +28,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteDeps> = async (app, { 
 
   app.get(
     '/v1/tokens',
-    { preHandler: admin, schema: { summary: 'List API tokens', tags: ['tokens'] } },
+    { onRequest: admin, schema: { summary: 'List API tokens', tags: ['tokens'] } },
     async () => ({
       items: await listTokens(db),
     }),
@@ -37,7 +37,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteDeps> = async (app, { 
   app.post(
     '/v1/tokens',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary: 'Create an API token',
         tags: ['tokens'],
@@ -63,7 +63,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteDeps> = async (app, { 
   app.delete(
     '/v1/tokens/:id',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary: 'Revoke an API token',
         tags: ['tokens'],
