@@ -144,8 +144,18 @@ export class Gates {
   /** Per item: its first gate and its second (-1 for none); an item with none is ungated. */
   private readonly first: Int32Array
   private readonly second: Int32Array
-  /** Per gate: the generation it was last opened in. */
+  /** Per gate: the generation it was last opened in, and the item it belongs to. */
   private readonly opened: Int32Array
+  private readonly gateItem: Int32Array
+  /** Per item: how many gates it has, and how many opened in `itemGeneration`. */
+  private readonly gateCount: Uint8Array
+  private readonly openCount: Uint8Array
+  private readonly itemGeneration: Int32Array
+  /** Items without a gate, in order: open for every event. */
+  private readonly ungated: Int32Array
+  /** The items the last `open` let through, in order: `openItems[0..openTotal)`. */
+  readonly openItems: Int32Array
+  openTotal = 0
   private readonly dimensions: Dimension[] = []
   private generation = 0
 
@@ -185,6 +195,21 @@ export class Gates {
       })
     })
     this.opened = new Int32Array(gates)
+    this.gateItem = new Int32Array(gates)
+    this.gateCount = new Uint8Array(itemNeeds.length)
+    this.openCount = new Uint8Array(itemNeeds.length)
+    this.itemGeneration = new Int32Array(itemNeeds.length)
+    this.openItems = new Int32Array(itemNeeds.length)
+    const ungated: number[] = []
+    for (let at = 0; at < itemNeeds.length; at++) {
+      const first = this.first[at]!
+      const second = this.second[at]!
+      if (first < 0) ungated.push(at)
+      else this.gateItem[first] = at
+      if (second >= 0) this.gateItem[second] = at
+      this.gateCount[at] = (first < 0 ? 0 : 1) + (second < 0 ? 0 : 1)
+    }
+    this.ungated = Int32Array.from(ungated)
     for (const dim of this.dimensions) {
       if (dim.kind !== 'substring') continue
       if (dim.get === keywordLeaves) {
@@ -198,9 +223,10 @@ export class Gates {
     }
   }
 
-  /** Works out which items the event may match; ask with `isOpen` until the next call. */
+  /** Works out which items the event may match: `openItems`, until the next call. */
   open(event: PalisadeEvent): void {
     const generation = ++this.generation
+    this.openTotal = 0
     for (let d = 0; d < this.dimensions.length; d++) {
       const dim = this.dimensions[d]!
       if (dim.get === keywordLeaves) {
@@ -215,8 +241,26 @@ export class Gates {
       if (key === null) continue
       const through = key === undefined ? dim.all : dim.buckets.get(key)
       if (!through) continue
-      for (let i = 0; i < through.length; i++) this.opened[through[i]!] = generation
+      for (let i = 0; i < through.length; i++) this.openGate(through[i]!, generation)
     }
+    const { openItems, ungated } = this
+    let total = this.openTotal
+    for (let i = 0; i < ungated.length; i++) openItems[total++] = ungated[i]!
+    this.openTotal = total
+    // Rules are reported in the order written, whatever order their gates opened in.
+    if (total > 1) openItems.subarray(0, total).sort()
+  }
+
+  /** Opens a gate; an item whose gates are now all open joins `openItems`. */
+  private openGate(gate: number, generation: number): void {
+    if (this.opened[gate] === generation) return
+    this.opened[gate] = generation
+    const at = this.gateItem[gate]!
+    if (this.itemGeneration[at] !== generation) {
+      this.itemGeneration[at] = generation
+      this.openCount[at] = 0
+    }
+    if (++this.openCount[at]! === this.gateCount[at]) this.openItems[this.openTotal++] = at
   }
 
   /** Opens the items whose needle occurs in the field's folded text. */
@@ -229,7 +273,7 @@ export class Gates {
     const slot = dim.slot.read(event)
     if (slot.text === undefined) {
       // Arrays are tested element by element: let every rule on this field through.
-      if (Array.isArray(slot.value)) for (const at of dim.all) this.opened[at] = generation
+      if (Array.isArray(slot.value)) for (const gate of dim.all) this.openGate(gate, generation)
       return
     }
     scanner.scan(slot.text)
@@ -242,15 +286,7 @@ export class Gates {
     for (let n = 0; n < count; n++) {
       const through = dim.through![found[n]!]
       if (through === undefined) continue
-      for (let i = 0; i < through.length; i++) this.opened[through[i]!] = generation
+      for (let i = 0; i < through.length; i++) this.openGate(through[i]!, generation)
     }
-  }
-
-  isOpen(at: number): boolean {
-    const first = this.first[at]!
-    if (first < 0) return true
-    if (this.opened[first] !== this.generation) return false
-    const second = this.second[at]!
-    return second < 0 || this.opened[second] === this.generation
   }
 }

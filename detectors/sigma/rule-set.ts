@@ -308,9 +308,10 @@ export function compileRuleSet(
     if (!bucket) return out
     const { entries: list, gates } = bucket
     gates.open(event)
-    for (let i = 0; i < list.length; i++) {
-      const entry = list[i]!
-      if (entry.slot.matched === generation || !gates.isOpen(i)) continue
+    const { openItems, openTotal } = gates
+    for (let k = 0; k < openTotal; k++) {
+      const entry = list[openItems[k]!]!
+      if (entry.slot.matched === generation) continue
       if (entry.test(event)) {
         entry.slot.matched = generation
         ;(out ??= []).push(entry.rule)
