@@ -3,13 +3,17 @@ import { isIP } from 'node:net'
 import type { FastifyRequest } from 'fastify'
 
 import type { AuditEntryInput } from '../audit/audit-log.ts'
+import type { ApiToken } from '../platform/state/api-tokens.ts'
 
 /**
  * Who made a request and from where, as an audit entry wants them: the calling token by its
- * id and name, never its value. Call only after `requireScope` has admitted the request.
+ * id and name, never its value. Call only after `requireScope` has admitted the request, or
+ * with the token it refused.
  */
-export function auditContext(request: FastifyRequest): Pick<AuditEntryInput, 'actor' | 'source'> {
-  const token = request.token
+export function auditContext(
+  request: FastifyRequest,
+  token: Pick<ApiToken, 'id' | 'name'> | undefined = request.token,
+): Pick<AuditEntryInput, 'actor' | 'source'> {
   const actor = token
     ? { kind: 'token' as const, id: token.id, name: token.name }
     : { kind: 'system' as const, id: 'unauthenticated' }

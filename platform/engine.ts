@@ -173,7 +173,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
     })
     closers.unshift(() => app.close())
     // Here rather than in buildApp: the export jobs are the running engine's, not the app's.
-    await app.register(auditExportRoutes, { db: state.db, exports })
+    await app.register(auditExportRoutes, { db: state.db, exports, audit })
     await app.register(ruleRoutes, { db: state.db, audit, rules: detector.rules })
     const address = await listen(app, config.http.host, config.http.port)
 

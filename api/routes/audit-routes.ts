@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 
 import type { CheckpointStore } from '../../audit/checkpoint-store.ts'
+import type { AuditLog } from '../../audit/audit-log.ts'
 import type { ExportJobs } from '../../audit/export/export-jobs.ts'
 import { RANGE_VALUE_HELP } from '../../audit/export/export-range.ts'
 import type { MerkleAuditLog } from '../../audit/merkle-audit-log.ts'
@@ -159,6 +160,8 @@ export const auditRoutes: FastifyPluginAsyncZod<AuditRouteDeps> = async (app, de
 export interface AuditExportRouteDeps {
   db: StateDb
   exports: ExportJobs
+  /** Where a token refused for its scope is recorded. */
+  audit: AuditLog
 }
 
 const rangeValue = z
@@ -191,13 +194,14 @@ const contentTypes: Record<string, string> = {
  * before it is answered, refusals included.
  */
 export const auditExportRoutes: FastifyPluginAsyncZod<AuditExportRouteDeps> = async (app, deps) => {
-  const admin = requireScope(deps.db, 'admin')
+  const admin = requireScope(deps.db, 'admin', deps.audit)
   const { exports } = deps
 
   app.post(
     '/v1/audit/exports',
     {
       onRequest: admin,
+      config: { audit: { action: 'audit.export' } },
       schema: {
         summary: "Start an export of a range of the audit log; follow it at the answer's status",
         tags: ['audit'],
@@ -223,6 +227,7 @@ export const auditExportRoutes: FastifyPluginAsyncZod<AuditExportRouteDeps> = as
     '/v1/audit/exports',
     {
       onRequest: admin,
+      config: { audit: { action: 'audit.export_list' } },
       schema: { summary: 'Audit exports, newest first, with their state', tags: ['audit'] },
     },
     async () => ({ items: exports.list() }),
@@ -232,6 +237,7 @@ export const auditExportRoutes: FastifyPluginAsyncZod<AuditExportRouteDeps> = as
     '/v1/audit/exports/:id',
     {
       onRequest: admin,
+      config: { audit: { action: 'audit.export_status', target: { kind: 'audit_export' } } },
       schema: {
         summary: "An export's state and progress; its manifest and files once done",
         tags: ['audit'],
@@ -253,6 +259,7 @@ export const auditExportRoutes: FastifyPluginAsyncZod<AuditExportRouteDeps> = as
     '/v1/audit/exports/:id/files/:name',
     {
       onRequest: admin,
+      config: { audit: { action: 'audit.export_download', target: { kind: 'audit_export' } } },
       schema: {
         summary: 'One file of a finished export, byte for byte',
         tags: ['audit'],

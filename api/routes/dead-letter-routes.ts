@@ -54,7 +54,8 @@ export const deadLetterRoutes: FastifyPluginAsyncZod<DeadLetterRouteDeps> = asyn
   app.post(
     '/v1/dead-letters/replay',
     {
-      onRequest: requireScope(deps.db, 'admin'),
+      onRequest: requireScope(deps.db, 'admin', deps.audit),
+      config: { audit: { action: 'dead_letter.replay' } },
       schema: {
         summary: 'Replay dead letters',
         description:

@@ -64,7 +64,7 @@ const toggleBody = z.strictObject({
  */
 export const ruleRoutes: FastifyPluginAsyncZod<RuleRouteDeps> = async (app, deps) => {
   const read = requireScope(deps.db, 'read')
-  const admin = requireScope(deps.db, 'admin')
+  const admin = requireScope(deps.db, 'admin', deps.audit)
   const { rules, audit } = deps
   const describe = () => describeRules(rules.live, (id) => rules.isEnabled(id))
 
@@ -98,6 +98,9 @@ export const ruleRoutes: FastifyPluginAsyncZod<RuleRouteDeps> = async (app, deps
     '/v1/rules/:id',
     {
       onRequest: admin,
+      // Refused before the body is read, so whether it would have enabled or disabled is
+      // not known: a refusal is audited as rule.toggle, a change as rule.enable or .disable.
+      config: { audit: { action: 'rule.toggle', target: { kind: 'rule' } } },
       schema: {
         summary: 'Turn a rule, correlation or filter on or off',
         description:
@@ -136,6 +139,7 @@ export const ruleRoutes: FastifyPluginAsyncZod<RuleRouteDeps> = async (app, deps
     '/v1/rules/reload',
     {
       onRequest: admin,
+      config: { audit: { action: 'rules.reload', target: { kind: 'rule_set', id: 'loaded' } } },
       schema: {
         summary: 'Read the rule folders again and swap the new rules in',
         description:

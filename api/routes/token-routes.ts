@@ -24,11 +24,15 @@ export interface TokenRouteDeps {
  * never reaches the audit log.
  */
 export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteDeps> = async (app, { db, audit }) => {
-  const admin = requireScope(db, 'admin')
+  const admin = requireScope(db, 'admin', audit)
 
   app.get(
     '/v1/tokens',
-    { onRequest: admin, schema: { summary: 'List API tokens', tags: ['tokens'] } },
+    {
+      onRequest: admin,
+      config: { audit: { action: 'token.list' } },
+      schema: { summary: 'List API tokens', tags: ['tokens'] },
+    },
     async () => ({
       items: await listTokens(db),
     }),
@@ -38,6 +42,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteDeps> = async (app, { 
     '/v1/tokens',
     {
       onRequest: admin,
+      config: { audit: { action: 'token.create' } },
       schema: {
         summary: 'Create an API token',
         tags: ['tokens'],
@@ -64,6 +69,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteDeps> = async (app, { 
     '/v1/tokens/:id',
     {
       onRequest: admin,
+      config: { audit: { action: 'token.revoke', target: { kind: 'token' } } },
       schema: {
         summary: 'Revoke an API token',
         tags: ['tokens'],

@@ -290,7 +290,7 @@ describe('audit exports over the API', () => {
     app.setValidatorCompiler(validatorCompiler)
     app.setSerializerCompiler(serializerCompiler)
     app.setErrorHandler(handleError)
-    await app.register(auditExportRoutes, { db: engine.state.db, exports })
+    await app.register(auditExportRoutes, { db: engine.state.db, exports, audit: engine.audit })
 
     const signedBefore = (await engine.checkpoints.list()).filter((r) => r.status === 'signed')
     const answer = await app.inject({

@@ -8,12 +8,17 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { handleError } from '../../api/error-handler.ts'
+import { auditExportRoutes } from '../../api/routes/audit-routes.ts'
+import { deadLetterRoutes } from '../../api/routes/dead-letter-routes.ts'
 import { ingestRoutes } from '../../api/routes/ingest-routes.ts'
 import { ruleRoutes } from '../../api/routes/rule-routes.ts'
 import { tokenRoutes } from '../../api/routes/token-routes.ts'
 import type { AuditEntryInput, AuditLog } from '../../audit/audit-log.ts'
+import { checkAuditEntry } from '../../audit/check-audit-entry.ts'
+import type { ExportJobs } from '../../audit/export/export-jobs.ts'
 import { createDetector } from '../../detectors/detector.ts'
 import type { Pipeline } from '../../ingest/pipeline.ts'
+import type { AnalyticsStore } from '../../platform/clickhouse/analytics-store.ts'
 import { createLogger } from '../../platform/logger.ts'
 import { createToken } from '../../platform/state/api-tokens.ts'
 import { openStateStore } from '../../platform/state/state-store.ts'
@@ -27,6 +32,8 @@ let tokens: { read: string; ingest: string; admin: string }
 const recorded: AuditEntryInput[] = []
 const audit: AuditLog = {
   async record(entry) {
+    // What the real log would refuse, this one refuses too.
+    checkAuditEntry(entry)
     recorded.push(entry)
     return { index: recorded.length - 1, leaf_hash: '0'.repeat(64) }
   },
@@ -55,6 +62,10 @@ beforeAll(async () => {
   await app.register(ingestRoutes, { db: state.db, pipeline, timeZone: 'UTC' })
   await app.register(tokenRoutes, { db: state.db, audit })
   await app.register(ruleRoutes, { db: state.db, audit, rules: detector.rules })
+  // Neither is reached by a refused request: what they would call is left out.
+  const store = {} as AnalyticsStore
+  await app.register(deadLetterRoutes, { db: state.db, store, audit, pipeline, timeZone: 'UTC' })
+  await app.register(auditExportRoutes, { db: state.db, exports: {} as ExportJobs, audit })
 })
 
 afterAll(async () => {
@@ -107,4 +118,67 @@ describe('authentication before validation', () => {
       expect(batches).toEqual([])
     },
   )
+})
+
+describe('a token refused for its scope', () => {
+  const admin = [
+    { method: 'PATCH', url: '/v1/rules/r-1', action: 'rule.toggle', target: 'rule:r-1' },
+    { method: 'POST', url: '/v1/rules/reload', action: 'rules.reload', target: 'rule_set:loaded' },
+    { method: 'GET', url: '/v1/tokens', action: 'token.list' },
+    { method: 'POST', url: '/v1/tokens', action: 'token.create' },
+    { method: 'DELETE', url: '/v1/tokens/t-1', action: 'token.revoke', target: 'token:t-1' },
+    { method: 'POST', url: '/v1/dead-letters/replay', action: 'dead_letter.replay' },
+    { method: 'POST', url: '/v1/audit/exports', action: 'audit.export' },
+    { method: 'GET', url: '/v1/audit/exports', action: 'audit.export_list' },
+    {
+      method: 'GET',
+      url: '/v1/audit/exports/e-1/files/entries.ndjson',
+      action: 'audit.export_download',
+      target: 'audit_export:e-1',
+    },
+  ] as const
+
+  it.each(admin)('is audited as $action when it calls $method $url', async (r) => {
+    const before = recorded.length
+    const res = await app.inject({
+      method: r.method,
+      url: r.url,
+      headers: { authorization: `Bearer ${tokens.read}`, 'content-type': 'application/json' },
+      ...(r.method === 'GET' || r.method === 'DELETE' ? {} : { payload: '{"enabled":"x"}' }),
+    })
+    expect(res.statusCode).toBe(403)
+    const entries = recorded.slice(before)
+    expect(entries).toHaveLength(1)
+    const [entry] = entries
+    expect(entry).toEqual({
+      actor: { kind: 'token', id: expect.any(String), name: 'read caller' },
+      source: { ip: '127.0.0.1' },
+      action: r.action,
+      ...('target' in r
+        ? { target: { kind: r.target.split(':')[0], id: r.target.split(':')[1] } }
+        : {}),
+      outcome: 'failure',
+      details: {
+        reason: 'scope',
+        code: 'PAL_AUTH_SCOPE',
+        required: 'admin',
+        held: 'read',
+        method: r.method,
+        route: expect.stringMatching(/^\/v1\//),
+      },
+    })
+  })
+
+  it('is not audited without a token, nor on a read route, nor when admitted', async () => {
+    const before = recorded.length
+    const none = await app.inject({ method: 'POST', url: '/v1/rules/reload' })
+    expect(none.statusCode).toBe(401)
+    const ingest = { authorization: `Bearer ${tokens.ingest}` }
+    const list = await app.inject({ method: 'GET', url: '/v1/rules', headers: ingest })
+    expect(list.statusCode).toBe(403)
+    const byAdmin = { authorization: `Bearer ${tokens.admin}` }
+    const tokenList = await app.inject({ method: 'GET', url: '/v1/tokens', headers: byAdmin })
+    expect(tokenList.statusCode).toBe(200)
+    expect(recorded.slice(before)).toEqual([])
+  })
 })

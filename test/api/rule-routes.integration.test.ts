@@ -282,6 +282,17 @@ describe('PATCH /v1/rules/:id', () => {
     const reload = await palisade.request('POST', '/v1/rules/reload', { token })
     expect(reload.status).toBe(403)
     expect((await palisade.request('GET', '/v1/rules', { token })).status).toBe(200)
+
+    // Both refusals are in the audit log, by the token, under what it tried.
+    const refusal = {
+      actor: { kind: 'token', id: made.body.id, name: 'analyst' },
+      outcome: 'failure',
+      details: expect.objectContaining({ reason: 'scope', required: 'admin', held: 'read' }),
+    }
+    expect(await auditEntries('rule.toggle')).toEqual([
+      expect.objectContaining({ ...refusal, target: { kind: 'rule', id: FAILURE } }),
+    ])
+    expect(await auditEntries('rules.reload')).toEqual([expect.objectContaining(refusal)])
   })
 })
 
@@ -343,7 +354,7 @@ describe('POST /v1/rules/reload', () => {
     // The second half of the burst completes the window opened before the reload.
     expect(await alertsOn(failure('watched-9', '192.0.2.9'))).toEqual([BURST, FAILURE])
 
-    const [entry] = await auditEntries('rules.reload')
+    const [entry] = (await auditEntries('rules.reload')).filter((e) => e.outcome === 'success')
     expect(entry).toMatchObject({
       actor: { kind: 'token' },
       target: { kind: 'rule_set', id: 'loaded' },
@@ -418,7 +429,9 @@ describe('POST /v1/rules/reload', () => {
       renameSync(aside, ruleDir)
     }
     expect(await alertsOn(failure('operator', '192.0.2.11'))).toEqual([ADDED])
-    const refusals = (await auditEntries('rules.reload')).filter((e) => e.outcome === 'failure')
+    const refusals = (await auditEntries('rules.reload')).filter(
+      (e) => e.outcome === 'failure' && e.details?.reason !== 'scope',
+    )
     expect(refusals.map((e) => e.details?.code)).toEqual([
       'PAL_RULES_RELOAD_FAILED',
       'PAL_RULES_RELOAD_FAILED',
