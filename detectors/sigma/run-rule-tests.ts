@@ -91,8 +91,10 @@ export function runRuleTests(
   const tested: string[] = []
   const untested: string[] = []
   const context: string[] = []
-  for (const path of paths) {
-    const isFile = existsSync(path) && statSync(path).isFile()
+  for (const given of paths) {
+    const isFile = existsSync(given) && statSync(given).isFile()
+    // A rule's examples given instead of the rule: test the rule they are beside.
+    const path = isFile ? ruleOfExamples(given) : given
     const files = listRuleFiles(path)
     const withExamples = files.filter((f) => examplesOf(f).length > 0)
     if (isFile && withExamples.length === 0) {
@@ -405,6 +407,32 @@ function toEvent(
 /** The example files beside a rule file, in the order of `exampleSuffixes`. */
 export function examplesOf(ruleFile: string): string[] {
   return exampleSuffixes.map((s) => stem(ruleFile) + s).filter((f) => existsSync(f))
+}
+
+/**
+ * The rule file that examples at `file` belong to (`x.tests.yml` and `x.json` to `x.yml` or
+ * `x.yaml`), or `file` itself when it is not named like examples.
+ *
+ * @throws {ValidationError} `PAL_RULE_TEST_INVALID` when it is named like examples and no rule
+ *   file is beside it
+ */
+function ruleOfExamples(file: string): string {
+  if (/\.ya?ml$/i.test(file) && !/\.tests\.ya?ml$/i.test(file)) return file
+  // Longest first, so that x.tests.json is read as examples of x, not of x.tests.
+  const suffix = [...exampleSuffixes]
+    .sort((a, b) => b.length - a.length)
+    .find((s) => file.toLowerCase().endsWith(s))
+  if (!suffix) return file
+  const base = file.slice(0, -suffix.length)
+  const candidates = [`${base}.yml`, `${base}.yaml`]
+  const rule = candidates.find((f) => existsSync(f))
+  if (rule) return rule
+  throw invalid(
+    file,
+    undefined,
+    `this is a rule's examples, not a rule: pass the rule beside it, expected ` +
+      `${candidates.map(shown).join(' or ')}, and neither exists`,
+  )
 }
 
 function stem(ruleFile: string): string {

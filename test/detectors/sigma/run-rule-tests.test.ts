@@ -69,6 +69,27 @@ describe('rules test', () => {
     ])
   })
 
+  it('tests the rule beside a tests file given instead of it', () => {
+    const dir = folder({
+      'root.yml': rootFailure,
+      'root.tests.yml': `cases:\n  - name: root failing fires\n    event: ${sshEvent('root')}\n`,
+      'root.jsonl': `${sshEvent('root')}\n`,
+    })
+    const byRule = runRuleTests([join(dir, 'root.yml')])
+    expect(runRuleTests([join(dir, 'root.tests.yml')])).toEqual(byRule)
+    expect(runRuleTests([join(dir, 'root.jsonl')])).toEqual(byRule)
+    expect(byRule).toMatchObject({ passed: 2, failed: 0 })
+  })
+
+  it('says to pass the rule when a tests file has no rule beside it', () => {
+    const dir = folder({ 'lost.tests.yml': `cases:\n  - event: ${sshEvent('root')}\n` })
+    const lost = shown(join(dir, 'lost'))
+    expect(() => runRuleTests([join(dir, 'lost.tests.yml')])).toThrow(
+      `${lost}.tests.yml: this is a rule's examples, not a rule: pass the rule beside it, ` +
+        `expected ${lost}.yml or ${lost}.yaml, and neither exists`,
+    )
+  })
+
   it('fails a case whose rule does not fire, or fires when it must not, and says which', () => {
     const dir = folder({
       'root.yml': rootFailure,
