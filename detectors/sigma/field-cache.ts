@@ -90,10 +90,11 @@ export class FieldCache {
     this.keywordGeneration = this.generation
     this.keywordEvent = event
     const count = this.leaves(event)
+    const shortest = scanner.shortest
     scanner.begin()
     for (let i = 0; i < count; i++) {
       const text = this.leafPool[i]!.text
-      if (text !== undefined) scanner.add(text)
+      if (text !== undefined && text.length >= shortest) scanner.add(text)
     }
     return scanner
   }

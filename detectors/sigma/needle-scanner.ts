@@ -32,6 +32,8 @@ export class NeedleScanner {
   /** Needles found by the last `scan`, in `found[0..count)`. */
   readonly found: Int32Array
   count = 0
+  /** The length of the shortest needle: a shorter text holds none. */
+  readonly shortest: number
   private readonly seen: Int32Array
   private scans = 0
 
@@ -54,6 +56,7 @@ export class NeedleScanner {
       }
     }
     this.width = width
+    this.shortest = needles.reduce((min, n) => Math.min(min, n.length), Infinity)
     if (caseless) for (let c = 65; c <= 90; c++) this.classes[c] = this.classes[c + 32]!
 
     const goto: Int32Array[] = [new Int32Array(width)]
