@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 
-import { parse as parseYaml } from 'yaml'
+import { parse as parseYaml, YAMLError } from 'yaml'
 
 import { parseEvtxJson } from '../../ingest/parsers/evtx-json.ts'
+import { ValidationError } from '../../platform/errors.ts'
 import type { PalisadeEvent } from '../../platform/event-model.ts'
 import { listRuleFiles, loadRules, isRecord } from './load-rules.ts'
 import { compileRuleSet, type RuleSetOptions } from './rule-set.ts'
@@ -37,7 +38,8 @@ export interface RegressOptions extends RuleSetOptions {
  * resolved against the `regression_data` folder given here). A case passes when the rule
  * fires on at least one of those events.
  *
- * @throws ValidationError when a folder does not exist
+ * @throws ValidationError when a folder does not exist, or `PAL_REGRESS_INFO_INVALID` with
+ *   the file and line when an `info.yml` cannot be read or is not YAML
  */
 export function regress(
   regressionDir: string,
@@ -54,7 +56,7 @@ export function regress(
 
   const cases: RegressCase[] = []
   for (const infoFile of listRuleFiles(regressionDir).filter((f) => f.endsWith('info.yml'))) {
-    const info = parseYaml(readFileSync(infoFile, 'utf8')) as unknown
+    const info = readInfo(infoFile)
     if (!isRecord(info) || !Array.isArray(info['regression_tests_info'])) continue
     const ruleIds = Array.isArray(info['rule_metadata'])
       ? info['rule_metadata'].filter(isRecord).map((m) => String(m['id']))
@@ -80,6 +82,32 @@ export function regress(
     }
   }
   return { detected: cases.filter((c) => c.fired).length, expected: cases.length, cases }
+}
+
+/** An `info.yml` as parsed; what is wrong with it, with its file and line, if it cannot be. */
+function readInfo(infoFile: string): unknown {
+  const file = relative(process.cwd(), infoFile) || infoFile
+  let text
+  try {
+    text = readFileSync(infoFile, 'utf8')
+  } catch (error) {
+    return invalidInfo(file, undefined, `cannot read it: ${(error as Error).message}`)
+  }
+  try {
+    return parseYaml(text) as unknown
+  } catch (error) {
+    if (!(error instanceof YAMLError)) throw error
+    const line = error.linePos?.[0].line
+    return invalidInfo(file, line, `invalid YAML: ${error.message.split('\n')[0]}`)
+  }
+}
+
+function invalidInfo(file: string, line: number | undefined, message: string): never {
+  throw new ValidationError(
+    `${line === undefined ? file : `${file}:${line}`}: ${message}`,
+    { file, ...(line === undefined ? {} : { line }) },
+    'PAL_REGRESS_INFO_INVALID',
+  )
 }
 
 function missReason(

@@ -32,7 +32,7 @@ export function registerRulesCommands(program: Command): void {
       'print {files, total, compiled, rejected, missing_placeholders, unrouted} as JSON',
     )
     .action((dirs: string[], options: CheckOptions) =>
-      run(() => {
+      run(options, () => {
         const mapping = loadMappings(options.mapping)
         const placeholders = readPlaceholders(options.placeholders)
         const { ruleSet, ...report } = checkRules(dirs, { mapping, placeholders })
@@ -82,7 +82,7 @@ export function registerRulesCommands(program: Command): void {
     .option('--placeholders <file>', 'YAML/JSON map of placeholder name to value(s)')
     .option('--json', 'print {detected, expected, cases} as JSON')
     .action((dir: string, options: RegressOptions) =>
-      run(() => {
+      run(options, () => {
         const ruleDirs = options.rules
         if (!ruleDirs || ruleDirs.length === 0) {
           throw new ValidationError('rules regress needs at least one --rules <dir>')
@@ -129,12 +129,21 @@ interface RegressOptions {
   json?: boolean
 }
 
-function run(action: () => void): void {
+/**
+ * Runs a command's action; a hard error exits 2, printed as `{"error": {code, message, ...}}`
+ * on stdout under `--json` (so a script reading the output can parse it), else on stderr.
+ */
+function run(options: { json?: boolean }, action: () => void): void {
   try {
     action()
   } catch (error) {
     if (!(error instanceof PalisadeError)) throw error
-    process.stderr.write(`${error.message}\n`)
+    if (options.json) {
+      const { code, message, context } = error
+      process.stdout.write(`${JSON.stringify({ error: { code, message, ...context } })}\n`)
+    } else {
+      process.stderr.write(`${error.message}\n`)
+    }
     process.exitCode = 2
   }
 }

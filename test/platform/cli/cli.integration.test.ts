@@ -127,6 +127,34 @@ describe('the palisade command line', () => {
     expect(bad.stderr).toMatch(/acme\.yml:3 routes\[0\]\.events\[0\]: unknown key dataset/)
   })
 
+  it('names a malformed info.yml with its line and exits 2, as JSON under --json', async () => {
+    const data = join(dir, 'bad-regression', 'rules', 'x')
+    mkdirSync(data, { recursive: true })
+    writeFileSync(join(data, 'info.yml'), 'rule_metadata: []\nrule_metadata: []\n')
+    const ruleDir = join(dir, 'regress-rules')
+    mkdirSync(ruleDir, { recursive: true })
+    writeFileSync(
+      join(ruleDir, 'r.yml'),
+      'title: r\nlogsource: {product: windows}\ndetection:\n  s: {a: b}\n  condition: s\n',
+    )
+    const args = ['rules', 'regress', join(dir, 'bad-regression'), '--rules', ruleDir]
+    const text = await palisade(args)
+    expect(text.code).toBe(2)
+    expect(text.stderr).toMatch(
+      /^bad-regression\/rules\/x\/info\.yml:2: invalid YAML: Map keys must be unique/,
+    )
+    const json = await palisade([...args, '--json'])
+    expect(json.code).toBe(2)
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: {
+        code: 'PAL_REGRESS_INFO_INVALID',
+        message: expect.stringMatching(/^bad-regression\/rules\/x\/info\.yml:2: invalid YAML/),
+        file: 'bad-regression/rules/x/info.yml',
+        line: 2,
+      },
+    })
+  })
+
   it('runs the regression data and prints N/M expected detections', async () => {
     const sigma = join(corpora, 'sigma')
     const res = await palisade([
