@@ -7,9 +7,16 @@ import { NeedleScanner } from './needle-scanner.ts'
  * What a predicate needs of an event before it can match, so that a rule set can skip most
  * rules without running them. Most process-creation rules are "this program, doing that":
  * they cannot match unless `Image` ends with one of a few `\name.exe` or `OriginalFileName` is
- * one of a few names. Such a requirement is a list of probes, one of which must hold; the
- * rule set files rules under their probes' values and, per event, runs only the rules whose
- * probe the event satisfies, plus the rules with no known requirement.
+ * one of a few names, and the command line holds some literal text. Such a requirement (a
+ * need) is a list of probes, one of which must hold; an AND brings the needs of its parts, and
+ * a rule is gated on the two likeliest to fail. Per event, each field is read once: exact and
+ * program-name probes are looked up, substring probes found in one pass of a needle scanner,
+ * keyword probes in one pass over all the event's values. Only the rules whose needs all hold,
+ * and those with no known need, are run.
+ *
+ * This is the prefilter the rule language lets a compiler build (pySigma back ends and the
+ * engines that index rules by required strings do the same in spirit): it changes which rules
+ * are run, never what a rule decides. `rules regress` and the bench's match checksum check that.
  */
 
 /**
