@@ -14,9 +14,8 @@ import { NeedleScanner } from './needle-scanner.ts'
  * keyword probes in one pass over all the event's values. Only the rules whose needs all hold,
  * and those with no known need, are run.
  *
- * This is the prefilter the rule language lets a compiler build (pySigma back ends and the
- * engines that index rules by required strings do the same in spirit): it changes which rules
- * are run, never what a rule decides. `rules regress` and the bench's match checksum check that.
+ * The prefilter changes which rules are run, never what a rule decides: every probe is implied
+ * by the predicate it gates. `rules regress` and the bench's match checksum check that.
  */
 
 /**
