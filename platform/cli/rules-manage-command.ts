@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import type { RuleInfo } from '../../detectors/describe-rules.ts'
 import type { RuleWarning } from '../../detectors/sigma/rule-set.ts'
 import type { RuleRejection } from '../../detectors/sigma/sigma-rule.ts'
-import { ValidationError } from '../errors.ts'
+import { PalisadeError, ValidationError } from '../errors.ts'
 import type { ApiClient } from './api-client.ts'
 
 interface Page<T> {
@@ -44,28 +44,30 @@ export function registerRulesManageCommands(program: Command, client: () => ApiC
     .option('--tag <tag>', 'a tag, or an ATT&CK id without its prefix (t1110)')
     .option('--q <text>', 'text in the id, name, title or file')
     .option('--json', 'print {"items": [...]} as JSON')
-    .action(async (options: ListOptions) => {
-      if (options.enabled && options.disabled) {
-        throw new ValidationError('rules list: expected --enabled or --disabled, got both')
-      }
-      const enabled = options.enabled ? 'true' : options.disabled ? 'false' : undefined
-      const query = { enabled, kind: options.kind, tag: options.tag, q: options.q, limit: 1000 }
-      const items: RuleInfo[] = []
-      let cursor: string | null | undefined
-      do {
-        const page = await client().request<Page<RuleInfo>>('GET', '/v1/rules', {
-          query: { ...query, cursor },
-        })
-        items.push(...page.items)
-        cursor = page.next_cursor
-      } while (cursor)
+    .action((options: ListOptions) =>
+      reportErrors(options, async () => {
+        if (options.enabled && options.disabled) {
+          throw new ValidationError('rules list: expected --enabled or --disabled, got both')
+        }
+        const enabled = options.enabled ? 'true' : options.disabled ? 'false' : undefined
+        const query = { enabled, kind: options.kind, tag: options.tag, q: options.q, limit: 1000 }
+        const items: RuleInfo[] = []
+        let cursor: string | null | undefined
+        do {
+          const page = await client().request<Page<RuleInfo>>('GET', '/v1/rules', {
+            query: { ...query, cursor },
+          })
+          items.push(...page.items)
+          cursor = page.next_cursor
+        } while (cursor)
 
-      if (options.json) return print(JSON.stringify({ items }))
-      if (items.length === 0) return print('no rules match')
-      for (const r of items) print(ruleLine(r))
-      const off = items.filter((r) => !r.enabled).length
-      print(`${items.length} listed: ${items.length - off} enabled, ${off} disabled`)
-    })
+        if (options.json) return print(JSON.stringify({ items }))
+        if (items.length === 0) return print('no rules match')
+        for (const r of items) print(ruleLine(r))
+        const off = items.filter((r) => !r.enabled).length
+        print(`${items.length} listed: ${items.length - off} enabled, ${off} disabled`)
+      }),
+    )
 
   for (const enabled of [true, false]) {
     const verb = enabled ? 'enable' : 'disable'
@@ -79,16 +81,18 @@ export function registerRulesManageCommands(program: Command, client: () => ApiC
       )
       .argument('<id>', 'the rule id')
       .option('--json', 'print the rule as JSON')
-      .action(async (id: string, options: { json?: boolean }) => {
-        const rule = await client().request<RuleInfo & { changed: boolean }>(
-          'PATCH',
-          `/v1/rules/${encodeURIComponent(id)}`,
-          { body: { enabled } },
-        )
-        if (options.json) return print(JSON.stringify(rule))
-        const state = enabled ? 'enabled' : 'disabled'
-        print(rule.changed ? `${state} ${id} (${rule.title})` : `${id} was already ${state}`)
-      })
+      .action((id: string, options: { json?: boolean }) =>
+        reportErrors(options, async () => {
+          const rule = await client().request<RuleInfo & { changed: boolean }>(
+            'PATCH',
+            `/v1/rules/${encodeURIComponent(id)}`,
+            { body: { enabled } },
+          )
+          if (options.json) return print(JSON.stringify(rule))
+          const state = enabled ? 'enabled' : 'disabled'
+          print(rule.changed ? `${state} ${id} (${rule.title})` : `${id} was already ${state}`)
+        }),
+      )
   }
 
   rules
@@ -98,29 +102,48 @@ export function registerRulesManageCommands(program: Command, client: () => ApiC
         'are kept when nothing loads',
     )
     .option('--json', 'print the answer as JSON')
-    .action(async (options: { json?: boolean }) => {
-      const answer = await client().request<ReloadAnswer>('POST', '/v1/rules/reload')
-      if (options.json) return print(JSON.stringify(answer))
-      for (const id of answer.added) print(`added    ${id}`)
-      for (const id of answer.changed) print(`changed  ${id}`)
-      for (const id of answer.removed) print(`removed  ${id}`)
-      for (const r of answer.rejected) {
-        const where = r.line ? `${r.file}:${r.line}` : r.file
-        print(`rejected ${where}${r.rule_id ? ` (${r.rule_id})` : ''}: ${r.message}`)
-      }
-      for (const w of answer.warnings) {
-        print(`warning  ${w.line ? `${w.file}:${w.line}` : w.file} (${w.rule_id}): ${w.message}`)
-      }
-      if (answer.correlation_state_dropped.length > 0) {
-        print(`open windows dropped (changed): ${answer.correlation_state_dropped.join(', ')}`)
-      }
-      print(
-        `reloaded ${answer.rules} rules, ${answer.correlations} correlations, ` +
-          `${answer.filters} filters: ${answer.added.length} added, ` +
-          `${answer.changed.length} changed, ${answer.removed.length} removed, ` +
-          `${answer.rejected.length} rejected`,
-      )
-    })
+    .action((options: { json?: boolean }) =>
+      reportErrors(options, async () => {
+        const answer = await client().request<ReloadAnswer>('POST', '/v1/rules/reload')
+        if (options.json) return print(JSON.stringify(answer))
+        for (const id of answer.added) print(`added    ${id}`)
+        for (const id of answer.changed) print(`changed  ${id}`)
+        for (const id of answer.removed) print(`removed  ${id}`)
+        for (const r of answer.rejected) {
+          const where = r.line ? `${r.file}:${r.line}` : r.file
+          print(`rejected ${where}${r.rule_id ? ` (${r.rule_id})` : ''}: ${r.message}`)
+        }
+        for (const w of answer.warnings) {
+          print(`warning  ${w.line ? `${w.file}:${w.line}` : w.file} (${w.rule_id}): ${w.message}`)
+        }
+        if (answer.correlation_state_dropped.length > 0) {
+          print(`open windows dropped (changed): ${answer.correlation_state_dropped.join(', ')}`)
+        }
+        print(
+          `reloaded ${answer.rules} rules, ${answer.correlations} correlations, ` +
+            `${answer.filters} filters: ${answer.added.length} added, ` +
+            `${answer.changed.length} changed, ${answer.removed.length} removed, ` +
+            `${answer.rejected.length} rejected`,
+        )
+      }),
+    )
+}
+
+/**
+ * Runs an action; under `--json` an error is printed as `{"error": {code, message}}` on stdout,
+ * with the exit code the command line gives it elsewhere (2 for a bad request, else 1), so a
+ * script reading the output can always parse it. Without `--json` it goes up to the command
+ * line, which prints it on stderr.
+ */
+async function reportErrors(options: { json?: boolean }, action: () => Promise<void>) {
+  try {
+    await action()
+  } catch (error) {
+    if (!options.json || !(error instanceof PalisadeError)) throw error
+    const { code, message, context } = error
+    print(JSON.stringify({ error: { code, message, ...context } }))
+    process.exitCode = error.status === 400 ? 2 : 1
+  }
 }
 
 interface ListOptions {

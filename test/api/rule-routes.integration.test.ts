@@ -490,5 +490,21 @@ describe('the palisade rules commands', () => {
     const both = await palisadeCli('list', '--enabled', '--disabled')
     expect(both.code).toBe(2)
     expect(both.stderr).toBe('palisade: rules list: expected --enabled or --disabled, got both\n')
+
+    // Under --json an error is JSON too, on stdout, with the same exit code.
+    const unknownJson = await palisadeCli('disable', 'no-such-rule', '--json')
+    expect(unknownJson.code).toBe(1)
+    expect(JSON.parse(unknownJson.stdout).error).toMatchObject({
+      code: 'PAL_NOT_FOUND',
+      message: expect.stringMatching(/no-such-rule/),
+    })
+    const bothJson = await palisadeCli('list', '--enabled', '--disabled', '--json')
+    expect(bothJson.code).toBe(2)
+    expect(JSON.parse(bothJson.stdout)).toEqual({
+      error: {
+        code: 'PAL_INVALID_INPUT',
+        message: 'rules list: expected --enabled or --disabled, got both',
+      },
+    })
   }, 120_000)
 })
