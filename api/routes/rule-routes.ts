@@ -27,7 +27,9 @@ const flag = z
   .enum(['true', 'false'], { error: 'expected true or false' })
   .transform((v) => v === 'true')
 
-const ruleQuery = z.object({
+// Strict, as the PATCH body is: a misspelt filter (`?knd=filter`) would otherwise list every
+// rule as if it had been applied.
+const ruleQuery = z.strictObject({
   enabled: flag.optional(),
   kind: z.enum(ruleKinds, { error: 'expected detection, correlation or filter' }).optional(),
   q: z.string().min(1).max(200).optional().meta({
@@ -50,6 +52,9 @@ const ruleQuery = z.object({
 const ruleParams = z.object({
   id: z.string().min(1).max(256, { error: 'expected a rule id of at most 256 characters' }),
 })
+
+/** A reload takes no options: no body, or an empty object. */
+const reloadBody = z.strictObject({}).nullish()
 
 const toggleBody = z.strictObject({
   enabled: z.boolean({ error: 'expected enabled: true or false' }),
@@ -149,6 +154,7 @@ export const ruleRoutes: FastifyPluginAsyncZod<RuleRouteDeps> = async (app, deps
           'line and reason. When nothing compiles, or a folder cannot be read, the running ' +
           'set is kept and the answer is 422.',
         tags: ['rules'],
+        body: reloadBody,
       },
     },
     async (request) => {

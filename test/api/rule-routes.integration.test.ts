@@ -185,6 +185,15 @@ describe('GET /v1/rules', () => {
     expect(cursor.status).toBe(400)
     expect(cursor.body.error.message).toMatch(/cursor: expected a cursor returned by a previous/)
   })
+
+  it('refuses a query key or a reload option it does not know, naming it', async () => {
+    const misspelt = await palisade.request('GET', '/v1/rules?knd=filter')
+    expect(misspelt.status).toBe(400)
+    expect(misspelt.body.error.message).toMatch(/^querystring: .*"knd"/)
+    const option = await palisade.request('POST', '/v1/rules/reload', { body: { force: true } })
+    expect(option.status).toBe(400)
+    expect(option.body.error.message).toMatch(/^body: .*"force"/)
+  })
 })
 
 describe('PATCH /v1/rules/:id', () => {
