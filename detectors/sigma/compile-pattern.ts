@@ -55,6 +55,10 @@ export function compilePattern(parts: readonly Part[], cased: boolean): PatternT
     // (the fold is one code unit for one: fold-case.ts). The longest is the rarest, roughly.
     const needle = longestLiteral(parts)
     if (needle !== undefined) probes.set(test, { kind: 'substring', value: needle })
+    else if (parts.some((p) => p.k === 'lit' && !isAscii(p.s))) {
+      // Only non-ASCII literals (an emoji, a lookalike letter): the text must hold non-ASCII.
+      probes.set(test, { kind: 'nonascii', value: '' })
+    }
   }
   return test
 }

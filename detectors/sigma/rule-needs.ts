@@ -22,11 +22,13 @@ import { NeedleScanner } from './needle-scanner.ts'
  * One condition on a field: `basename` is the folded text after the field's last backslash
  * (what a case-insensitive `endswith: '\x.exe'` needs); `lower` is the field's `toLowerCase`
  * text (what an exact value needs); `substring` is an ASCII text the field's folded text
- * contains (what any other pattern with a literal part needs: its longest literal).
+ * contains (what any other pattern with a literal part needs: its longest literal);
+ * `nonascii` holds when the text has a character outside ASCII (what a pattern whose literals
+ * are all outside ASCII needs: the fold keeps such characters outside ASCII).
  */
 export interface Probe {
   get: FieldGetter
-  kind: 'basename' | 'lower' | 'substring'
+  kind: 'basename' | 'lower' | 'substring' | 'nonascii'
   value: string
 }
 
@@ -98,7 +100,8 @@ export function needOfAll(parts: readonly EventPredicate[]): Needs | undefined {
 function costOf(need: Need): number {
   let cost = 0
   for (const probe of need) {
-    if (probe.kind !== 'substring') cost += 1
+    if (probe.kind === 'nonascii') cost += 2
+    else if (probe.kind !== 'substring') cost += 1
     else cost += probe.value.length >= 5 ? 3 : 8
   }
   return cost
@@ -121,6 +124,7 @@ function probeKey(slot: FieldSlot, kind: Probe['kind']): string | undefined | nu
   // Arrays are tested element by element: let every rule on this field through.
   if (text === undefined) return Array.isArray(slot.value) ? undefined : null
   if (kind === 'lower') return slot.lower()
+  if (kind === 'nonascii') return slot.isAscii() ? null : ''
   const folded = slot.folded()
   return folded.slice(folded.lastIndexOf('\\') + 1)
 }

@@ -67,8 +67,17 @@ describe('what rules need of an event', () => {
     expect(needs(`s:\n    CommandLine|re: 'a.b'\ncondition: s`)).toBeUndefined()
   })
 
-  it('leaves non-ASCII literals out of substring needs', () => {
-    expect(needs(`s:\n    CommandLine|contains: 'ünïcödé'\ncondition: s`)).toBeUndefined()
+  it('needs text outside ASCII for a value whose literals are all outside it', () => {
+    expect(needs(`s:\n    CommandLine|contains: 'ünïcödé'\ncondition: s`)).toEqual(['nonascii:'])
+    expect(
+      fires(`s:\n    CommandLine|contains: 'ÜNÏ'\ncondition: s`, { CommandLine: 'x ünï' }),
+    ).toBe(true)
+    expect(
+      fires(`s:\n    CommandLine|contains: 'ünï'\ncondition: s`, { CommandLine: 'x uni' }),
+    ).toBe(false)
+  })
+
+  it('prefers an ASCII literal to text outside ASCII', () => {
     expect(needs(`s:\n    CommandLine: '*ab*ünïcödé*'\ncondition: s`)).toEqual(['substring:ab'])
   })
 
