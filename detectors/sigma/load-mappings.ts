@@ -93,7 +93,7 @@ export function parseMapping(text: string, file: string): ParsedMapping {
     const problems = doc.errors.map((e) => ({
       ...(e.linePos ? { line: e.linePos[0].line } : {}),
       path: '',
-      message: `invalid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+      message: `invalid YAML: ${firstLine(e.message).replace(/ at line \d+, column \d+:?$/, '')}`,
     }))
     throw mappingError(file, problems)
   }
@@ -278,4 +278,8 @@ function mappingError(file: string, problems: Problem[]): ValidationError {
     { file, problems },
     'PAL_SIGMA_MAPPING_INVALID',
   )
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!
 }

@@ -101,8 +101,9 @@ export function parseTimespan(text: unknown): number | undefined {
  * symbolic links).
  *
  * A document that cannot be read, or a link that leads nowhere, becomes a rejection with its
- * file, line and reason; the other documents load regardless. A file reached twice (folders given that overlap) is read
- * once, and a document whose `id` an earlier one already has is rejected, naming both.
+ * file, line and reason; the other documents load regardless. A file reached twice (folders
+ * given that overlap) is read once, and a document whose `id` an earlier one already has is
+ * rejected, naming both.
  *
  * @param paths folders or files
  * @throws ValidationError when a path does not exist (a hard error, unlike a bad rule)

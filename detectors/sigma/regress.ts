@@ -122,7 +122,8 @@ function missReason(
   if (why) return `rule rejected: ${why}`
   if (!rule) return 'rule not found in the rule folders'
   if (rule.kind === 'detection' && rule.missingPlaceholders) {
-    return `placeholders without a value: ${rule.missingPlaceholders.map((n) => `%${n}%`).join(', ')}`
+    const names = rule.missingPlaceholders.map((n) => `%${n}%`)
+    return `placeholders without a value: ${names.join(', ')}`
   }
   if (rule.kind === 'detection' && !rule.routed) {
     return `unrouted logsource ${JSON.stringify(rule.logsource)}`

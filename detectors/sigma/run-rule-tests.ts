@@ -101,7 +101,7 @@ export function runRuleTests(
       throw invalid(
         path,
         undefined,
-        `no examples beside it: expected one of ${exampleSuffixes.map((s) => stem(path) + s).join(', ')}`,
+        `no examples beside it: expected one of ${examplePaths(path).join(', ')}`,
       )
     }
     if (withExamples.length === 0) {
@@ -459,4 +459,8 @@ function invalid(file: string, line: number | undefined, message: string): Valid
     { file: shown(file), line },
     'PAL_RULE_TEST_INVALID',
   )
+}
+
+function examplePaths(path: string): string[] {
+  return exampleSuffixes.map((suffix) => stem(path) + suffix)
 }

@@ -77,7 +77,8 @@ export const configSchema = z.strictObject({
         .string()
         .refine(isTimeZone, {
           error: (issue) =>
-            `expected an IANA time zone such as UTC or Europe/Paris, got ${JSON.stringify(issue.input)}`,
+            'expected an IANA time zone such as UTC or Europe/Paris, ' +
+            `got ${JSON.stringify(issue.input)}`,
         })
         .default('UTC'),
       maxMessageBytes: z
