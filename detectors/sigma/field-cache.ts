@@ -89,13 +89,9 @@ export class FieldCache {
     if (this.keywordGeneration === this.generation && this.keywordEvent === event) return scanner
     this.keywordGeneration = this.generation
     this.keywordEvent = event
-    const count = this.leaves(event)
-    const shortest = scanner.shortest
     scanner.begin()
-    for (let i = 0; i < count; i++) {
-      const text = this.leafPool[i]!.text
-      if (text !== undefined && text.length >= shortest) scanner.add(text)
-    }
+    // Straight from the event rather than through `leaves`: the gate needs no value objects.
+    scanLeaves(event, true, scanner)
     return scanner
   }
 
@@ -172,4 +168,21 @@ function scalarText(v: unknown): string | undefined {
   if (typeof v === 'string') return v
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
   return undefined
+}
+
+/** Adds every leaf of `node` that could hold a needle to the scan, as `leaves` would see it. */
+function scanLeaves(node: unknown, top: boolean, scanner: NeedleScanner): void {
+  if (typeof node === 'string') {
+    if (node.length >= scanner.shortest) scanner.add(node)
+  } else if (typeof node === 'number' || typeof node === 'boolean') {
+    const text = String(node)
+    if (text.length >= scanner.shortest) scanner.add(text)
+  } else if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) scanLeaves(node[i], false, scanner)
+  } else if (node && typeof node === 'object') {
+    for (const k in node) {
+      if (top && (k === 'id' || k === '@timestamp')) continue
+      scanLeaves((node as Record<string, unknown>)[k], false, scanner)
+    }
+  }
 }
