@@ -128,7 +128,10 @@ export class NeedleScanner {
     this.seen = new Int32Array(needles.length)
   }
 
-  /** Whether any needle occurs in `text`; stops at the first. */
+  /**
+   * Whether any needle occurs in `text`; stops at the first. The loop is `add`'s without the
+   * bookkeeping, kept apart on purpose: it runs for every value of a long `contains` list.
+   */
   has(text: string): boolean {
     const { next, classes, width } = this
     let state = 0

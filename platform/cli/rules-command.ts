@@ -6,7 +6,8 @@ import { parse as parseYaml } from 'yaml'
 import { checkRules } from '../../detectors/sigma/check-rules.ts'
 import { loadMappings } from '../../detectors/sigma/load-mappings.ts'
 import { regress } from '../../detectors/sigma/regress.ts'
-import { PalisadeError, ValidationError } from '../errors.ts'
+import { ValidationError } from '../errors.ts'
+import { runOffline } from './offline-action.ts'
 
 /**
  * `rules check` and `rules regress`: offline tools that read rule and event files and open
@@ -32,7 +33,7 @@ export function registerRulesCommands(program: Command): void {
       'print {files, total, compiled, rejected, missing_placeholders, unrouted} as JSON',
     )
     .action((dirs: string[], options: CheckOptions) =>
-      run(options, () => {
+      runOffline(options, () => {
         const mapping = loadMappings(options.mapping)
         const placeholders = readPlaceholders(options.placeholders)
         const { ruleSet, ...report } = checkRules(dirs, { mapping, placeholders })
@@ -82,7 +83,7 @@ export function registerRulesCommands(program: Command): void {
     .option('--placeholders <file>', 'YAML/JSON map of placeholder name to value(s)')
     .option('--json', 'print {detected, expected, cases} as JSON')
     .action((dir: string, options: RegressOptions) =>
-      run(options, () => {
+      runOffline(options, () => {
         const ruleDirs = options.rules
         if (!ruleDirs || ruleDirs.length === 0) {
           throw new ValidationError('rules regress needs at least one --rules <dir>')
@@ -127,25 +128,6 @@ interface RegressOptions {
   mapping?: string[]
   placeholders?: string
   json?: boolean
-}
-
-/**
- * Runs a command's action; a hard error exits 2, printed as `{"error": {code, message, ...}}`
- * on stdout under `--json` (so a script reading the output can parse it), else on stderr.
- */
-function run(options: { json?: boolean }, action: () => void): void {
-  try {
-    action()
-  } catch (error) {
-    if (!(error instanceof PalisadeError)) throw error
-    if (options.json) {
-      const { code, message, context } = error
-      process.stdout.write(`${JSON.stringify({ error: { code, message, ...context } })}\n`)
-    } else {
-      process.stderr.write(`${error.message}\n`)
-    }
-    process.exitCode = 2
-  }
 }
 
 function readPlaceholders(file: string | undefined): Record<string, string[]> | undefined {

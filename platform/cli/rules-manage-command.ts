@@ -4,6 +4,7 @@ import type { RuleInfo } from '../../detectors/describe-rules.ts'
 import type { RuleWarning } from '../../detectors/sigma/rule-set.ts'
 import type { RuleRejection } from '../../detectors/sigma/sigma-rule.ts'
 import { PalisadeError, ValidationError } from '../errors.ts'
+import { jsonError } from './offline-action.ts'
 import type { ApiClient } from './api-client.ts'
 
 interface Page<T> {
@@ -140,8 +141,7 @@ async function reportErrors(options: { json?: boolean }, action: () => Promise<v
     await action()
   } catch (error) {
     if (!options.json || !(error instanceof PalisadeError)) throw error
-    const { code, message, context } = error
-    print(JSON.stringify({ error: { code, message, ...context } }))
+    print(jsonError(error))
     process.exitCode = error.status === 400 ? 2 : 1
   }
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 
 import { runRuleTests } from '../../detectors/sigma/run-rule-tests.ts'
 import type { RuleTestCase } from '../../detectors/sigma/run-rule-tests.ts'
-import { PalisadeError } from '../errors.ts'
+import { runOffline } from './offline-action.ts'
 
 /**
  * `rules test FILE...`: runs rules against the example events beside them (an offline tool:
@@ -27,20 +27,11 @@ export function registerRulesTestCommand(program: Command): void {
     )
     .option('--json', 'print {passed, failed, cases, untested} as JSON')
     .action((paths: string[], options: { rules?: string[]; json?: boolean }) => {
-      let report
-      try {
+      let report: ReturnType<typeof runRuleTests> | undefined
+      runOffline(options, () => {
         report = runRuleTests(paths, { rules: options.rules ?? [] })
-      } catch (error) {
-        if (!(error instanceof PalisadeError)) throw error
-        if (options.json) {
-          const { code, message, context } = error
-          process.stdout.write(`${JSON.stringify({ error: { code, message, ...context } })}\n`)
-        } else {
-          process.stderr.write(`palisade: ${error.message}\n`)
-        }
-        process.exitCode = 2
-        return
-      }
+      })
+      if (!report) return
 
       if (options.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`)

@@ -142,7 +142,7 @@ describe('GET /v1/rules', () => {
     expect(filter).toMatchObject({ kind: 'filter', references: ['test_watched_failure'] })
   })
 
-  it('filters by kind, tag (sub-techniques included), text and state, a page at a time', async () => {
+  it('filters by kind, tag (with sub-techniques), text and state, a page at a time', async () => {
     const ids = async (query: string) =>
       (await palisade.request('GET', `/v1/rules?${query}`)).body.items.map(
         (r: { id: string }) => r.id,
@@ -321,7 +321,7 @@ describe('a rule turned off', () => {
 })
 
 describe('POST /v1/rules/reload', () => {
-  it('picks up a new file and a changed one, and reports a broken one with the rest kept', async () => {
+  it('picks up new and changed files, and reports a broken one, keeping the rest', async () => {
     writeFileSync(join(ruleDir, 'watched.yml'), failureRule('medium'))
     writeFileSync(
       join(ruleDir, 'added.yml'),
@@ -422,16 +422,17 @@ describe('POST /v1/rules/reload', () => {
       const gone = await palisade.request('POST', '/v1/rules/reload')
       expect(gone.status).toBe(422)
       expect(gone.body.error.code).toBe('PAL_RULES_RELOAD_FAILED')
-      expect(gone.body.error.message).toMatch(
-        /^reload refused, the 3 running rules and correlations are kept: the rule folders cannot be read: rule path .*rules does not exist/,
-      )
+      const refused = 'reload refused, the 3 running rules and correlations are kept'
+      expect(gone.body.error.message).toMatch(new RegExp(`^${refused}: the rule folders cannot`))
+      expect(gone.body.error.message).toMatch(/be read: rule path .*rules does not exist/)
       mkdirSync(ruleDir)
       writeFileSync(join(ruleDir, 'broken.yml'), 'title: Broken\nid: x\ndetection: [unclosed\n')
       const broken = await palisade.request('POST', '/v1/rules/reload')
       expect(broken.status).toBe(422)
       expect(broken.body.error.message).toMatch(
-        /the rule folders gave no rule that compiles \(1 rejected; first: .*broken\.yml:4: invalid YAML/,
+        /the rule folders gave no rule that compiles \(1 rejected; first: .*broken\.yml:4: /,
       )
+      expect(broken.body.error.message).toContain('broken.yml:4: invalid YAML')
       expect(broken.body.error.rejections).toHaveLength(1)
     } finally {
       rmSync(ruleDir, { recursive: true, force: true })

@@ -125,7 +125,7 @@ describe('the checkpointer', () => {
     expect((await store.list()).map((r) => r.tree_size)).toEqual([3, 5])
   })
 
-  it('keeps a checkpoint pending while the token is gone, alerts and audits once, retries each tick', async () => {
+  it('keeps a checkpoint pending while the token is gone, alerts once, retries', async () => {
     const { log, store, signer, state, alerts, options, advance } = setup()
     const checkpointer = await Checkpointer.open(options)
     await log.append(10)

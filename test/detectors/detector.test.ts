@@ -57,7 +57,7 @@ describe('the stream detector', () => {
     expect(detector.correlator.state().late).toBe(0)
   })
 
-  it('counts a burst split across batches of an old log, while the clock ticks between them', () => {
+  it('counts a burst split across batches of an old log while the clock ticks between', () => {
     const detector = createDetector([builtin], createLogger('silent'))
     const first = detector.detect([0, 5, 10, 15, 20].map((second) => failure(second)))
     // The engine's ticker runs between batches with today's time, years after the events.

@@ -141,7 +141,7 @@ describe('the palisade command line', () => {
     const text = await palisade(args)
     expect(text.code).toBe(2)
     expect(text.stderr).toMatch(
-      /^bad-regression\/rules\/x\/info\.yml:2: invalid YAML: Map keys must be unique/,
+      /^palisade: bad-regression\/rules\/x\/info\.yml:2: invalid YAML: Map keys must be unique/,
     )
     const json = await palisade([...args, '--json'])
     expect(json.code).toBe(2)
