@@ -104,7 +104,7 @@ describe('rule control', () => {
     )
   })
 
-  it('loads one of two rules sharing an id, at start and at a reload, and rejects the other', () => {
+  it('loads one of two rules sharing an id, at start and at a reload, rejecting the other', () => {
     const dir = ruleDir(rules(2))
     const copy = rules(2).split('---')[0]!.replace('title: Failed login', 'title: Copy')
     writeFileSync(join(dir, 'zz-copy.yml'), copy)
@@ -129,7 +129,10 @@ describe('rule control', () => {
     const before = detector.ruleSet
     rmSync(dir, { recursive: true, force: true })
     expect(() => detector.rules.reload()).toThrow(
-      /^reload refused, the 2 running rules and correlations are kept: the rule folders cannot be read: rule path .* does not exist$/,
+      new RegExp(
+        '^reload refused, the 2 running rules and correlations are kept: ' +
+          'the rule folders cannot be read: rule path .* does not exist$',
+      ),
     )
     expect(detector.ruleSet).toBe(before)
     expect(fired(detector.detect([failure('198.51.100.4')]))).toEqual([RULE])

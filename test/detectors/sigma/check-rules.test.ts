@@ -91,7 +91,11 @@ describe('rules check on two files with one id', () => {
         line: 1,
         rule_id: 'a0000000-0000-4000-8000-000000000009',
         reason: expect.stringMatching(
-          /^duplicate id a0000000-0000-4000-8000-000000000009: this detection \(.*\/twice\/b\.yml:1\) has the id of the detection at .*\/twice\/a\.yml:1, which is loaded instead/,
+          new RegExp(
+            '^duplicate id a0000000-0000-4000-8000-000000000009: ' +
+              'this detection \\(.*/twice/b\\.yml:1\\) has the id of the detection at ' +
+              '.*/twice/a\\.yml:1, which is loaded instead',
+          ),
         ),
       },
     ])

@@ -97,7 +97,8 @@ describe('Sigma values and modifiers', () => {
   })
 
   it('matches IPv4 and IPv6 CIDR ranges', () => {
-    const d = `s:\n    DestinationIp|cidr:\n        - 10.0.0.0/8\n        - 'fe80::/10'\ncondition: s`
+    const d =
+      `s:\n    DestinationIp|cidr:\n        - 10.0.0.0/8\n        - 'fe80::/10'\n` + `condition: s`
     expect(fires(d, { DestinationIp: '10.20.30.40' })).toBe(true)
     expect(fires(d, { DestinationIp: '11.0.0.1' })).toBe(false)
     expect(fires(d, { DestinationIp: 'fe80::1' })).toBe(true)

@@ -212,7 +212,10 @@ detection:
         event_ids: [4624, "x"]
 `)
     expect(message).toMatch(
-      /mapping-\d+\.yml:5 routes\[0\]\.events\[0\]\.event_ids\[1\]: expected an event id \(an integer\), got "x"/,
+      new RegExp(
+        'mapping-\\d+\\.yml:5 routes\\[0\\]\\.events\\[0\\]\\.event_ids\\[1\\]: ' +
+          'expected an event id \\(an integer\\), got "x"',
+      ),
     )
   })
 
@@ -246,7 +249,10 @@ detection:
     events: [{datasets: b}]
 `
     expect(problemsOf(twice)).toMatch(
-      /:4 routes\[1\]\.logsource: expected each logsource once per file, got \{product: acme\} again \(first at routes\[0\], line 2\)/,
+      new RegExp(
+        ':4 routes\\[1\\]\\.logsource: expected each logsource once per file, ' +
+          'got \\{product: acme\\} again \\(first at routes\\[0\\], line 2\\)',
+      ),
     )
   })
 

@@ -55,7 +55,7 @@ function filter(id: string): string {
 const shown = (dir: string, name: string) => relative(process.cwd(), join(dir, name))
 
 describe('loading rule folders', () => {
-  it('loads the first of two documents with one id and rejects the later, naming both places', () => {
+  it('loads the first of two documents with one id, rejecting the later and naming both', () => {
     const dir = folder({
       'a.yml': detection(ID, 'first'),
       'b/c.yml': `${detection('0a1b2c3d-0000-4000-8000-000000000001', 'other')}---\n${filter(ID)}`,
@@ -137,7 +137,7 @@ describe('symbolic links in rule folders', () => {
     expect(documents.map((d) => d.file)).toEqual([shown(dir, 'ssh.yml')])
   })
 
-  it('reports a link whose target is missing, with the file and the reason, and loads the rest', () => {
+  it('reports a link whose target is missing, with file and reason, and loads the rest', () => {
     const dir = folder({ 'good.yml': detection(ID, 'good') })
     symlinkSync(join(dir, 'gone.yml'), join(dir, 'dangling.yml'))
     symlinkSync(join(dir, 'gone'), join(dir, 'folder'))
@@ -147,11 +147,11 @@ describe('symbolic links in rule folders', () => {
     expect(rejections).toEqual([
       {
         file: shown(dir, 'dangling.yml'),
-        message: `dangling symlink: it points to ${join(dir, 'gone.yml')}, which does not exist; skipped`,
+        message: dangling(join(dir, 'gone.yml')),
       },
       {
         file: shown(dir, 'folder'),
-        message: `dangling symlink: it points to ${join(dir, 'gone')}, which does not exist; skipped`,
+        message: dangling(join(dir, 'gone')),
       },
     ])
   })
@@ -169,9 +169,15 @@ describe('symbolic links in rule folders', () => {
       },
       {
         file: shown(dir, 'sub/up'),
-        message: `symlink loop: it leads back to ${relative(process.cwd(), dir)}, a folder it is inside; skipped`,
+        message:
+          `symlink loop: it leads back to ${relative(process.cwd(), dir)}, ` +
+          'a folder it is inside; skipped',
       },
     ])
     expect(listRuleFiles(dir)).toEqual([join(dir, 'sub', 'rule.yml')])
   })
 })
+
+function dangling(target: string): string {
+  return `dangling symlink: it points to ${target}, which does not exist; skipped`
+}

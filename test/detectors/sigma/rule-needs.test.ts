@@ -39,24 +39,30 @@ describe('what rules need of an event', () => {
     ])
     const wild = `s:\n    CommandLine: '*Invoke-*Mimikatz*'\ncondition: s`
     expect(needs(wild)).toEqual(['substring:mimikatz'])
-    const either = `a:\n    Image|endswith: '\\net.exe'\nb:\n    CommandLine|contains: x\ncondition: a or b`
+    const either =
+      `a:\n    Image|endswith: '\\net.exe'\nb:\n    CommandLine|contains: x\n` + `condition: a or b`
     expect(needs(either)).toEqual(['basename:net.exe', 'substring:x'])
   })
 
   it('prefers program names to a short substring, and a long substring to many names', () => {
-    const short = `a:\n    Image|endswith: '\\net.exe'\nb:\n    CommandLine|contains: ' /c'\ncondition: a and b`
+    const short =
+      `a:\n    Image|endswith: '\\net.exe'\nb:\n    CommandLine|contains: ' /c'\n` +
+      `condition: a and b`
     expect(needs(short)).toEqual(['basename:net.exe'])
     const names = Array.from({ length: 4 }, (_, i) => `        - '\\tool${i}.exe'`).join('\n')
-    const long = `a:\n    Image|endswith:\n${names}\nb:\n    CommandLine|contains: ' share '\ncondition: a and b`
+    const long =
+      `a:\n    Image|endswith:\n${names}\nb:\n    CommandLine|contains: ' share '\n` +
+      `condition: a and b`
     expect(needs(long)).toEqual(['substring: share '])
   })
 
-  it('needs nothing when a value has no literal, is negated, or one side of an or needs nothing', () => {
+  it('needs nothing for no literal, a negation, or an or with a side that needs nothing', () => {
     expect(needs(`s:\n    Image|endswith: '\\net.exe'\ncondition: not s`)).toBeUndefined()
     expect(needs(`s:\n    Image|neq: 'net.exe'\ncondition: s`)).toBeUndefined()
     expect(needs(`s:\n    Image|re: '^(net|cmd)\\d+$'\ncondition: s`)).toBeUndefined()
     expect(needs(`s:\n    Image: '*'\ncondition: s`)).toBeUndefined()
-    const either = `a:\n    Image|endswith: '\\net.exe'\nb:\n    CommandLine|re: x\ncondition: a or b`
+    const either =
+      `a:\n    Image|endswith: '\\net.exe'\nb:\n    CommandLine|re: x\n` + `condition: a or b`
     expect(needs(either)).toBeUndefined()
   })
 
@@ -68,7 +74,8 @@ describe('what rules need of an event', () => {
   })
 
   it('needs text outside ASCII for a value whose literals are all outside it', () => {
-    expect(needs(`s:\n    CommandLine|contains: 'ünïcödé'\ncondition: s`)).toEqual(['nonascii:'])
+    const accented = `s:\n    CommandLine|contains: 'ünïcödé'\ncondition: s`
+    expect(needs(accented)).toEqual(['nonascii:'])
     expect(
       fires(`s:\n    CommandLine|contains: 'ÜNÏ'\ncondition: s`, { CommandLine: 'x ünï' }),
     ).toBe(true)
@@ -82,7 +89,9 @@ describe('what rules need of an event', () => {
   })
 
   it('needs any one value under all', () => {
-    const all = `s:\n    Image|endswith|all:\n        - '\\a\\net.exe'\n        - 'net.exe'\ncondition: s`
+    const all =
+      `s:\n    Image|endswith|all:\n        - '\\a\\net.exe'\n        - 'net.exe'\n` +
+      `condition: s`
     expect(needs(all)).toEqual(['basename:net.exe'])
   })
 })

@@ -209,7 +209,9 @@ describe('x of (specification, "1/all of them" and "1/all of search-identifier-p
   })
 
   it('links each identifier inside x of with its own map AND and list OR', () => {
-    const d = `sel_map:\n    A: '1'\n    B: '1'\nsel_list:\n    - C: '1'\n    - D: '1'\ncondition: 1 of sel_*`
+    const d =
+      `sel_map:\n    A: '1'\n    B: '1'\nsel_list:\n    - C: '1'\n    - D: '1'\n` +
+      `condition: 1 of sel_*`
     expect(fires(d, { A: '1' })).toBe(false)
     expect(fires(d, { A: '1', B: '1' })).toBe(true)
     expect(fires(d, { D: '1' })).toBe(true)
@@ -231,7 +233,10 @@ describe('conditions that cannot run', () => {
 
   it('rejects a pattern or them that matches nothing, naming the defined identifiers', () => {
     expect(rejectionOf(`${one}\ncondition: sel and not 1 of filter*`)).toMatch(
-      /condition "sel and not 1 of filter\*": "1 of filter\*" matches no search identifier \(defined: sel\)/,
+      new RegExp(
+        'condition "sel and not 1 of filter\\*": "1 of filter\\*" ' +
+          'matches no search identifier \\(defined: sel\\)',
+      ),
     )
     expect(rejectionOf(`_a:\n    F: '1'\ncondition: 1 of them`)).toMatch(
       /"1 of them" matches no search identifier \(identifiers starting with _ are left out\)/,

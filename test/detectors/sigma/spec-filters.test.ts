@@ -89,7 +89,9 @@ describe('global filters (filters specification, "Global filter")', () => {
   it('names rules by id or by name', () => {
     const named = [rule(rar, 'rar', '\\rar.exe', 'rar_compression'), rule(other, 'o', '\\x.exe')]
     const filter = example.replace(`- ${rar} # Data Compressed - rar.exe`, '- rar_compression')
-    const text = `${named.join('---\n')}---\n${filter.replace(`        - ${jump} # Login on jump host\n`, '')}`
+    const text =
+      `${named.join('---\n')}---\n` +
+      `${filter.replace(`        - ${jump} # Login on jump host\n`, '')}`
     expect(matched(text, { Image: 'C:\\rar.exe', User: 'adm_x' })).toEqual([])
     expect(matched(text, { Image: 'C:\\rar.exe', User: 'x' })).toEqual([rar])
   })
@@ -97,7 +99,8 @@ describe('global filters (filters specification, "Global filter")', () => {
   it('takes a full condition over several filter selections', () => {
     const filter = example.replace(
       "    selection:\n        User|startswith: 'adm_'\n    condition: not selection\n",
-      "    selection:\n        User|startswith: 'adm_'\n    unless:\n        CommandLine|contains: ' -hp'\n    condition: not (selection and not unless)\n",
+      "    selection:\n        User|startswith: 'adm_'\n    unless:\n" +
+        "        CommandLine|contains: ' -hp'\n    condition: not (selection and not unless)\n",
     )
     const text = `${rules}---\n${filter}`
     const base = { Image: 'C:\\rar.exe', User: 'adm_x' }

@@ -125,9 +125,8 @@ describe('windash (appendix, "String Modifiers")', () => {
     for (const written of dashes) {
       const entry = `CommandLine|windash|contains: ' ${written}enc '`
       for (const seen of dashes) {
-        expect(hit(entry, { CommandLine: `powershell ${seen}enc JAB` }), `${written}→${seen}`).toBe(
-          true,
-        )
+        const pair = `${written} as ${seen}`
+        expect(hit(entry, { CommandLine: `powershell ${seen}enc JAB` }), pair).toBe(true)
       }
     }
   })

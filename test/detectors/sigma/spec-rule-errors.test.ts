@@ -181,7 +181,9 @@ logsource:
   it('names a filter without rules, condition or logsource', () => {
     const noRules = `${filterHead}filter:\n    selection: {User: x}\n    condition: not selection\n`
     expect(only(rule + noRules).message).toMatch(/filter\.rules must list the rules/)
-    const noCondition = `${filterHead}filter:\n    rules: [11111111-1111-4111-8111-111111111111]\n    selection: {User: x}\n`
+    const noCondition =
+      `${filterHead}filter:\n` +
+      `    rules: [11111111-1111-4111-8111-111111111111]\n    selection: {User: x}\n`
     expect(only(rule + noCondition).message).toBe('filter has no condition')
     const noLogsource = noCondition
       .replace(/logsource:\n.*\n.*\n/, '')

@@ -102,7 +102,7 @@ describe('escapes (specification, "Escape Character")', () => {
     expect(hit(String.raw`F: 'a\b'`, { F: 'a\\b' })).toBe(true)
   })
 
-  it('keeps wildcards inside a contains value, and an escaped backslash at a startswith end', () => {
+  it('keeps wildcards inside contains, and an escaped backslash ending a startswith value', () => {
     expect(hit(`F|contains: 'a*b'`, { F: 'xx a then b xx' })).toBe(true)
     expect(hit(`F|contains: 'a*b'`, { F: 'b then a' })).toBe(false)
     expect(hit(String.raw`F|startswith: 'C:\Windows\\'`, { F: 'C:\\Windows\\x' })).toBe(true)
@@ -288,13 +288,17 @@ describe('keywords (specification, "Lists" and "Keywords search")', () => {
   })
 
   it('matches event::clear or event::drop, the mimikatz example', () => {
-    const d = `mimikatz_keywords:\n    - 'event::clear'\n    - 'event::drop'\ncondition: mimikatz_keywords`
+    const d =
+      `mimikatz_keywords:\n    - 'event::clear'\n    - 'event::drop'\n` +
+      `condition: mimikatz_keywords`
     expect(messageFires(d, 'mimikatz # event::drop')).toBe(true)
     expect(messageFires(d, 'mimikatz # event::list')).toBe(false)
   })
 
   it("ANDs keywords under '|all': OabVirtualDirectory and -ExternalUrl", () => {
-    const d = `keywords_cmdlet:\n    '|all':\n        - 'OabVirtualDirectory'\n        - ' -ExternalUrl '\ncondition: keywords_cmdlet`
+    const d =
+      `keywords_cmdlet:\n    '|all':\n        - 'OabVirtualDirectory'\n` +
+      `        - ' -ExternalUrl '\ncondition: keywords_cmdlet`
     expect(messageFires(d, 'Set-OabVirtualDirectory -ExternalUrl http://x')).toBe(true)
     expect(messageFires(d, 'Set-OabVirtualDirectory', { Cmd: 'x -ExternalUrl y' })).toBe(true)
     expect(messageFires(d, 'Set-OabVirtualDirectory -InternalUrl http://x')).toBe(false)
