@@ -1,7 +1,6 @@
 import type { PalisadeEvent } from '../../platform/event-model.ts'
 import type { FieldGetter } from './compile-value.ts'
 import { foldCase, isAscii } from './fold-case.ts'
-import { NeedleScanner } from './needle-scanner.ts'
 
 /**
  * Per-event memory of field values, shared by every rule of a rule set. Some 1,400 rules look
@@ -61,44 +60,6 @@ export class FieldCache {
         this.gather((node as Record<string, unknown>)[k], false)
       }
     }
-  }
-
-  private readonly keywordIds = new Map<string, number>()
-  private keywordScanner: NeedleScanner | undefined = undefined
-  private keywordQuick: RegExp | undefined = undefined
-  private keywordGeneration = -1
-  private keywordEvent: PalisadeEvent | undefined = undefined
-
-  /**
-   * Registers a keyword needle (folded ASCII) of some rule's gate and returns its id. Every
-   * gate of the rule set shares one scanner, so an event's leaves are scanned once, not once
-   * per rule bucket.
-   */
-  keywordNeedle(needle: string): number {
-    let id = this.keywordIds.get(needle)
-    if (id === undefined) {
-      id = this.keywordIds.size
-      this.keywordIds.set(needle, id)
-      this.keywordScanner = undefined
-    }
-    return id
-  }
-
-  /** The keyword needles some leaf of the event holds: the scanner's `found[0..count)`. */
-  keywordsFound(event: PalisadeEvent): NeedleScanner {
-    if (!this.keywordScanner) {
-      const needles = [...this.keywordIds.keys()]
-      this.keywordScanner = new NeedleScanner(needles, true)
-      this.keywordQuick = quickTest(needles)
-    }
-    const scanner = this.keywordScanner
-    if (this.keywordGeneration === this.generation && this.keywordEvent === event) return scanner
-    this.keywordGeneration = this.generation
-    this.keywordEvent = event
-    scanner.begin()
-    // Straight from the event rather than through `leaves`: the gate needs no value objects.
-    scanLeaves(event, true, scanner, this.keywordQuick)
-    return scanner
   }
 
   /** The slot of a getter; getters that are the same function share it. */
@@ -174,39 +135,4 @@ function scalarText(v: unknown): string | undefined {
   if (typeof v === 'string') return v
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
   return undefined
-}
-
-/**
- * A regular expression that matches whatever text holds one of the needles, A-Z read as a-z
- * as the scanner reads them (`i` without `u` folds nothing else onto ASCII). V8 runs it about
- * three times as fast as the scanner over text that holds none, which most values are; the
- * scanner then reads only the values it matched, to say which needles. Undefined for lists too
- * long for one alternation to stay fast.
- */
-function quickTest(needles: readonly string[]): RegExp | undefined {
-  if (needles.length === 0 || needles.length > 64) return undefined
-  const escaped = needles.map((n) => n.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'))
-  return new RegExp(escaped.join('|'), 'i')
-}
-
-/** Adds every leaf of `node` that could hold a needle to the scan, as `leaves` would see it. */
-function scanLeaves(
-  node: unknown,
-  top: boolean,
-  scanner: NeedleScanner,
-  quick: RegExp | undefined,
-): void {
-  if (typeof node === 'string') {
-    if (node.length >= scanner.shortest && (!quick || quick.test(node))) scanner.add(node)
-  } else if (typeof node === 'number' || typeof node === 'boolean') {
-    const text = String(node)
-    if (text.length >= scanner.shortest && (!quick || quick.test(text))) scanner.add(text)
-  } else if (Array.isArray(node)) {
-    for (let i = 0; i < node.length; i++) scanLeaves(node[i], false, scanner, quick)
-  } else if (node && typeof node === 'object') {
-    for (const k in node) {
-      if (top && (k === 'id' || k === '@timestamp')) continue
-      scanLeaves((node as Record<string, unknown>)[k], false, scanner, quick)
-    }
-  }
 }
