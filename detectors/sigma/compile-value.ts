@@ -10,7 +10,7 @@ import {
 } from './compile-pattern.ts'
 import { FieldSlot, FieldValue, type FieldCache } from './field-cache.ts'
 import { foldCase, isAscii } from './fold-case.ts'
-import { requiredLiteral } from './regex-literal.ts'
+import { requiredLiteral, shortestMatch } from './regex-literal.ts'
 import { keywordLeaves, withNeed, type Probe } from './rule-needs.ts'
 
 /**
@@ -280,7 +280,12 @@ function compileValue(
 
   if (has('re')) {
     const re = compileRegex(key, text, mods)
-    const test: ValueTest = (f) => f.text !== undefined && re.test(f.text)
+    // A text shorter than any match is not worth the engine's time (regex-literal.ts).
+    const shortest = shortestMatch(re.source)
+    const test: ValueTest =
+      shortest > 1
+        ? (f) => f.text !== undefined && f.text.length >= shortest && re.test(f.text)
+        : (f) => f.text !== undefined && re.test(f.text)
     // Every match holds the pattern's required literal, so the rule can wait for it.
     const literal = requiredLiteral(re.source)
     const needle = literal === undefined ? undefined : foldCase(literal)
@@ -339,7 +344,8 @@ function compileKeywords(
     }
     if (effective.includes('re')) {
       const re = compileRegex(key, String(value), effective)
-      tests.push((f) => re.test(f.text!))
+      const shortest = shortestMatch(re.source)
+      tests.push((f) => f.text!.length >= shortest && re.test(f.text!))
     } else tests.push(...buildStringTests(key, effective, String(value), options))
   }
   const cache = options.cache

@@ -117,3 +117,82 @@ function classEnd(source: string, at: number): number {
   }
   return -1
 }
+
+/**
+ * A lower bound on the length of any match of a regular expression, in UTF-16 code units, so
+ * that a text too short to match is not handed to the engine at all. `.{1000,}` (SigmaHQ's
+ * "Unusually Long PowerShell CommandLine") is what it is for: on a 300-character command line
+ * V8 tries it at every position, each try reading to the end, where a length check is one
+ * comparison. Each character, class and escape that consumes counts one (a code point is one
+ * or two units); positions, lookarounds and back-references count nothing; an alternation
+ * counts its shortest branch, a quantifier its least repeat. Read as `requiredLiteral` reads
+ * (no `u` flag); whatever it cannot read counts nothing, which keeps the bound safe.
+ */
+export function shortestMatch(source: string): number {
+  return shortestIn(source, 0, source.length)
+}
+
+function shortestIn(source: string, start: number, end: number): number {
+  let shortest = Infinity
+  let total = 0
+  // The length of the last atom, which a quantifier after it multiplies.
+  let last = 0
+  const atom = (length: number): void => {
+    total += length
+    last = length
+  }
+
+  for (let i = start; i < end; i++) {
+    const c = source[i]!
+    if (c === '|') {
+      shortest = Math.min(shortest, total)
+      total = 0
+      last = 0
+    } else if (c === '(') {
+      const close = groupEnd(source, i)
+      if (close < 0 || close >= end) return 0
+      const head = source.slice(i, i + 4)
+      if (/^\(\?<?[=!]/.test(head)) atom(0)
+      else if (head.startsWith('(?:')) atom(shortestIn(source, i + 3, close))
+      else if (head.startsWith('(?<')) {
+        const named = source.indexOf('>', i)
+        atom(named < 0 || named > close ? 0 : shortestIn(source, named + 1, close))
+      } else atom(shortestIn(source, i + 1, close))
+      i = close
+    } else if (c === '[') {
+      const close = classEnd(source, i)
+      if (close < 0 || close >= end) return 0
+      atom(1)
+      i = close
+    } else if (c === '\\') {
+      const n = source[i + 1]
+      const named = n === 'k' && source[i + 2] === '<' ? source.indexOf('>', i) : -1
+      if (named >= 0 && named < end) {
+        atom(0) // \k<name> refers back to a named group
+        i = named
+        continue
+      }
+      const escaped = readEscape(source, i)
+      if (escaped === undefined) return 0
+      // \b and \B are positions; \1-\9 refer back to a group, which may have matched nothing.
+      atom(n === 'b' || n === 'B' || /[1-9]/.test(n ?? '') ? 0 : 1)
+      i = escaped.end
+    } else if (c === '^' || c === '$') {
+      atom(0)
+    } else if (c === '*' || c === '?' || c === '+' || c === '{') {
+      const quantifier = c === '{' ? /^\{(\d+)(,\d*)?\}/.exec(source.slice(i, end)) : null
+      if (c === '{' && !quantifier) {
+        atom(1)
+        continue
+      }
+      const least = c === '+' ? 1 : quantifier ? Number(quantifier[1]) : 0
+      total += last * (least - 1)
+      last *= least
+      if (quantifier) i += quantifier[0].length - 1
+      if (source[i + 1] === '?') i++ // lazy: the same least count
+    } else {
+      atom(1)
+    }
+  }
+  return Math.min(shortest, total)
+}

@@ -3,8 +3,36 @@ import { join } from 'node:path'
 
 import { describe, expect, it } from 'vitest'
 
-import { requiredLiteral } from '../../../detectors/sigma/regex-literal.ts'
+import { requiredLiteral, shortestMatch } from '../../../detectors/sigma/regex-literal.ts'
 import { corpora } from '../../helpers/test-engine.ts'
+
+describe('the least length of a match of a regular expression', () => {
+  it('counts characters, classes and escapes once, and positions not at all', () => {
+    expect(shortestMatch('ipconfig\\s+/all')).toBe(13)
+    expect(shortestMatch('^a[bc]\\d$')).toBe(3)
+    expect(shortestMatch('\\bword\\B')).toBe(4)
+    expect(shortestMatch('a(?=bcd)(?!xyz)(?<=a)(?<!q)')).toBe(1)
+  })
+
+  it('multiplies by the least count of each quantifier, lazy or not', () => {
+    expect(shortestMatch('.{1000,}')).toBe(1000)
+    expect(shortestMatch('a{3}b{2,5}c{0,4}')).toBe(5)
+    expect(shortestMatch('ab*c?d+')).toBe(2)
+    expect(shortestMatch('(?:ab){2,}?x+?')).toBe(5)
+    expect(shortestMatch('a{b}')).toBe(4)
+  })
+
+  it('takes the shortest branch of an alternation, at the top or in a group', () => {
+    expect(shortestMatch('abc|de|fghi')).toBe(2)
+    expect(shortestMatch('x(?:abc|d)y')).toBe(3)
+    expect(shortestMatch('(?<name>abc|de)\\k<name>x')).toBe(3)
+    expect(shortestMatch('(a|)b')).toBe(1)
+  })
+
+  it('counts nothing for a back-reference, which may repeat an empty group', () => {
+    expect(shortestMatch('(a*)b\\1')).toBe(1)
+  })
+})
 
 describe('the literal every match of a regular expression holds', () => {
   it('is the longest plain run, across escaped punctuation', () => {
@@ -69,10 +97,13 @@ describe('the literal every match of a regular expression holds', () => {
         continue
       }
       const literal = requiredLiteral(re.source)?.toLowerCase()
+      const shortest = shortestMatch(re.source)
       for (const value of values) {
-        if (!re.test(value)) continue
+        const match = re.exec(value)
+        if (!match) continue
         matched++
         if (literal !== undefined) expect(value.toLowerCase()).toContain(literal)
+        expect(match[0].length, source).toBeGreaterThanOrEqual(shortest)
       }
     }
     expect(matched).toBeGreaterThan(20)
