@@ -289,7 +289,7 @@ function compileValue(
     // Every match holds the pattern's required literal, so the rule can wait for it.
     const literal = requiredLiteral(re.source)
     const needle = literal === undefined ? undefined : foldCase(literal)
-    if (needle !== undefined && needle.length >= 3 && isAscii(needle)) {
+    if (needle !== undefined && isAscii(needle)) {
       setProbe(test, { kind: 'substring', value: needle })
     }
     return [test]

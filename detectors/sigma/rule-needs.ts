@@ -168,8 +168,11 @@ export class Gates {
   private readonly dimensions: Dimension[] = []
   private generation = 0
 
+  private readonly cache: FieldCache
+
   /** @param cache where the fields probes read are held, shared with the rules gated */
   constructor(itemNeeds: readonly Needs[], cache: FieldCache) {
+    this.cache = cache
     this.first = new Int32Array(itemNeeds.length).fill(-1)
     this.second = new Int32Array(itemNeeds.length).fill(-1)
     let gates = 0
@@ -235,8 +238,13 @@ export class Gates {
     for (let d = 0; d < this.dimensions.length; d++) {
       const dim = this.dimensions[d]!
       if (dim.get === keywordLeaves) {
-        dim.scanner!.begin()
-        scanLeaves(event, true, dim.scanner!, dim.quick)
+        const text = this.cache.leafText(event)
+        if (dim.quick) {
+          // Most events hold none of the needles; the few that do are scanned leaf by leaf.
+          if (!dim.quick.test(text)) continue
+          dim.scanner!.begin()
+          scanLeaves(event, true, dim.scanner!, dim.quick)
+        } else dim.scanner!.scan(text)
         this.openThrough(dim, dim.scanner!, generation)
         continue
       }

@@ -62,7 +62,7 @@ describe('what rules need of an event', () => {
     expect(needs(`s:\n    Image|re: '^(net|cmd)\\d+$'\ncondition: s`)).toBeUndefined()
     expect(needs(`s:\n    Image: '*'\ncondition: s`)).toBeUndefined()
     const either =
-      `a:\n    Image|endswith: '\\net.exe'\nb:\n    CommandLine|re: x\n` + `condition: a or b`
+      `a:\n    Image|endswith: '\\net.exe'\nb:\n    CommandLine|re: '\\d+'\n` + `condition: a or b`
     expect(needs(either)).toBeUndefined()
   })
 
@@ -70,7 +70,16 @@ describe('what rules need of an event', () => {
     expect(needs(`s:\n    CommandLine|re: 'ipconfig\\s+/ALL'\ncondition: s`)).toEqual([
       'substring:ipconfig',
     ])
-    expect(needs(`s:\n    CommandLine|re: 'a.b'\ncondition: s`)).toBeUndefined()
+    expect(needs(`s:\n    CommandLine|re: '\\w.\\d'\ncondition: s`)).toBeUndefined()
+  })
+
+  it('needs even a one-character literal of a regular expression, which few texts may hold', () => {
+    // After SigmaHQ's PowerShell token obfuscation: no match without a backtick or `-f`.
+    const tokens =
+      "s:\n    - CommandLine|re: '\\w+`(?:\\w+|-|.)`[\\w+|\\s]'\n" +
+      '    - CommandLine|re: \'"(?:\\{\\d\\})+"\\s*-f\'\ncondition: s'
+    expect(needs(tokens)).toEqual(['substring:`', 'substring:-f'])
+    expect(needs(`s:\n    CommandLine|re: 'a.b'\ncondition: s`)).toEqual(['substring:a'])
   })
 
   it('needs text outside ASCII for a value whose literals are all outside it', () => {
