@@ -107,26 +107,52 @@ function costOf(need: Need): number {
   return cost
 }
 
-/** Needs of an OR: every part must need something, and the whole needs one of them. */
-export function needOfAny(parts: readonly EventPredicate[]): Need | undefined {
-  const all: Probe[] = []
+/**
+ * Needs of an OR: every part must need something. Whichever part holds brings all of its own
+ * needs, so a need made of one need of each part holds too, and so does one made of another
+ * need of each: `(a1 and a2) or b1` needs `a1 or b1` and `a2 or b1`. The first is made of each
+ * part's best need, the next of each part's next best (or its best, for a part with one), so
+ * `1 of selection_*` over "this parent and that command line" selections is gated on both the
+ * parents and the command lines, not on the parents alone.
+ */
+export function needOfAny(parts: readonly EventPredicate[]): Needs | undefined {
+  const partNeeds: Needs[] = []
   for (const p of parts) {
-    const need = needs.get(p)?.[0]
-    if (!need) return undefined
-    all.push(...need)
+    const list = needs.get(p)
+    if (!list) return undefined
+    partNeeds.push(list)
   }
-  return all
+  const depth = Math.min(MAX_NEEDS, Math.max(...partNeeds.map((list) => list.length)))
+  const result: Need[] = []
+  for (let k = 0; k < depth; k++) {
+    result.push(partNeeds.flatMap((list) => list[Math.min(k, list.length - 1)]!))
+  }
+  return result
 }
 
-/** The key a field's value gives for a probe kind, or undefined when any value may pass. */
-function probeKey(slot: FieldSlot, kind: Probe['kind']): string | undefined | null {
+/**
+ * The key a field's value gives for a probe kind: undefined when any value may pass, null when
+ * none does. A key of a length no probe value has is null too, found before it is looked up:
+ * a Map hashes every character of a key it is given, and most command lines are looked up in
+ * vain.
+ */
+function probeKey(
+  slot: FieldSlot,
+  kind: Probe['kind'],
+  lengths: Uint8Array,
+): string | undefined | null {
   const text = slot.text
   // Arrays are tested element by element: let every rule on this field through.
   if (text === undefined) return Array.isArray(slot.value) ? undefined : null
-  if (kind === 'lower') return slot.lower()
   if (kind === 'nonascii') return slot.isAscii() ? null : ''
+  if (kind === 'lower') {
+    // The length of the lower case, not of the text: lowering İ gives two characters.
+    const lower = slot.lower()
+    return lengths[lower.length] === 1 ? lower : null
+  }
   const folded = slot.folded()
-  return folded.slice(folded.lastIndexOf('\\') + 1)
+  const start = folded.lastIndexOf('\\') + 1
+  return lengths[folded.length - start] === 1 ? folded.slice(start) : null
 }
 
 interface Dimension {
@@ -137,6 +163,8 @@ interface Dimension {
   buckets: Map<string, number[]>
   /** Every gate with a probe on this dimension. */
   all: number[]
+  /** `lengths[n]` is 1 when some probe value is `n` characters long (`probeKey`). */
+  lengths: Uint8Array
   /** For `substring`: the probe values, scanned for in one pass; `through` is by needle id. */
   scanner?: NeedleScanner
   through?: number[][]
@@ -150,9 +178,6 @@ interface Dimension {
  * probe that holds. Each need of each item is one gate; probes open gates.
  */
 export class Gates {
-  /** Per item: its first gate and its second (-1 for none); an item with none is ungated. */
-  private readonly first: Int32Array
-  private readonly second: Int32Array
   /** Per gate: the generation it was last opened in, and the item it belongs to. */
   private readonly opened: Int32Array
   private readonly gateItem: Int32Array
@@ -173,15 +198,14 @@ export class Gates {
   /** @param cache where the fields probes read are held, shared with the rules gated */
   constructor(itemNeeds: readonly Needs[], cache: FieldCache) {
     this.cache = cache
-    this.first = new Int32Array(itemNeeds.length).fill(-1)
-    this.second = new Int32Array(itemNeeds.length).fill(-1)
-    let gates = 0
+    this.gateCount = new Uint8Array(itemNeeds.length)
+    const gateItem: number[] = []
     const byDimension = new Map<FieldGetter, Map<Probe['kind'], Dimension>>()
     itemNeeds.forEach((list, at) => {
-      list.slice(0, MAX_NEEDS).forEach((need, k) => {
-        const gate = gates++
-        if (k === 0) this.first[at] = gate
-        else this.second[at] = gate
+      const kept = list.slice(0, MAX_NEEDS)
+      this.gateCount[at] = kept.length
+      for (const need of kept) {
+        const gate = gateItem.push(at) - 1
         for (const probe of need) {
           const kinds = byDimension.get(probe.get) ?? new Map<Probe['kind'], Dimension>()
           byDimension.set(probe.get, kinds)
@@ -193,6 +217,7 @@ export class Gates {
               kind: probe.kind,
               buckets: new Map(),
               all: [],
+              lengths: new Uint8Array(0),
             }
             kinds.set(probe.kind, dim)
             this.dimensions.push(dim)
@@ -202,25 +227,20 @@ export class Gates {
           dim.buckets.set(probe.value, bucket)
           if (dim.all.at(-1) !== gate) dim.all.push(gate)
         }
-      })
+      }
     })
-    this.opened = new Int32Array(gates)
-    this.gateItem = new Int32Array(gates)
-    this.gateCount = new Uint8Array(itemNeeds.length)
+    this.opened = new Int32Array(gateItem.length)
+    this.gateItem = Int32Array.from(gateItem)
     this.openCount = new Uint8Array(itemNeeds.length)
     this.itemGeneration = new Int32Array(itemNeeds.length)
     this.openItems = new Int32Array(itemNeeds.length)
     const ungated: number[] = []
-    for (let at = 0; at < itemNeeds.length; at++) {
-      const first = this.first[at]!
-      const second = this.second[at]!
-      if (first < 0) ungated.push(at)
-      else this.gateItem[first] = at
-      if (second >= 0) this.gateItem[second] = at
-      this.gateCount[at] = (first < 0 ? 0 : 1) + (second < 0 ? 0 : 1)
-    }
+    for (let at = 0; at < itemNeeds.length; at++) if (this.gateCount[at] === 0) ungated.push(at)
     this.ungated = Int32Array.from(ungated)
     for (const dim of this.dimensions) {
+      const values = [...dim.buckets.keys()]
+      dim.lengths = new Uint8Array(Math.max(...values.map((v) => v.length)) + 1)
+      for (const value of values) dim.lengths[value.length] = 1
       if (dim.kind !== 'substring') continue
       // Each item list has its own keyword needles: a Windows event is searched for the few
       // of the Windows rules, not for the hundreds of the Linux ones (`:` and `@` among them).
@@ -252,7 +272,7 @@ export class Gates {
         this.openFound(dim, dim.scanner, generation, event)
         continue
       }
-      const key = probeKey(dim.slot.read(event), dim.kind)
+      const key = probeKey(dim.slot.read(event), dim.kind, dim.lengths)
       if (key === null) continue
       const through = key === undefined ? dim.all : dim.buckets.get(key)
       if (!through) continue

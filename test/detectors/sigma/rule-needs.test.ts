@@ -4,18 +4,26 @@ import { compileDetection } from '../../../detectors/sigma/compile-detection.ts'
 import { FieldCache } from '../../../detectors/sigma/field-cache.ts'
 import { fieldResolver } from '../../../detectors/sigma/field-resolver.ts'
 import { parseRuleText } from '../../../detectors/sigma/load-rules.ts'
-import { needOf } from '../../../detectors/sigma/rule-needs.ts'
+import { needOf, needsOf } from '../../../detectors/sigma/rule-needs.ts'
 import { compileRuleSet } from '../../../detectors/sigma/rule-set.ts'
 import { fires, processRule, sysmon } from './helpers.ts'
 
-/** The probes a detection block needs, as `kind:value` strings. */
-function needs(detection: string): string[] | undefined {
+function compiled(detection: string) {
   const { documents } = parseRuleText(processRule(detection), 'test.yml')
   const doc = documents[0]
   if (doc?.kind !== 'detection') throw new Error('expected a detection rule')
   const resolve = fieldResolver('windows')
-  const need = needOf(compileDetection(doc.detection, resolve, { cache: new FieldCache() }))
-  return need?.map((p) => `${p.kind}:${p.value}`)
+  return compileDetection(doc.detection, resolve, { cache: new FieldCache() })
+}
+
+/** The probes a detection block needs first, as `kind:value` strings. */
+function needs(detection: string): string[] | undefined {
+  return needOf(compiled(detection))?.map((p) => `${p.kind}:${p.value}`)
+}
+
+/** Every need a detection block has, best first, each as `kind:value` strings. */
+function allNeeds(detection: string): string[][] {
+  return needsOf(compiled(detection)).map((need) => need.map((p) => `${p.kind}:${p.value}`))
 }
 
 const netRule = `img:
@@ -97,6 +105,21 @@ describe('what rules need of an event', () => {
     expect(needs(`s:\n    CommandLine: '*ab*ünïcödé*'\ncondition: s`)).toEqual(['substring:ab'])
   })
 
+  it('needs one need of each side of an or, and another of each side as its second need', () => {
+    const either =
+      `a:\n    Image|endswith: '\\cmd.exe'\n    ParentCommandLine|contains: 'run_command_'\n` +
+      `b:\n    Image|endswith: '\\agent1.exe'\ncondition: a or b`
+    expect(allNeeds(either)).toEqual([
+      ['basename:cmd.exe', 'basename:agent1.exe'],
+      ['substring:run_command_', 'basename:agent1.exe'],
+    ])
+    // So cmd.exe alone, which most process events of a busy host are, does not run the rule.
+    const cmd = 'C:\\Windows\\System32\\cmd.exe'
+    expect(fires(either, { Image: cmd, ParentCommandLine: 'x' })).toBe(false)
+    expect(fires(either, { Image: cmd, ParentCommandLine: 'C:\\Run_Command_1.ps1' })).toBe(true)
+    expect(fires(either, { Image: 'C:\\x\\AGENT1.EXE' })).toBe(true)
+  })
+
   it('needs any one value under all', () => {
     const all =
       `s:\n    Image|endswith|all:\n        - '\\a\\net.exe'\n        - 'net.exe'\n` +
@@ -116,6 +139,14 @@ describe('rule sets skipping rules by what they need', () => {
     expect(fires(netRule, data('C:\\Windows\\System32\\NET.EXE'))).toBe(true)
     expect(fires(netRule, data('C:\\Windows\\System32\\Net1.exe'))).toBe(true)
     expect(fires(netRule, data('C:\\x\\renamed.exe', { OriginalFileName: 'NET.EXE' }))).toBe(true)
+  })
+
+  it('runs an exact-value rule on text whose lower case is longer than itself', () => {
+    // 'İ' (U+0130) lowers to 'i' and a combining dot: two UTF-16 units for one.
+    const rule = `s:\n    OriginalFileName: 'İNET.EXE'\ncondition: s`
+    expect(fires(rule, { OriginalFileName: 'İNET.EXE' })).toBe(true)
+    expect(fires(rule, { OriginalFileName: 'INET.EXE' })).toBe(false)
+    expect(fires(rule, { OriginalFileName: 'İNET.EX' })).toBe(false)
   })
 
   it('skips the rule when no probe holds', () => {
