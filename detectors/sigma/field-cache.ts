@@ -41,29 +41,6 @@ export class FieldCache {
     return this.leafCount
   }
 
-  /**
-   * The text of every leaf `leaves` gathers, one per line, made once per event and shared by
-   * every rule bucket with keyword rules: one regular expression over it says for most events
-   * that no leaf holds any of a bucket's needles, where a test per leaf costs dozens of calls.
-   * A needle found in it may span two leaves; gates may let a rule through in vain, never keep
-   * one out, so that does no harm.
-   */
-  leafText(event: PalisadeEvent): string {
-    if (this.textGeneration !== this.generation || this.textEvent !== event) {
-      this.textParts.length = 0
-      gatherText(event, true, this.textParts)
-      this.text = this.textParts.join('\n')
-      this.textGeneration = this.generation
-      this.textEvent = event
-    }
-    return this.text
-  }
-
-  private readonly textParts: string[] = []
-  private text = ''
-  private textGeneration = -1
-  private textEvent: PalisadeEvent | undefined = undefined
-
   /** The leaves `leaves` gathered; only the first `count` it returned are this event's. */
   readonly leafPool: FieldValue[] = []
   private leafCount = 0
@@ -158,18 +135,4 @@ function scalarText(v: unknown): string | undefined {
   if (typeof v === 'string') return v
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
   return undefined
-}
-
-/** Pushes the text of every leaf of `node` to `parts`, as `FieldCache.leaves` would see it. */
-function gatherText(node: unknown, top: boolean, parts: string[]): void {
-  if (typeof node === 'string') parts.push(node)
-  else if (typeof node === 'number' || typeof node === 'boolean') parts.push(String(node))
-  else if (Array.isArray(node)) {
-    for (let i = 0; i < node.length; i++) gatherText(node[i], false, parts)
-  } else if (node && typeof node === 'object') {
-    for (const k in node) {
-      if (top && (k === 'id' || k === '@timestamp')) continue
-      gatherText((node as Record<string, unknown>)[k], false, parts)
-    }
-  }
 }

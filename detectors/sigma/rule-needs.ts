@@ -193,11 +193,8 @@ export class Gates {
   private readonly dimensions: Dimension[] = []
   private generation = 0
 
-  private readonly cache: FieldCache
-
   /** @param cache where the fields probes read are held, shared with the rules gated */
   constructor(itemNeeds: readonly Needs[], cache: FieldCache) {
-    this.cache = cache
     this.gateCount = new Uint8Array(itemNeeds.length)
     const gateItem: number[] = []
     const byDimension = new Map<FieldGetter, Map<Probe['kind'], Dimension>>()
@@ -251,20 +248,26 @@ export class Gates {
     }
   }
 
-  /** Works out which items the event may match: `openItems`, until the next call. */
-  open(event: PalisadeEvent): void {
+  /** The keyword needles of these items' gates (`keywordCheck` takes several lists' at once). */
+  get keywordNeedles(): readonly string[] {
+    const dim = this.dimensions.find((d) => d.get === keywordLeaves)
+    return dim ? [...dim.buckets.keys()] : []
+  }
+
+  /**
+   * Works out which items the event may match: `openItems`, until the next call.
+   * @param keywords false when `keywordCheck` found that no leaf holds a keyword needle
+   */
+  open(event: PalisadeEvent, keywords = true): void {
     const generation = ++this.generation
     this.openTotal = 0
     for (let d = 0; d < this.dimensions.length; d++) {
       const dim = this.dimensions[d]!
       if (dim.get === keywordLeaves) {
-        const text = this.cache.leafText(event)
-        if (dim.quick) {
-          // Most events hold none of the needles; the few that do are scanned leaf by leaf.
-          if (!dim.quick.test(text)) continue
-          dim.scanner!.begin()
-          scanLeaves(event, true, dim.scanner!, dim.quick)
-        } else dim.scanner!.scan(text)
+        if (!keywords) continue
+        // Leaf by leaf, the quick test first where there is one: most values hold no needle.
+        dim.scanner!.begin()
+        scanLeaves(event, true, dim.scanner!, dim.quick)
         this.openThrough(dim, dim.scanner!, generation)
         continue
       }
@@ -336,6 +339,41 @@ function quickTest(needles: readonly string[]): RegExp | undefined {
   if (needles.length === 0 || needles.length > 64) return undefined
   const escaped = needles.map((n) => n.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'))
   return new RegExp(escaped.join('|'), 'i')
+}
+
+/**
+ * One test, for all the rule lists an event is run through, of whether any of its leaves may
+ * hold a keyword needle of any of them; undefined when they have none, or too many for one
+ * quick test. A Sysmon process creation is run through three lists with keyword rules; one pass
+ * over its leaves replaces three.
+ */
+export function keywordCheck(
+  lists: readonly Gates[],
+): ((event: PalisadeEvent) => boolean) | undefined {
+  const needles = [...new Set(lists.flatMap((gates) => gates.keywordNeedles))]
+  const quick = quickTest(needles)
+  if (!quick) return undefined
+  const shortest = Math.min(...needles.map((n) => n.length))
+  return (event) => someLeafHolds(event, true, quick, shortest)
+}
+
+/** Whether a leaf that keyword search reads (`scanLeaves`) matches `quick`. */
+function someLeafHolds(node: unknown, top: boolean, quick: RegExp, shortest: number): boolean {
+  if (typeof node === 'string') return node.length >= shortest && quick.test(node)
+  if (typeof node === 'number' || typeof node === 'boolean') {
+    const text = String(node)
+    return text.length >= shortest && quick.test(text)
+  }
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++)
+      if (someLeafHolds(node[i], false, quick, shortest)) return true
+  } else if (node && typeof node === 'object') {
+    for (const k in node) {
+      if (top && (k === 'id' || k === '@timestamp')) continue
+      if (someLeafHolds((node as Record<string, unknown>)[k], false, quick, shortest)) return true
+    }
+  }
+  return false
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   type RouteVariant,
 } from './logsource-routes.ts'
 import { placeholderNames } from './placeholder-names.ts'
-import { Gates, needsOf } from './rule-needs.ts'
+import { Gates, keywordCheck, needsOf } from './rule-needs.ts'
 import type {
   CorrelationRule,
   DetectionRule,
@@ -109,7 +109,20 @@ interface Bucket {
   gates: Gates
 }
 
+/** The rule lists one kind of event is run through, in order, and their keyword check. */
+interface Route {
+  buckets: Bucket[]
+  /** False when no leaf holds a keyword needle of any of them (`keywordCheck`). */
+  keywords?: (event: PalisadeEvent) => boolean
+}
+
 const NO_MATCH: readonly CompiledRule[] = Object.freeze([])
+
+/**
+ * Routes worked out are kept per channel and event id (and per dataset and program), up to this
+ * many of each: a flood of made-up channel names must not grow the cache without end.
+ */
+const MAX_ROUTES = 4096
 
 /**
  * Compiles loaded Sigma documents into a rule set: detection rules become predicates filed
@@ -305,22 +318,54 @@ export function compileRuleSet(
   for (const r of rules) byId.set(r.id, r)
   for (const c of correlations) byId.set(c.id, c)
 
+  /** The route of the buckets under these keys, in order; one of each is made and kept. */
+  const routeOf = (keys: readonly string[]): Route => {
+    const list = keys.flatMap((key) => buckets.get(key) ?? [])
+    const keywords = keywordCheck(list.map((b) => b.gates))
+    return keywords ? { buckets: list, keywords } : { buckets: list }
+  }
+  const windowsRoutes = new Map<unknown, Map<unknown, Route>>()
+  const windowsRoute = (channel: unknown, eventId: unknown): Route => {
+    let byId = windowsRoutes.get(channel)
+    if (!byId) {
+      if (windowsRoutes.size >= MAX_ROUTES) windowsRoutes.clear()
+      byId = new Map()
+      windowsRoutes.set(channel, byId)
+    }
+    let route = byId.get(eventId)
+    if (!route) {
+      const ch = typeof channel === 'string' ? channel.toLowerCase() : ''
+      route = routeOf([`w:${ch}:${String(eventId)}`, `w:${ch}`, 'w'])
+      if (byId.size >= MAX_ROUTES) byId.clear()
+      byId.set(eventId, route)
+    }
+    return route
+  }
+  const keyedRoutes = new Map<string, Route>()
+  const keyedRoute = (key: string): Route => {
+    let route = keyedRoutes.get(key)
+    if (!route) {
+      // A program's syslog rules, then every syslog rule.
+      route = routeOf(key.startsWith('a:') ? [key, 's'] : [key])
+      if (keyedRoutes.size >= MAX_ROUTES) keyedRoutes.clear()
+      keyedRoutes.set(key, route)
+    }
+    return route
+  }
+
   let generation = 0
-  const scan = (
-    bucket: Bucket | undefined,
-    event: PalisadeEvent,
-    out: CompiledRule[] | undefined,
-  ) => {
-    if (!bucket) return out
-    const { entries: list, gates } = bucket
-    gates.open(event)
-    const { openItems, openTotal } = gates
-    for (let k = 0; k < openTotal; k++) {
-      const entry = list[openItems[k]!]!
-      if (entry.slot.matched === generation) continue
-      if (entry.test(event)) {
-        entry.slot.matched = generation
-        ;(out ??= []).push(entry.rule)
+  const run = (route: Route, event: PalisadeEvent, out: CompiledRule[] | undefined) => {
+    const keywords = route.keywords === undefined || route.keywords(event)
+    for (const { entries: list, gates } of route.buckets) {
+      gates.open(event, keywords)
+      const { openItems, openTotal } = gates
+      for (let k = 0; k < openTotal; k++) {
+        const entry = list[openItems[k]!]!
+        if (entry.slot.matched === generation) continue
+        if (entry.test(event)) {
+          entry.slot.matched = generation
+          ;(out ??= []).push(entry.rule)
+        }
       }
     }
     return out
@@ -338,19 +383,11 @@ export function compileRuleSet(
       cache.next()
       let out: CompiledRule[] | undefined
       const w = event.winlog
-      if (w) {
-        const ch = typeof w.channel === 'string' ? w.channel.toLowerCase() : ''
-        out = scan(buckets.get(`w:${ch}:${String(w.event_id)}`), event, out)
-        out = scan(buckets.get(`w:${ch}`), event, out)
-        out = scan(buckets.get('w'), event, out)
-      }
+      if (w) out = run(windowsRoute(w.channel, w.event_id), event, out)
       const dataset = event.event?.dataset
-      if (dataset) out = scan(buckets.get(`d:${dataset}`), event, out)
+      if (dataset) out = run(keyedRoute(`d:${dataset}`), event, out)
       const syslog = event.log?.syslog
-      if (syslog) {
-        if (syslog.appname) out = scan(buckets.get(`a:${syslog.appname}`), event, out)
-        out = scan(buckets.get('s'), event, out)
-      }
+      if (syslog) out = run(keyedRoute(syslog.appname ? `a:${syslog.appname}` : 's'), event, out)
       return out ?? NO_MATCH
     },
     alertsFor(event, matched) {

@@ -63,6 +63,46 @@ detection:
     expect(set.rules.find((r) => r.id.startsWith('4444'))?.routed).toBe(false)
   })
 
+  it('runs the keyword rules of every list an event goes through, after one check of them all', () => {
+    const keywordRule = (id: string, logsource: string, word: string) =>
+      `title: '${word}'\nid: ${id}\nlogsource: ${logsource}\n` +
+      `detection:\n    keywords:\n        - '${word}'\n    condition: keywords\n`
+    const set = ruleSetFrom(
+      [
+        keywordRule('55555555-5555-4555-8555-555555555551', '{product: windows}', 'sekurlsa::'),
+        keywordRule(
+          '55555555-5555-4555-8555-555555555552',
+          '{product: windows, category: process_creation}',
+          '\\perfc.dat',
+        ),
+        cmdRule,
+      ].join('---\n'),
+    )
+    const titles = (data: Record<string, unknown>, eventId = 1) =>
+      set.evaluate(sysmon(eventId, data)).map((r) => r.title)
+    expect(titles({ Image: 'C:\\x\\a.exe', CommandLine: 'a' })).toEqual([])
+    expect(titles({ CommandLine: 'x SEKURLSA::logonpasswords' })).toEqual(['sekurlsa::'])
+    expect(titles({ TargetFilename: 'C:\\Windows\\perfc.dat' })).toEqual(['\\perfc.dat'])
+    // The event's own kind of rules first, then the Windows-wide ones.
+    expect(titles({ CommandLine: 'sekurlsa:: C:\\perfc.dat', Image: 'C:\\cmd.exe' })).toEqual([
+      '\\perfc.dat',
+      't',
+      'sekurlsa::',
+    ])
+    // The process-creation keyword is not looked for in a file event; the Windows-wide one is.
+    expect(titles({ TargetFilename: 'C:\\perfc.dat sekurlsa::' }, 11)).toEqual(['sekurlsa::'])
+  })
+
+  it('keeps routing right past thousands of distinct channels', () => {
+    const set = ruleSetFrom(cmdRule)
+    for (let i = 0; i < 5000; i++) {
+      const event = sysmon(1, { Image: 'C:\\x\\cmd.exe' })
+      event.winlog!.channel = `made-up-${i}`
+      expect(set.evaluate(event)).toHaveLength(0)
+    }
+    expect(set.evaluate(sysmon(1, { Image: 'C:\\x\\cmd.exe' }))).toHaveLength(1)
+  })
+
   it('makes deterministic single-event alerts about the main actor', () => {
     const set = ruleSetFrom(cmdRule)
     const event = sysmon(1, { Image: 'C:\\x\\cmd.exe' })
