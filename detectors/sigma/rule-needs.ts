@@ -93,18 +93,25 @@ export function needOfAll(parts: readonly EventPredicate[]): Needs | undefined {
 }
 
 /**
- * How often a need lets a rule through, roughly: each probe counts, an exact or program-name
- * probe once (it holds for one value of the field), a substring more, and a short one much
- * more (`.exe` is in most command lines; ` share ` is in few).
+ * Roughly how likely a need is to hold on an event: one minus the chance that none of its
+ * probes does, each probe guessed at from its kind and length. An exact or program-name value
+ * holds for few events; a substring the more often the shorter it is (`.exe` is in most command
+ * lines, ` share ` in few). A sum of counts, which this was, ranked three long command-line
+ * texts of which one must hold below one `.exe`, and let Formbook's rule run on most events.
  */
 function costOf(need: Need): number {
-  let cost = 0
-  for (const probe of need) {
-    if (probe.kind === 'nonascii') cost += 2
-    else if (probe.kind !== 'substring') cost += 1
-    else cost += probe.value.length >= 5 ? 3 : 8
-  }
-  return cost
+  let none = 1
+  for (const probe of need) none *= 1 - chanceOf(probe)
+  return 1 - none
+}
+
+function chanceOf(probe: Probe): number {
+  if (probe.kind === 'nonascii') return 0.05
+  if (probe.kind !== 'substring') return 0.02
+  const value = probe.value
+  if (value.length >= 8) return 0.02
+  if (value.length >= 5) return 0.06
+  return value.length === 4 ? 0.25 : value.length === 3 ? 0.4 : 0.7
 }
 
 /**

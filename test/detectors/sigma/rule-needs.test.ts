@@ -64,6 +64,19 @@ describe('what rules need of an event', () => {
     expect(needs(long)).toEqual(['substring: share '])
   })
 
+  it('prefers one of three long texts to one short one that most command lines hold', () => {
+    // After SigmaHQ's Formbook rule, which a sum of counts ranked the other way round.
+    const formbook =
+      `dirs:\n    CommandLine|contains:\n        - '\\AppData\\Local\\Temp\\'\n` +
+      `        - '\\Desktop\\'\n        - 'type nul >'\nexe:\n    CommandLine|endswith: '.exe'\n` +
+      `condition: exe and dirs`
+    expect(needs(formbook)).toEqual([
+      'substring:\\appdata\\local\\temp\\',
+      'substring:\\desktop\\',
+      'substring:type nul >',
+    ])
+  })
+
   it('needs nothing for no literal, a negation, or an or with a side that needs nothing', () => {
     expect(needs(`s:\n    Image|endswith: '\\net.exe'\ncondition: not s`)).toBeUndefined()
     expect(needs(`s:\n    Image|neq: 'net.exe'\ncondition: s`)).toBeUndefined()
