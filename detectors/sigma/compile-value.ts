@@ -8,7 +8,7 @@ import {
   type Part,
   type PatternTest,
 } from './compile-pattern.ts'
-import { FieldSlot, FieldValue, type FieldCache } from './field-cache.ts'
+import { FieldSlot, FieldValue, isSearched, type FieldCache } from './field-cache.ts'
 import { foldCase, isAscii } from './fold-case.ts'
 import { requiredLiteral, shortestMatch } from './regex-literal.ts'
 import { keywordLeaves, withNeed, type Probe } from './rule-needs.ts'
@@ -393,7 +393,7 @@ function compileKeywords(
   return (e) => anyLeaf(e, any)
 }
 
-/** Whether any string or number value in the event (except its id and time) passes. */
+/** Whether any string or number value a keyword search reads (`isSearched`) passes. */
 function anyLeaf(node: unknown, test: StringTest, top = true): boolean {
   if (typeof node === 'string') return test(node)
   if (typeof node === 'number' || typeof node === 'boolean') return test(String(node))
@@ -403,7 +403,7 @@ function anyLeaf(node: unknown, test: StringTest, top = true): boolean {
   }
   if (node && typeof node === 'object') {
     for (const k in node) {
-      if (top && (k === 'id' || k === '@timestamp')) continue
+      if (top && !isSearched(node, k)) continue
       if (anyLeaf((node as Record<string, unknown>)[k], test, false)) return true
     }
   }

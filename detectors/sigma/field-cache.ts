@@ -20,8 +20,8 @@ export class FieldCache {
   }
 
   /**
-   * Whether any leaf value of the event passes `test`: every string, number and boolean in
-   * it, except its top-level id and time. Keyword rules ask this; dozens of them look at the
+   * Whether any leaf value of the event that a keyword search reads (`isSearched`) passes
+   * `test`: every string, number and boolean in those fields. Keyword rules ask this; dozens of them look at the
    * same syslog event, so its leaves are gathered and case-folded once per event and reused.
    */
   someLeaf(event: PalisadeEvent, test: (leaf: FieldValue) => boolean): boolean {
@@ -56,7 +56,7 @@ export class FieldCache {
       for (let i = 0; i < node.length; i++) this.gather(node[i], false)
     } else if (node && typeof node === 'object') {
       for (const k in node) {
-        if (top && (k === 'id' || k === '@timestamp')) continue
+        if (top && !isSearched(node, k)) continue
         this.gather((node as Record<string, unknown>)[k], false)
       }
     }
@@ -135,4 +135,18 @@ function scalarText(v: unknown): string | undefined {
   if (typeof v === 'string') return v
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
   return undefined
+}
+
+/**
+ * Whether a keyword search reads the top-level field `key` of `event`. The Sigma rules
+ * specification has keywords searched "across an entire event"; Palisade reads the event as its
+ * source wrote it. Of a Windows event that is its `winlog` block (System, EventData, UserData) and
+ * its rendered `message`, not the ECS fields Palisade derives from them, which repeat those
+ * values or are Palisade's own words (`event.action: process-created`, `event.ingested`): a
+ * keyword rule then means the same whatever the ECS mapping adds, and the search reads half as
+ * many values. Of any other event, every field but its id and time, which Palisade gives it.
+ */
+export function isSearched(event: object, key: string): boolean {
+  if ('winlog' in event) return key === 'winlog' || key === 'message'
+  return key !== 'id' && key !== '@timestamp'
 }

@@ -1,6 +1,6 @@
 import type { PalisadeEvent } from '../../platform/event-model.ts'
 import type { EventPredicate, FieldGetter } from './compile-value.ts'
-import type { FieldCache, FieldSlot } from './field-cache.ts'
+import { isSearched, type FieldCache, type FieldSlot } from './field-cache.ts'
 import { NeedleScanner } from './needle-scanner.ts'
 
 /**
@@ -376,7 +376,7 @@ function someLeafHolds(node: unknown, top: boolean, quick: RegExp, shortest: num
       if (someLeafHolds(node[i], false, quick, shortest)) return true
   } else if (node && typeof node === 'object') {
     for (const k in node) {
-      if (top && (k === 'id' || k === '@timestamp')) continue
+      if (top && !isSearched(node, k)) continue
       if (someLeafHolds((node as Record<string, unknown>)[k], false, quick, shortest)) return true
     }
   }
@@ -385,7 +385,7 @@ function someLeafHolds(node: unknown, top: boolean, quick: RegExp, shortest: num
 
 /**
  * Adds every leaf of `node` that could hold a needle to the scan: the values a keyword search
- * reads (`FieldCache.leaves`), every string, number and boolean but the top-level id and time.
+ * reads (`isSearched`), every string, number and boolean in them.
  */
 function scanLeaves(
   node: unknown,
@@ -402,7 +402,7 @@ function scanLeaves(
     for (let i = 0; i < node.length; i++) scanLeaves(node[i], false, scanner, quick)
   } else if (node && typeof node === 'object') {
     for (const k in node) {
-      if (top && (k === 'id' || k === '@timestamp')) continue
+      if (top && !isSearched(node, k)) continue
       scanLeaves((node as Record<string, unknown>)[k], false, scanner, quick)
     }
   }

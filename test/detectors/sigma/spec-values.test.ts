@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
-import { fires } from './helpers.ts'
+import type { PalisadeEvent } from '../../../platform/event-model.ts'
+import { fires, processRule, ruleSetFrom, sysmon } from './helpers.ts'
 import {
   entryFires as hit,
   messageFires,
@@ -310,6 +311,27 @@ describe('keywords (specification, "Lists" and "Keywords search")', () => {
     expect(messageFires(d, 'x', { Nested: { deep: ['a', 'pid 4242'] } })).toBe(true)
     const id = `keywords:\n    - '00000000-0000-4000-8000'\ncondition: keywords`
     expect(messageFires(id, 'x')).toBe(false)
+  })
+
+  it('reads a Windows event as its source wrote it, not the ECS fields Palisade derives', () => {
+    const d = `keywords:\n    - 'process-created'\n    - 'Ingested2025'\ncondition: keywords`
+    const ecs = { action: 'process-created', ingested: 'Ingested2025' }
+    const event = sysmon(1, { Image: 'C:\\x\\a.exe' })
+    event.event = ecs
+    expect(ruleSetFrom(processRule(d)).evaluate(event)).toHaveLength(0)
+    expect(messageFires(d, 'x', { Note: 'process-created' })).toBe(true)
+    // An event from another source is searched whole.
+    const line =
+      `title: t\nid: 66666666-6666-4666-8666-666666666666\n` +
+      `logsource: {product: linux}\ndetection:\n    keywords:\n        - 'process-created'\n` +
+      `    condition: keywords\n`
+    const syslog: PalisadeEvent = {
+      id: '00000000-0000-4000-8000-00000000bbbb',
+      '@timestamp': '2025-01-01T00:00:00Z',
+      event: ecs,
+      log: { syslog: { appname: 'x' } },
+    }
+    expect(ruleSetFrom(line).evaluate(syslog)).toHaveLength(1)
   })
 
   it('honours wildcards and modifiers in keywords', () => {
