@@ -293,7 +293,7 @@ export class Gates {
     for (let i = 0; i < ungated.length; i++) openItems[total++] = ungated[i]!
     this.openTotal = total
     // Rules are reported in the order written, whatever order their gates opened in.
-    if (total > 1) openItems.subarray(0, total).sort()
+    if (total > 1) sortPrefix(openItems, total)
   }
 
   /** Opens a gate; an item whose gates are now all open joins `openItems`. */
@@ -332,6 +332,23 @@ export class Gates {
       const through = dim.through![found[n]!]!
       for (let i = 0; i < through.length; i++) this.openGate(through[i]!, generation)
     }
+  }
+}
+
+/**
+ * Sorts `list[0..count)` in place: an insertion sort, since an event opens a dozen items or
+ * so, and `subarray(0, count).sort()` made a view object and a call into the runtime for each
+ * list of each event.
+ */
+function sortPrefix(list: Int32Array, count: number): void {
+  for (let i = 1; i < count; i++) {
+    const item = list[i]!
+    let j = i - 1
+    while (j >= 0 && list[j]! > item) {
+      list[j + 1] = list[j]!
+      j--
+    }
+    list[j + 1] = item
   }
 }
 
