@@ -172,6 +172,22 @@ export function mergePlainTests(tests: readonly PatternTest[]): PatternTest[] {
       out.push((f) => f.text !== undefined && scanner.has(f.text))
       continue
     }
+    if (how === 'endsWith' && !cased) {
+      // `\\name.exe` ends the text exactly when the text's last name is `name.exe`: one lookup
+      // of the field's last name (FieldValue.basename) instead of an endsWith per program.
+      const names = needles.filter(isProgramSuffix)
+      if (names.length >= NAMES_FROM) {
+        const set = new Set(names.map((n) => n.slice(1)))
+        // A text without a backslash is its own last name, and ends with no `\\name`.
+        out.push((f) => {
+          if (f.text === undefined) return false
+          const name = f.basename()
+          return set.has(name) && name.length < f.folded().length
+        })
+        if (names.length === needles.length) continue
+        needles.splice(0, needles.length, ...needles.filter((n) => !isProgramSuffix(n)))
+      }
+    }
     // Text with only ASCII characters cannot hold a needle with others (an emoji list, say).
     const ascii = needles.filter(isAscii)
     const all = anyNeedle(how, needles)
@@ -181,6 +197,20 @@ export function mergePlainTests(tests: readonly PatternTest[]): PatternTest[] {
   }
   return out
 }
+
+/** A backslash and a last name: what `Image|endswith` lists of programs are made of. */
+function isProgramSuffix(needle: string): boolean {
+  return needle.lastIndexOf('\\') === 0
+}
+
+/**
+ * From this many `\\name` needles on, an `endswith` list looks the field's last name up in a
+ * set rather than testing each. Measured here (2026-12-04) on process images: the lookup of the
+ * cached last name 6-7 ns, 4 to 12 `endsWith` 40-90 ns; the last name is sliced once per field
+ * and event, and gates slice it for most images anyway. SigmaHQ's System File Execution
+ * Location Anomaly (80 names) went from 580 to 360 ns per run in the full rule set.
+ */
+const NAMES_FROM = 4
 
 /**
  * From this many ASCII `contains` needles on, one pass of a needle scanner over the text beats

@@ -83,6 +83,7 @@ export class FieldValue {
   text: string | undefined = undefined
   private lowerText: string | undefined = undefined
   private foldedText: string | undefined = undefined
+  private baseText: string | undefined = undefined
   private ascii: boolean | undefined = undefined
 
   set(value: unknown): this {
@@ -90,6 +91,7 @@ export class FieldValue {
     this.text = scalarText(value)
     this.lowerText = undefined
     this.foldedText = undefined
+    this.baseText = undefined
     this.ascii = undefined
     return this
   }
@@ -107,6 +109,18 @@ export class FieldValue {
   /** `foldCase(text)`; only call when `text` is defined. For ASCII text it is `lower()`. */
   folded(): string {
     return (this.foldedText ??= this.isAscii() ? this.lower() : foldCase(this.text!))
+  }
+
+  /**
+   * The folded text after its last backslash (all of it without one): a path's program name,
+   * which gates and `endswith` lists of programs look up. Only call when `text` is defined.
+   */
+  basename(): string {
+    if (this.baseText === undefined) {
+      const folded = this.folded()
+      this.baseText = folded.slice(folded.lastIndexOf('\\') + 1)
+    }
+    return this.baseText
   }
 }
 

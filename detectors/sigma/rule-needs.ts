@@ -158,8 +158,8 @@ function probeKey(
     return lengths[lower.length] === 1 ? lower : null
   }
   const folded = slot.folded()
-  const start = folded.lastIndexOf('\\') + 1
-  return lengths[folded.length - start] === 1 ? folded.slice(start) : null
+  const length = folded.length - folded.lastIndexOf('\\') - 1
+  return lengths[length] === 1 ? slot.basename() : null
 }
 
 interface Dimension {

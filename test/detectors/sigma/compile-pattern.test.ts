@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest'
 
-import { compilePattern, globMatcher } from '../../../detectors/sigma/compile-pattern.ts'
+import {
+  compilePattern,
+  globMatcher,
+  mergePlainTests,
+} from '../../../detectors/sigma/compile-pattern.ts'
 import { parsePattern } from '../../../detectors/sigma/compile-value.ts'
 import { FieldValue } from '../../../detectors/sigma/field-cache.ts'
 import { seededRandom } from '../../helpers/seeded-random.ts'
@@ -114,5 +118,27 @@ describe('compilePattern', () => {
     // toLowerCase('İ') is two code units, so the lengths differ.
     expect(matches('İ', 'i\u0307')).toBe(false)
     expect(matches('İ', 'İ')).toBe(true)
+  })
+})
+
+describe('mergePlainTests', () => {
+  const patterns = ['*\\a.exe', '*\\B.EXE', '*\\c.exe', '*\\sub\\d.exe', '*\\e.exe', '*.tmp']
+  const tests = patterns.map((p) => compilePattern(parsePattern(p), false))
+  const merged = mergePlainTests(tests)
+  const any = (list: typeof tests, text: string) => list.some((t) => t(new FieldValue().set(text)))
+
+  it('finds a list of programs by the last name, with the backslash before it', () => {
+    expect(any(merged, 'C:\\x\\A.exe')).toBe(true)
+    expect(any(merged, 'C:\\x\\b.exe')).toBe(true)
+    expect(any(merged, 'a.exe')).toBe(false)
+    expect(any(merged, 'C:\\x\\xa.exe')).toBe(false)
+    expect(any(merged, 'C:\\x\\a.exe.bak')).toBe(false)
+    expect(any(merged, 'C:\\x\\f.TMP')).toBe(true)
+    expect(any(merged, 'C:\\sub\\D.exe')).toBe(true)
+  })
+
+  it('gives the answers of the tests it merges', () => {
+    const texts = ['\\a.exe', 'a.exe', 'x\\c.exe', 'x\\sub\\d.exe', 'x\\d.exe', '', '\\', 'y.tmp']
+    for (const text of texts) expect(any(merged, text), text).toBe(any(tests, text))
   })
 })
