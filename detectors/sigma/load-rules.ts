@@ -339,7 +339,7 @@ export function parseRuleText(
     const merged = global ? deepMerge(global, value as Record<string, unknown>) : value
     previous = merged as Record<string, unknown>
 
-    const keyLine = (key: string): number | undefined => topKeyLine(doc, key, lineCounter)
+    const keyLine = (key: KeyPath): number | undefined => keyLineIn(doc, key, lineCounter)
     const result = toDocument(merged as Record<string, unknown>, file, line, index, keyLine)
     if ('message' in result) rejections.push(result)
     else {
@@ -353,13 +353,26 @@ export function parseRuleText(
   return { documents, rejections }
 }
 
-/** The line of a top-level key of a YAML document, if the document has that key. */
-function topKeyLine(doc: Document, key: string, lineCounter: LineCounter): number | undefined {
-  const contents = doc.contents
-  if (!isMap(contents)) return undefined
-  const pair = contents.items.find((p) => isScalar(p.key) && p.key.value === key)
-  const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range
-  return range ? lineCounter.linePos(range[0]).line : undefined
+/** A top-level key (`'title'`) or a path of keys into nested maps (`['correlation', 'type']`). */
+type KeyPath = string | readonly string[]
+
+/**
+ * The line of a key of a YAML document: of the deepest key along `path` that the document has,
+ * so that a missing `correlation.type` is placed at `correlation:`. Undefined when not even the
+ * first key is there.
+ */
+function keyLineIn(doc: Document, path: KeyPath, lineCounter: LineCounter): number | undefined {
+  let node: unknown = doc.contents
+  let line: number | undefined
+  for (const key of typeof path === 'string' ? [path] : path) {
+    if (!isMap(node)) break
+    const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key)
+    const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range
+    if (!pair || !range) break
+    line = lineCounter.linePos(range[0]).line
+    node = pair.value
+  }
+  return line
 }
 
 function toDocument(
@@ -367,11 +380,11 @@ function toDocument(
   file: string,
   line: number,
   index: number,
-  keyLine: (key: string) => number | undefined = () => undefined,
+  keyLine: (key: KeyPath) => number | undefined = () => undefined,
 ): SigmaDocument | RuleRejection {
   const id = typeof raw['id'] === 'string' ? raw['id'] : undefined
   /** A rejection at the line of `key` when given and known, else the document's line. */
-  const reject = (message: string, key?: string): RuleRejection => ({
+  const reject = (message: string, key?: KeyPath): RuleRejection => ({
     file,
     line: (key === undefined ? undefined : keyLine(key)) ?? line,
     ...(id ? { rule_id: id } : {}),
@@ -445,63 +458,82 @@ function toCorrelation(
     CorrelationRule,
     'kind' | 'type' | 'rules' | 'groupBy' | 'timespanMs' | 'condition' | 'aliases' | 'generate'
   >,
-  reject: (message: string) => RuleRejection,
+  reject: (message: string, key?: KeyPath) => RuleRejection,
 ): CorrelationRule | RuleRejection {
   const c = raw['correlation']
-  if (!isRecord(c)) return reject('correlation must be a map')
+  if (!isRecord(c)) {
+    return reject(
+      'correlation must be a map with type, rules, group-by, timespan and condition, ' +
+        `got ${describe(c)}`,
+      'correlation',
+    )
+  }
+  const at = (key: string): KeyPath => ['correlation', key]
 
   const type = c['type']
   if (!correlationTypes.includes(type as CorrelationType)) {
     return reject(
-      `correlation type must be one of ${correlationTypes.join(', ')}, got ${String(type)}`,
+      `correlation.type must be one of ${correlationTypes.join(', ')}, got ${describe(type)}`,
+      at('type'),
     )
   }
 
   const rules = toStringList(c['rules'])
-  if (!rules || rules.length === 0) return reject('correlation.rules must list rule ids or names')
-
-  const groupBy = c['group-by'] === undefined ? [] : toStringList(c['group-by'])
-  if (!groupBy) return reject('correlation.group-by must be a list of field names')
-
-  const timespanMs = parseTimespan(c['timespan'] ?? c['timeframe'])
-  if (timespanMs === undefined || timespanMs <= 0) {
+  if (!rules || rules.length === 0) {
     return reject(
-      `correlation.timespan must look like 30s, 5m, 1h or 1d, got ${String(c['timespan'])}`,
+      'correlation.rules must list the ids or names of the rules it correlates, ' +
+        `got ${describe(c['rules'])}`,
+      at('rules'),
     )
   }
 
-  const condition: CountCondition = {}
-  let field: string | undefined
-  const cond = c['condition']
-  if (cond !== undefined) {
-    if (!isRecord(cond)) return reject('correlation.condition must be a map such as {gte: 10}')
-    for (const [key, value] of Object.entries(cond)) {
-      if (key === 'field') {
-        field = Array.isArray(value) ? value.map(String).join(',') : String(value)
-        continue
-      }
-      if (!(conditionKeys as readonly string[]).includes(key) || typeof value !== 'number') {
-        return reject(`correlation.condition.${key} is not a known comparison with a number`)
-      }
-      condition[key as keyof CountCondition] = value
-    }
+  const groupBy = c['group-by'] === undefined ? [] : toStringList(c['group-by'])
+  if (!groupBy) {
+    return reject(
+      `correlation.group-by must be a list of field names, got ${describe(c['group-by'])}`,
+      at('group-by'),
+    )
   }
-  const counting = type === 'event_count' || type === 'value_count'
-  if (counting && Object.keys(condition).length === 0) {
-    return reject(`${String(type)} correlation needs a condition such as {gte: 10}`)
+
+  const timespanKey = c['timespan'] === undefined && 'timeframe' in c ? 'timeframe' : 'timespan'
+  const timespanMs = parseTimespan(c[timespanKey])
+  if (timespanMs === undefined || timespanMs <= 0) {
+    return reject(
+      `correlation.${timespanKey} must be a number and a unit (s, m, h or d) such as 30s, 5m, ` +
+        `1h or 1d, got ${describe(c[timespanKey])}`,
+      at(timespanKey),
+    )
   }
-  if (type === 'value_count' && !field) return reject('value_count needs condition.field')
+
+  const condition = toCondition(type as CorrelationType, c['condition'])
+  if ('message' in condition) {
+    const key = condition.key
+    return reject(condition.message, key ? ['correlation', 'condition', key] : at('condition'))
+  }
 
   const aliases: Record<string, Record<string, string>> = {}
-  if (isRecord(c['aliases'])) {
-    for (const [alias, map] of Object.entries(c['aliases'])) {
-      if (!isRecord(map))
-        return reject(`correlation.aliases.${alias} must map rule names to fields`)
-      aliases[alias] = Object.fromEntries(Object.entries(map).map(([k, v]) => [k, String(v)]))
+  if (c['aliases'] !== undefined && !isRecord(c['aliases'])) {
+    return reject(
+      'correlation.aliases must map alias names to maps of rule names to fields, ' +
+        `got ${describe(c['aliases'])}`,
+      at('aliases'),
+    )
+  }
+  for (const [alias, map] of Object.entries(c['aliases'] ?? {})) {
+    if (!isRecord(map)) {
+      return reject(
+        `correlation.aliases.${alias} must map rule names to fields, got ${describe(map)}`,
+        at('aliases'),
+      )
     }
+    aliases[alias] = Object.fromEntries(Object.entries(map).map(([k, v]) => [k, String(v)]))
   }
 
   const generate = c['generate'] ?? raw['generate']
+  if (generate !== undefined && typeof generate !== 'boolean') {
+    const key = c['generate'] === undefined ? 'generate' : at('generate')
+    return reject(`correlation.generate must be true or false, got ${describe(generate)}`, key)
+  }
   return {
     ...base,
     kind: 'correlation',
@@ -509,11 +541,110 @@ function toCorrelation(
     rules,
     groupBy,
     timespanMs,
-    condition,
-    ...(field ? { field } : {}),
+    ...condition,
     aliases,
     generate: generate === true,
   }
+}
+
+/** Correlation types that compare a number computed from a field's values. */
+const metricTypes: readonly CorrelationType[] = ['value_sum', 'value_avg', 'value_percentile']
+
+/** What each type that needs `condition.field` does with it, for the message when it is missing. */
+const fieldUse: Partial<Record<CorrelationType, string>> = {
+  value_count: 'the field whose distinct values are counted',
+  value_sum: 'the numeric field whose values are summed',
+  value_avg: 'the numeric field whose values are averaged',
+  value_percentile: 'the numeric field whose percentile is compared',
+}
+
+/**
+ * A correlation's condition (correlation rules specification, "Condition"): one or more of
+ * `gt`, `gte`, `lt`, `lte`, `eq`, `neq` with a number, ANDed (a range), and `field` for the
+ * types that read one; or what is wrong with it.
+ *
+ * `value_percentile` also takes `percentile` (0 to 100), the percentile whose value is
+ * compared, as pySigma reads it (SigmaCorrelationCondition in sigma/correlations.py); the
+ * specification names no such key and hints that "median is a percentile 50", so it defaults
+ * to 50.
+ */
+/** What is wrong with a correlation's condition, and under which of its keys. */
+interface ConditionError {
+  message: string
+  key?: string | undefined
+}
+
+function toCondition(
+  type: CorrelationType,
+  cond: unknown,
+): Pick<CorrelationRule, 'condition' | 'field' | 'percentile'> | ConditionError {
+  /** What is wrong, placed at the line of the condition's `key` when given. */
+  const fail = (message: string, key?: string): ConditionError => ({ message, key })
+  const temporal = type === 'temporal' || type === 'temporal_ordered'
+  const metric = metricTypes.includes(type)
+  const keys = [
+    ...conditionKeys,
+    ...(temporal ? [] : ['field']),
+    ...(type === 'value_percentile' ? ['percentile'] : []),
+  ]
+  const example = metric ? `{field: bytes, gt: 1000}` : '{gte: 10}'
+  if (cond === undefined) {
+    if (temporal) return { condition: {} }
+    return fail(`${type} correlation needs a condition such as ${example}`)
+  }
+  if (!isRecord(cond)) {
+    return fail(`correlation.condition must be a map such as ${example}, got ${describe(cond)}`)
+  }
+
+  const condition: CountCondition = {}
+  const out: Pick<CorrelationRule, 'condition' | 'field' | 'percentile'> = { condition }
+  for (const [key, value] of Object.entries(cond)) {
+    if (!keys.includes(key)) {
+      return fail(
+        `correlation.condition has an unknown key ${JSON.stringify(key)}: ` +
+          `a ${type} condition takes ${keys.join(', ')}`,
+        key,
+      )
+    }
+
+    if (key === 'field') {
+      const list = toStringList(value)
+      // value_count may count distinct combinations of several fields; the metrics read one.
+      if (!list || list.length === 0 || (metric && list.length !== 1)) {
+        const expected = metric ? 'one field name' : 'a field name or a list of them'
+        return fail(`correlation.condition.field must be ${expected}, got ${describe(value)}`, key)
+      }
+      out.field = list.join(',')
+      continue
+    }
+
+    if (key === 'percentile') {
+      if (typeof value !== 'number' || !(value >= 0 && value <= 100)) {
+        const got = describe(value)
+        return fail(
+          `correlation.condition.percentile must be a number from 0 to 100, got ${got}`,
+          key,
+        )
+      }
+      out.percentile = value
+      continue
+    }
+
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      return fail(`correlation.condition.${key} must be a number, got ${describe(value)}`, key)
+    }
+    condition[key as keyof CountCondition] = value
+  }
+
+  if (!temporal && Object.keys(condition).length === 0) {
+    return fail(`${type} correlation needs a comparison in its condition, such as ${example}`)
+  }
+
+  const use = fieldUse[type]
+  if (use && out.field === undefined) {
+    return fail(`${type} correlation needs condition.field, ${use}`)
+  }
+  return out
 }
 
 function toFilter(
@@ -554,6 +685,7 @@ function checkLogsource(value: unknown): Logsource | string {
 
 /** How a value is named in a message: its JSON for scalars, else its kind. */
 function describe(value: unknown): string {
+  if (value === undefined) return 'nothing'
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'a list'
   if (typeof value === 'object') return 'a map'

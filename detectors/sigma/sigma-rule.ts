@@ -56,8 +56,13 @@ export interface CorrelationRule extends DocumentBase {
   /** Window length in milliseconds. */
   timespanMs: number
   condition: CountCondition
-  /** value_count: the field whose distinct values are counted. */
+  /**
+   * value_count: the field whose distinct values are counted (several joined by commas);
+   * value_sum, value_avg, value_percentile: the numeric field they read.
+   */
   field?: string
+  /** value_percentile: which percentile (0 to 100) of the field's values is compared. */
+  percentile?: number
   /** alias name → (rule name → field). */
   aliases: Record<string, Record<string, string>>
   /** Whether referenced rules also alert on their own (spec default: false). */

@@ -205,3 +205,125 @@ logsource:
     )
   })
 })
+
+describe('correlation errors (correlation rules specification, "Correlation section")', () => {
+  const detection = `${head}name: big_upload\ndetection:\n    sel: {Image: x}\n    condition: sel\n`
+  /** The detection rule (lines 1-9), then a correlation whose `correlation:` is at line 13. */
+  const correlation = (block: string) =>
+    `${detection}---\ntitle: c\nid: 22222222-2222-4222-8222-222222222222\ncorrelation:\n${block}`
+  const sum = (condition: string) =>
+    correlation(
+      `    type: value_sum\n    rules: [big_upload]\n    group-by: [User]\n    timespan: 1h\n` +
+        `    condition:\n${condition}`,
+    )
+
+  it('names an unknown condition operator at its line, with the keys the type takes', () => {
+    const r = only(sum('        field: bytes\n        between: 5\n'))
+    expect(r).toMatchObject({ file: 'rules/bad.yml', line: 20 })
+    expect(r.rule_id).toBe('22222222-2222-4222-8222-222222222222')
+    expect(r.message).toBe(
+      'correlation.condition has an unknown key "between": ' +
+        'a value_sum condition takes gt, gte, lt, lte, eq, neq, field',
+    )
+  })
+
+  it('names a comparison that is not a number at its line, with what came', () => {
+    const r = only(sum('        field: bytes\n        gt: ten\n'))
+    expect(r).toMatchObject({
+      line: 20,
+      message: 'correlation.condition.gt must be a number, got "ten"',
+    })
+  })
+
+  it('names a metric correlation without a field or a comparison, at its condition', () => {
+    const noField = only(sum('        gt: 1000\n'))
+    expect(noField).toMatchObject({
+      line: 18,
+      message:
+        'value_sum correlation needs condition.field, the numeric field whose values are summed',
+    })
+    const noComparison = only(sum('        field: bytes\n'))
+    expect(noComparison).toMatchObject({
+      line: 18,
+      message:
+        'value_sum correlation needs a comparison in its condition, ' +
+        'such as {field: bytes, gt: 1000}',
+    })
+    const noCondition = only(
+      correlation('    type: value_avg\n    rules: [big_upload]\n    timespan: 1h\n'),
+    )
+    expect(noCondition).toMatchObject({
+      line: 13,
+      message: 'value_avg correlation needs a condition such as {field: bytes, gt: 1000}',
+    })
+  })
+
+  it('names a metric field given as a list, and a percentile outside 0 to 100', () => {
+    const list = only(sum('        field: [bytes, packets]\n        gt: 1\n'))
+    expect(list).toMatchObject({
+      line: 19,
+      message: 'correlation.condition.field must be one field name, got a list',
+    })
+    const percentile = only(
+      correlation(
+        '    type: value_percentile\n    rules: [big_upload]\n    timespan: 1h\n' +
+          '    condition: {field: bytes, percentile: 101, gt: 5}\n',
+      ),
+    )
+    expect(percentile).toMatchObject({
+      line: 17,
+      message: 'correlation.condition.percentile must be a number from 0 to 100, got 101',
+    })
+  })
+
+  it('names a missing or unknown type and a missing or malformed timespan at their lines', () => {
+    const noType = only(correlation('    rules: [big_upload]\n    timespan: 1h\n'))
+    expect(noType.line).toBe(13)
+    expect(noType.message).toBe(
+      'correlation.type must be one of event_count, value_count, temporal, temporal_ordered, ' +
+        'value_sum, value_avg, value_percentile, got nothing',
+    )
+    const median = only(correlation('    type: value_median\n    rules: [big_upload]\n'))
+    expect(median).toMatchObject({ line: 14 })
+    expect(median.message).toMatch(/^correlation\.type must be one of .*, got "value_median"$/)
+    const noTimespan = only(
+      correlation('    type: event_count\n    rules: [big_upload]\n    condition: {gte: 2}\n'),
+    )
+    expect(noTimespan).toMatchObject({ line: 13 })
+    expect(noTimespan.message).toBe(
+      'correlation.timespan must be a number and a unit (s, m, h or d) ' +
+        'such as 30s, 5m, 1h or 1d, got nothing',
+    )
+    const hours = only(
+      correlation('    type: event_count\n    rules: [big_upload]\n    timespan: 2 hours\n'),
+    )
+    expect(hours).toMatchObject({ line: 16 })
+    expect(hours.message).toMatch(/, got "2 hours"$/)
+  })
+
+  it('names rules, group-by and generate of the wrong type at their lines', () => {
+    const rules = only(correlation('    type: temporal\n    rules: {a: 1}\n    timespan: 1h\n'))
+    expect(rules).toMatchObject({
+      line: 15,
+      message: 'correlation.rules must list the ids or names of the rules it correlates, got a map',
+    })
+    const groupBy = only(
+      correlation(
+        '    type: temporal\n    rules: [big_upload]\n    group-by: 7\n    timespan: 1h\n',
+      ),
+    )
+    expect(groupBy).toMatchObject({
+      line: 16,
+      message: 'correlation.group-by must be a list of field names, got 7',
+    })
+    const generate = only(
+      correlation(
+        '    type: temporal\n    rules: [big_upload]\n    timespan: 1h\n    generate: yes please\n',
+      ),
+    )
+    expect(generate).toMatchObject({
+      line: 17,
+      message: 'correlation.generate must be true or false, got "yes please"',
+    })
+  })
+})
