@@ -3,17 +3,23 @@ import type { PalisadeEvent } from '../../platform/event-model.ts'
 import type { FieldGetter } from './compile-value.ts'
 import { pathGetter } from './field-resolver.ts'
 import type { CompiledCorrelation, CompiledRule, RuleSet } from './rule-set.ts'
-import type { CountCondition } from './sigma-rule.ts'
+import type { CorrelationType, CountCondition } from './sigma-rule.ts'
 
 /**
  * Correlation rules over a stream, on event time (Sigma correlation rules specification).
  *
- * `event_count` and `value_count` count in tumbling windows aligned on the epoch
+ * `event_count`, `value_count` and the metric types (`value_sum`, `value_avg`,
+ * `value_percentile`) work in tumbling windows aligned on the epoch
  * (`floor(t / timespan) * timespan`): the same events always land in the same window,
  * whatever order or how often they arrive, so an alert's id (correlation, version, group,
  * window start) is stable under redelivery. The price: a burst that straddles a boundary is
- * split in two. A lower-bounded condition (`gt`, `gte`) fires as soon as it holds; one with an
- * upper bound (`lt`, `lte`, `eq`, `neq`, ranges) can only be decided when the window closes.
+ * split in two. A count, a number of distinct values and a sum only grow as events arrive, so
+ * a lower-bounded condition (`gt`, `gte`) on them fires as soon as it holds; one with an upper
+ * bound (`lt`, `lte`, `eq`, `neq`, ranges), and any condition on an average or a percentile,
+ * can only be decided when the window closes. (A sum fires early on the assumption that what
+ * it adds up, bytes or counts, is never negative; a negative amount cannot take it back.)
+ * The metric types read their field as a number (a JSON number, or a string holding one); an
+ * event whose field is missing or not a number does not count in the window.
  *
  * `temporal` and `temporal_ordered` keep, per group, when each referenced rule last matched
  * (in order, for the ordered kind) and fire when all did within the timespan.
@@ -37,6 +43,10 @@ export interface CountWindow {
   eventIds: string[]
   /** value_count: distinct values seen. */
   values?: string[]
+  /** value_sum, value_avg: the sum of the field's values (`count` of them). */
+  sum?: number
+  /** value_percentile: every value of the field, in arrival order. */
+  numbers?: number[]
   fired: boolean
 }
 
@@ -145,7 +155,7 @@ export function createCorrelator(
         ? { kind: c.groupBy.join(','), value: group.join(',') }
         : { kind: 'correlation', value: c.id },
     event_ids: eventIds.slice(0, cap),
-    message: `${c.title} (${c.type} ${count} in ${c.timespanMs / 1000}s)`,
+    message: `${c.title} (${measured(c)} ${count} in ${c.timespanMs / 1000}s)`,
   })
 
   /** One correlation sees one matched rule (or fired correlation); returns true if it fired. */
@@ -158,7 +168,12 @@ export function createCorrelator(
   ): boolean => {
     const group = groupOf(c, matchedId, event)
     touched.push(entityKey(c, group))
-    if (c.type === 'event_count' || c.type === 'value_count') {
+    if (c.type !== 'temporal' && c.type !== 'temporal_ordered') {
+      let x: number | undefined
+      if (isMetric(c.type)) {
+        x = numeric(getter(matchedId, c.field ?? '')(event))
+        if (x === undefined) return false
+      }
       const start = Math.floor(t / c.timespanMs) * c.timespanMs
       const end = start + c.timespanMs
       if (end + lateness <= (state.entityWatermarks[entityKey(c, group)] ?? -Infinity)) {
@@ -170,6 +185,8 @@ export function createCorrelator(
       if (!w) {
         w = { correlation: c.id, group, start, end, count: 0, eventIds: [], fired: false }
         if (c.type === 'value_count') w.values = []
+        if (c.type === 'value_sum' || c.type === 'value_avg') w.sum = 0
+        if (c.type === 'value_percentile') w.numbers = []
         state.windows[key] = w
       }
       // A redelivered event must not count twice: exact while the window holds at most `cap`
@@ -181,9 +198,11 @@ export function createCorrelator(
         const v = text(getter(matchedId, c.field ?? '')(event))
         if (v !== '' && !w.values.includes(v)) w.values.push(v)
       }
-      if (w.fired || !lowerBoundOnly(c.condition)) return false
-      const n = w.values ? w.values.length : w.count
-      if (!holds(c.condition, n)) return false
+      if (x !== undefined && w.sum !== undefined) w.sum += x
+      if (x !== undefined && w.numbers) w.numbers.push(x)
+      if (w.fired || !decidedEarly(c)) return false
+      const n = measure(c, w)
+      if (n === undefined || !holds(c.condition, n)) return false
       w.fired = true
       if (ruleSet.isStandalone(c.id)) out.push(alert(c, group, start, t, w.eventIds, n))
       return true
@@ -233,9 +252,9 @@ export function createCorrelator(
       if (w.end + lateness > passed(w.correlation, w.group)) continue
       delete state.windows[key]
       const c = ruleSet.ruleById(w.correlation)
-      if (!c || c.kind !== 'correlation' || w.fired || lowerBoundOnly(c.condition)) continue
-      const n = w.values ? w.values.length : w.count
-      if (holds(c.condition, n) && ruleSet.isStandalone(c.id)) {
+      if (!c || c.kind !== 'correlation' || w.fired || decidedEarly(c)) continue
+      const n = measure(c, w)
+      if (n !== undefined && holds(c.condition, n) && ruleSet.isStandalone(c.id)) {
         out.push(alert(c, w.group, w.start, w.end, w.eventIds, n))
       }
     }
@@ -307,6 +326,62 @@ function entityKey(c: { id: string }, group: string[]): string {
 function lowerBoundOnly(c: CountCondition): boolean {
   return c.lt === undefined && c.lte === undefined && c.eq === undefined && c.neq === undefined
 }
+
+function isMetric(type: CorrelationType): boolean {
+  return type === 'value_sum' || type === 'value_avg' || type === 'value_percentile'
+}
+
+/** Whether a window's condition is decided as events arrive (else when the window closes). */
+function decidedEarly(c: CompiledCorrelation): boolean {
+  const grows = c.type === 'event_count' || c.type === 'value_count' || c.type === 'value_sum'
+  return grows && lowerBoundOnly(c.condition)
+}
+
+/** The number a window's condition is about; undefined when the window has no value for it. */
+function measure(c: CompiledCorrelation, w: CountWindow): number | undefined {
+  switch (c.type) {
+    case 'value_count':
+      return w.values?.length ?? 0
+    case 'value_sum':
+      return w.sum ?? 0
+    case 'value_avg':
+      return w.count > 0 ? (w.sum ?? 0) / w.count : undefined
+    case 'value_percentile':
+      return percentile(w.numbers ?? [], c.percentile ?? 50)
+    default:
+      return w.count
+  }
+}
+
+/**
+ * The `p`th percentile (0 to 100) of `values`, interpolated linearly between the two closest
+ * ranks (Hyndman and Fan's definition 7, the default of NumPy and R, and ClickHouse's
+ * `quantileExactInclusive`): the median of 1, 2, 3, 4 is 2.5. Undefined for no values.
+ */
+export function percentile(values: readonly number[], p: number): number | undefined {
+  if (values.length === 0) return undefined
+  const sorted = [...values].sort((a, b) => a - b)
+  const rank = ((sorted.length - 1) * p) / 100
+  const below = Math.floor(rank)
+  const above = Math.min(below + 1, sorted.length - 1)
+  return sorted[below]! + (rank - below) * (sorted[above]! - sorted[below]!)
+}
+
+/** What an alert's number is: `event_count`, `value_avg of bytes`, `value_percentile p95 of t`. */
+function measured(c: CompiledCorrelation): string {
+  if (!isMetric(c.type)) return c.type
+  const p = c.type === 'value_percentile' ? ` p${c.percentile ?? 50}` : ''
+  return `${c.type}${p} of ${c.field ?? ''}`
+}
+
+/** A field's value as a number: a finite JSON number, or a string that holds only one. */
+function numeric(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined
+  if (typeof v !== 'string' || !NUMBER.test(v)) return undefined
+  return Number(v)
+}
+
+const NUMBER = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/
 
 /** Every comparison in the condition holds (several make a range). */
 export function holds(c: CountCondition, n: number): boolean {

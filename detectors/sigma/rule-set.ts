@@ -192,10 +192,6 @@ export function compileRuleSet(
       reject(c, `correlation references rules that are not loaded: ${missing.join(', ')}`)
       continue
     }
-    if (!['event_count', 'value_count', 'temporal', 'temporal_ordered'].includes(c.type)) {
-      reject(c, `correlation type ${c.type} is not supported yet`)
-      continue
-    }
     const ruleIds = c.rules.map((r) => nameToId.get(r)!)
     correlations.push({ ...c, ruleIds })
   }
