@@ -111,6 +111,7 @@ export function createCorrelator(
   const lateness = options.allowedLatenessMs ?? 60_000
   const cap = options.maxEventIds ?? 100
   const enabled = options.isEnabled
+  const clock = options.now ?? Date.now
   /** Entity keys the current event touched; their watermarks move once it is processed. */
   const touched: string[] = []
   // A state checkpointed before entity watermarks existed has none: start with an empty map.
@@ -143,7 +144,7 @@ export function createCorrelator(
     eventIds: string[],
     count: number,
   ): Alert => ({
-    id: alertId(c.id, c.version, `${start}\u0000${group.join('\u0000')}`),
+    id: windowAlertId(c, group, start),
     '@timestamp': new Date(at).toISOString(),
     rule: { id: c.id, version: c.version, title: c.title, kind: 'correlation' },
     level: (alertLevels as readonly string[]).includes(c.level ?? '')
@@ -243,19 +244,49 @@ export function createCorrelator(
     return true
   }
 
+  /**
+   * Feeds the ids of the rules an event matched to the correlations that use them; a fired
+   * correlation is itself a match for correlations that chain on it.
+   */
+  const feed = (ids: string[], event: PalisadeEvent, t: number, out: Alert[]): void => {
+    for (let i = 0; i < ids.length; i++) {
+      for (const c of users.get(ids[i]!) ?? []) {
+        if (enabled && !enabled(c.id)) continue
+        if (step(c, ids[i]!, event, t, out)) ids.push(c.id)
+      }
+    }
+    // A time past the wall clock (plus a day for skewed senders) is a wrong clock, not
+    // progress: it must not make everyone else's events late.
+    if (t <= clock() + FUTURE_TOLERANCE_MS) {
+      if (t > state.watermark) state.watermark = t
+      for (const key of touched) {
+        if (t > (state.entityWatermarks[key] ?? -Infinity)) state.entityWatermarks[key] = t
+      }
+    }
+    touched.length = 0
+  }
+
   /** Closes what its entity's watermark, or the wall clock `now` when given, has passed. */
   const close = (now = -Infinity): Alert[] => {
     const out: Alert[] = []
     const passed = (c: string, group: string[]) =>
       Math.max(now, state.entityWatermarks[`${c}\u0000${group.join('\u0001')}`] ?? -Infinity)
-    for (const [key, w] of Object.entries(state.windows)) {
-      if (w.end + lateness > passed(w.correlation, w.group)) continue
-      delete state.windows[key]
-      const c = ruleSet.ruleById(w.correlation)
-      if (!c || c.kind !== 'correlation' || w.fired || decidedEarly(c)) continue
-      const n = measure(c, w)
-      if (n !== undefined && holds(c.condition, n) && ruleSet.isStandalone(c.id)) {
-        out.push(alert(c, w.group, w.start, w.end, w.eventIds, n))
+    // A window that holds when it closes feeds the correlations over its own, which may open
+    // windows that close in the next round (only with `now`: the watermarks did not move).
+    for (let round = 0, fed = true; fed && round <= ruleSet.correlations.length; round++) {
+      fed = false
+      for (const [key, w] of Object.entries(state.windows)) {
+        if (w.end + lateness > passed(w.correlation, w.group)) continue
+        delete state.windows[key]
+        const c = ruleSet.ruleById(w.correlation)
+        if (!c || c.kind !== 'correlation' || w.fired || decidedEarly(c)) continue
+        if (enabled && !enabled(c.id)) continue
+        const n = measure(c, w)
+        if (n === undefined || !holds(c.condition, n)) continue
+        if (ruleSet.isStandalone(c.id)) out.push(alert(c, w.group, w.start, w.end, w.eventIds, n))
+        if (!users.has(c.id)) continue
+        feed([c.id], windowEvent(c, w), w.end, out)
+        fed = now !== -Infinity
       }
     }
     for (const [key, s] of Object.entries(state.sequences)) {
@@ -281,7 +312,6 @@ export function createCorrelator(
   }
 
   let nextSweep = 0
-  const clock = options.now ?? Date.now
   return {
     state: () => state,
     flush: (nowMs) => close(nowMs),
@@ -290,23 +320,8 @@ export function createCorrelator(
       const t = Date.parse(event['@timestamp'])
       if (Number.isNaN(t)) return []
       const out: Alert[] = []
-      // A fired correlation is itself a match for correlations that chain on it.
-      const queue = matched.map((r) => r.id)
-      for (let i = 0; i < queue.length; i++) {
-        for (const c of users.get(queue[i]!) ?? []) {
-          if (enabled && !enabled(c.id)) continue
-          if (step(c, queue[i]!, event, t, out)) queue.push(c.id)
-        }
-      }
-      // A time past the wall clock (plus a day for skewed senders) is a wrong clock, not
-      // progress: it must not make everyone else's events late.
-      if (t <= clock() + FUTURE_TOLERANCE_MS) {
-        if (t > state.watermark) state.watermark = t
-        for (const key of touched) {
-          if (t > (state.entityWatermarks[key] ?? -Infinity)) state.entityWatermarks[key] = t
-        }
-      }
-      touched.length = 0
+      const ids = matched.map((r) => r.id)
+      feed(ids, event, t, out)
       if (state.watermark >= nextSweep) {
         out.push(...close())
         nextSweep = state.watermark + 1000
@@ -314,6 +329,32 @@ export function createCorrelator(
       return out
     },
   }
+}
+
+/**
+ * What a correlation over another sees of one of its windows that held when it closed (there
+ * is no one event to show): the window's group values under its group-by names, at its end,
+ * with the id the window's alert has, so a redelivered stream feeds the same id again.
+ */
+function windowEvent(c: CompiledCorrelation, w: CountWindow): PalisadeEvent {
+  const event: Record<string, unknown> = {
+    id: windowAlertId(c, w.group, w.start),
+    '@timestamp': new Date(w.end).toISOString(),
+  }
+  c.groupBy.forEach((field, i) => {
+    const keys = field.split('.')
+    let node = event
+    for (const key of keys.slice(0, -1)) {
+      if (typeof node[key] !== 'object' || node[key] === null) node[key] = {}
+      node = node[key] as Record<string, unknown>
+    }
+    node[keys.at(-1)!] = w.group[i]
+  })
+  return event as PalisadeEvent
+}
+
+function windowAlertId(c: CompiledCorrelation, group: string[], start: number): string {
+  return alertId(c.id, c.version, `${start}\u0000${group.join('\u0000')}`)
 }
 
 /** Event times this far past the wall clock do not advance a watermark. */

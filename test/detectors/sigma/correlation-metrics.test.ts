@@ -261,3 +261,51 @@ level: critical
     ])
   })
 })
+
+describe('correlations over a correlation decided when its window closes', () => {
+  const chained = (outer: string) =>
+    ruleSetFrom(`${metric('value_avg', 'gt: 500').replace('level: high\n', 'name: heavy\n')}---
+title: heavy again
+id: bbbbbbbb-0000-4000-8000-000000000005
+correlation:
+${outer}level: critical
+`)
+
+  it('counts the windows whose average held, once the group has moved past them', () => {
+    const set = chained(
+      '    type: event_count\n    rules: [heavy]\n    group-by: [source.ip]\n' +
+        '    timespan: 1h\n    condition: {gte: 2}\n',
+    )
+    const heavy = [transfer(0, 900, A), transfer(TIMESPAN, 900, A), transfer(TIMESPAN + 1, 700, B)]
+    // A's upload after the second window and its minute of allowed lateness closes both.
+    expect(feed(set, heavy).alerts).toEqual([])
+    const { alerts } = feed(set, [...heavy, transfer(2 * TIMESPAN + 60_000, 1, A)])
+    expect(alerts.map((a) => [a.rule.title, a.entity.value, a.event_ids.length])).toEqual([
+      ['heavy again', A, 2],
+    ])
+  })
+
+  it('gives the outer correlation the same event ids when the stream is replayed', () => {
+    const set = chained(
+      '    type: event_count\n    rules: [heavy]\n    group-by: [source.ip]\n' +
+        '    timespan: 1h\n    condition: {gte: 2}\n',
+    )
+    const heavy = [transfer(0, 900, A), transfer(TIMESPAN, 900, A)]
+    const first = feed(set, heavy, true).alerts
+    const again = feed(set, heavy, true).alerts
+    expect(first).toHaveLength(1)
+    expect(again.map((a) => [a.id, a.event_ids])).toEqual(first.map((a) => [a.id, a.event_ids]))
+  })
+
+  it('lets a temporal correlation pair a closed window with another rule on the same group', () => {
+    const set = chained(
+      '    type: temporal\n    rules: [heavy, download]\n    group-by: [source.ip]\n' +
+        '    timespan: 10m\n',
+    )
+    const download = transfer(60_000, undefined, A, 'download')
+    const { alerts } = feed(set, [transfer(0, 900, A), download], true)
+    expect(alerts.map((a) => [a.rule.title, a.entity.value])).toEqual([['heavy again', A]])
+    const elsewhere = transfer(60_000, undefined, B, 'download')
+    expect(feed(set, [transfer(0, 900, A), elsewhere], true).alerts).toEqual([])
+  })
+})
