@@ -21,8 +21,8 @@ export class FieldCache {
 
   /**
    * Whether any leaf value of the event that a keyword search reads (`isSearched`) passes
-   * `test`: every string, number and boolean in those fields. Keyword rules ask this; dozens of them look at the
-   * same syslog event, so its leaves are gathered and case-folded once per event and reused.
+   * `test`. Keyword rules ask this; dozens of them look at the same syslog event, so its leaves
+   * are gathered and case-folded once per event and reused.
    */
   someLeaf(event: PalisadeEvent, test: (leaf: FieldValue) => boolean): boolean {
     const count = this.leaves(event)

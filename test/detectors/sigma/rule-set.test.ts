@@ -63,7 +63,7 @@ detection:
     expect(set.rules.find((r) => r.id.startsWith('4444'))?.routed).toBe(false)
   })
 
-  it('runs the keyword rules of every list an event goes through, after one check of them all', () => {
+  it('runs the keyword rules of every list an event goes through, checked once for all', () => {
     const keywordRule = (id: string, logsource: string, word: string) =>
       `title: '${word}'\nid: ${id}\nlogsource: ${logsource}\n` +
       `detection:\n    keywords:\n        - '${word}'\n    condition: keywords\n`
