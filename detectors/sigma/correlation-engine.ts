@@ -120,12 +120,23 @@ export function createCorrelator(
   for (const c of ruleSet.correlations) {
     for (const id of new Set(c.ruleIds)) users.set(id, [...(users.get(id) ?? []), c])
   }
-  const fallbackGetters = new Map<string, FieldGetter>()
+  const chainGetters = new Map<string, FieldGetter>()
   const getter = (matchedId: string, field: string): FieldGetter => {
     const rule = ruleSet.ruleById(matchedId)
     if (rule?.kind === 'detection') return rule.field(field)
-    let g = fallbackGetters.get(field)
-    if (!g) fallbackGetters.set(field, (g = pathGetter(field)))
+    // A fired correlation hands on the event that made it fire, which a detection rule under
+    // it matched: read it the way the first such rule does (a Windows `User` is in
+    // winlog.event_data), as a correlation over that rule would. A window that held when it
+    // closed hands on its group values under their own names (see `windowEvent`).
+    const key = `${matchedId}\u0000${field}`
+    let g = chainGetters.get(key)
+    if (!g) {
+      const path = pathGetter(field)
+      const leaf = detectionUnder(ruleSet, matchedId)
+      const read = leaf?.field(field)
+      g = read ? (e) => read(e) ?? path(e) : path
+      chainGetters.set(key, g)
+    }
     return g
   }
 
@@ -329,6 +340,23 @@ export function createCorrelator(
       return out
     },
   }
+}
+
+/** The first detection rule a correlation refers to, through correlations it refers to. */
+function detectionUnder(
+  ruleSet: RuleSet,
+  id: string,
+  seen = new Set<string>(),
+): CompiledRule | undefined {
+  const rule = ruleSet.ruleById(id)
+  if (!rule || seen.has(id)) return undefined
+  if (rule.kind === 'detection') return rule
+  seen.add(id)
+  for (const ref of rule.ruleIds) {
+    const found = detectionUnder(ruleSet, ref, seen)
+    if (found) return found
+  }
+  return undefined
 }
 
 /**

@@ -156,3 +156,115 @@ describe('the built-in SSH rule pack', () => {
     expect(feed(set, events).alerts).toEqual([])
   })
 })
+
+describe('the specification\'s example file (correlation rules specification, "Example")', () => {
+  // Four documents in one file: a temporal_ordered correlation over an event_count
+  // correlation and a detection rule, each referred to by its name. As published, but for
+  // one description folded onto a second line (YAML reads the same text).
+  const example = `title: Correlation - Multiple Failed Logins Followed by Successful Login
+id: b180ead8-d58f-40b2-ae54-c8940995b9b6
+status: experimental
+description: Detects multiple failed logins by a single user followed by a successful login of
+    that user
+references:
+    - https://reference.com
+author: Florian Roth (Nextron Systems)
+date: 2023-06-16
+correlation:
+    type: temporal_ordered
+    rules:
+        - multiple_failed_login
+        - successful_login
+    group-by:
+        - User
+    timespan: 10m
+falsepositives:
+    - Unlikely
+level: high
+---
+title: Multiple failed logons
+id: a8418a5a-5fc4-46b5-b23b-6c73beb19d41
+description: Detects multiple failed logins within a certain amount of time
+name: multiple_failed_login
+correlation:
+    type: event_count
+    rules:
+        - failed_login
+    group-by:
+        - User
+    timespan: 10m
+    condition:
+        gte: 10
+---
+title: Single failed login
+id: 53ba33fd-3a50-4468-a5ef-c583635cfa92
+name: failed_login
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID:
+            - 529
+            - 4625
+    condition: selection
+---
+title: Successful login
+id: 4d0a2c83-c62c-4ed4-b475-c7e23a9269b8
+description: Detects a successful login
+name: successful_login
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID:
+            - 528
+            - 4624
+    condition: selection
+`
+  const set = ruleSetFrom(example)
+
+  let record = 0
+  function logon(eventId: 4624 | 4625, user: string, s: number): PalisadeEvent {
+    record++
+    return {
+      id: `00000000-0000-4000-8000-${String(900_000 + record).padStart(12, '0')}`,
+      '@timestamp': at(s),
+      winlog: {
+        channel: 'Security',
+        computer_name: 'dc1',
+        event_id: eventId,
+        provider_name: 'Microsoft-Windows-Security-Auditing',
+        event_data: { User: user },
+      },
+    }
+  }
+  const failures = (user: string, n: number) =>
+    Array.from({ length: n }, (_, i) => logon(4625, user, i))
+
+  it('loads all four documents', () => {
+    expect(set.rejections).toEqual([])
+    expect(set.rules.map((r) => r.name)).toEqual(['failed_login', 'successful_login'])
+    expect(set.correlations.map((c) => c.name ?? c.type)).toEqual([
+      'temporal_ordered',
+      'multiple_failed_login',
+    ])
+  })
+
+  it('alerts on ten failed logins of a user followed by a success of that user', () => {
+    const { alerts } = feed(set, [...failures('bob', 10), logon(4624, 'bob', 30)])
+    expect(alerts.map((a) => [a.rule.title, a.level, a.entity])).toEqual([
+      [
+        'Correlation - Multiple Failed Logins Followed by Successful Login',
+        'high',
+        { kind: 'User', value: 'bob' },
+      ],
+    ])
+  })
+
+  it('stays quiet for nine failures, and for a success of another user', () => {
+    expect(feed(set, [...failures('bob', 9), logon(4624, 'bob', 30)]).alerts).toEqual([])
+    expect(feed(set, [...failures('bob', 10), logon(4624, 'alice', 30)]).alerts).toEqual([])
+  })
+})
