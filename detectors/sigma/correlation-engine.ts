@@ -207,7 +207,10 @@ export function createCorrelator(
       w.count++
       if (w.eventIds.length < cap) w.eventIds.push(event.id)
       if (w.values) {
-        const v = text(getter(matchedId, c.field ?? '')(event))
+        // Several fields are "linked by an AND" (specification, "Value Count"): what is counted
+        // is their distinct combinations, of events that have all of them.
+        const parts = (c.field ?? '').split(',').map((f) => text(getter(matchedId, f)(event)))
+        const v = parts.includes('') ? '' : parts.join('\u0001')
         if (v !== '' && !w.values.includes(v)) w.values.push(v)
       }
       if (x !== undefined && w.sum !== undefined) w.sum += x

@@ -128,6 +128,33 @@ describe('event_count correlation', () => {
   })
 })
 
+describe('value_count correlation', () => {
+  const distinct = (field: string) => `${base}title: many pairs
+id: aaaaaaaa-0000-4000-8000-000000000003
+correlation:
+    type: value_count
+    rules: [fail]
+    group-by: [event.dataset]
+    timespan: 5m
+    condition: {field: ${field}, gte: 3}
+`
+
+  it('counts distinct combinations of several fields, of the events that have them all', () => {
+    const set = ruleSetFrom(distinct('[user.name, source.ip]'))
+    const pairs = [ssh(at(1), 'failure', 'ip1', 'a'), ssh(at(2), 'failure', 'ip2', 'a')]
+    expect(feed(set, [...pairs, ssh(at(3), 'failure', 'ip1', 'b')]).alerts).toHaveLength(1)
+    expect(feed(set, [...pairs, ssh(at(3), 'failure', 'ip1', 'a')]).alerts).toEqual([])
+    expect(feed(set, [...pairs, ssh(at(3), 'failure', 'ip3', '')]).alerts).toEqual([])
+  })
+
+  it('counts the distinct values of one field', () => {
+    const set = ruleSetFrom(distinct('user.name'))
+    const users = ['a', 'b', 'a', 'c'].map((u, i) => ssh(at(i), 'failure', 'ip1', u))
+    expect(feed(set, users.slice(0, 3)).alerts).toEqual([])
+    expect(feed(set, users).alerts).toHaveLength(1)
+  })
+})
+
 describe('the built-in SSH rule pack', () => {
   const set = compileRuleSet(loadRules(['rules/builtin']).documents)
   const titles = (alerts: Alert[]) => alerts.map((a) => a.rule.title).sort()
