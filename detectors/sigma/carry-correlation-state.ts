@@ -2,10 +2,11 @@ import type { CorrelationState } from './correlation-engine.ts'
 
 /**
  * The part of a correlator's state that a new rule set may resume: open windows, sequences
- * and entity watermarks of the correlations `keep` accepts (by id), plus the late-event count
- * and the global watermark. Everything else is dropped, not closed: a window of a changed
- * correlation was counted under conditions that no longer hold, and closing it early would
- * decide an upper-bounded condition on a window that has not ended.
+ * and entity watermarks of the correlations `keep` accepts (by id) with the times eviction
+ * reached in them (`evictedThrough`), plus the global watermark and the counts of late events
+ * and evictions. Everything else is dropped, not closed: a window of a changed correlation was
+ * counted under conditions that no longer hold, and closing it early would decide an
+ * upper-bounded condition on a window that has not ended.
  */
 export function carryCorrelationState(
   state: CorrelationState,
@@ -24,6 +25,9 @@ export function carryCorrelationState(
     late: state.late,
     windows: {},
     sequences: {},
+    evicted: state.evicted ?? 0,
+    pruned: state.pruned ?? 0,
+    evictedThrough: {},
   }
   for (const [key, w] of Object.entries(state.windows)) {
     if (kept(w.correlation)) out.windows[key] = w
@@ -34,6 +38,9 @@ export function carryCorrelationState(
   // Entity keys start with the correlation's id and a NUL (see correlation-engine.ts).
   for (const [key, t] of Object.entries(state.entityWatermarks ?? {})) {
     if (kept(key.slice(0, key.indexOf('\u0000')))) out.entityWatermarks[key] = t
+  }
+  for (const [id, t] of Object.entries(state.evictedThrough ?? {})) {
+    if (keep(id)) out.evictedThrough[id] = t
   }
   return { state: out, dropped: [...dropped].sort() }
 }
