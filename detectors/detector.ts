@@ -2,7 +2,8 @@ import type { Detector } from '../ingest/pipeline.ts'
 import type { Alert } from '../platform/alert-model.ts'
 import type { Logger } from '../platform/logger.ts'
 import { RuleControl } from './rule-control.ts'
-import type { Correlator } from './sigma/correlation-engine.ts'
+import { correlationLimits } from './sigma/correlation-engine.ts'
+import type { Correlator, Eviction } from './sigma/correlation-engine.ts'
 import { loadMappings } from './sigma/load-mappings.ts'
 import { loadRules } from './sigma/load-rules.ts'
 import { compileRuleSet } from './sigma/rule-set.ts'
@@ -28,7 +29,12 @@ export interface DetectorOptions {
   disabled?: Iterable<string>
   /** Sigma mapping files over the built-in one (`sigma.mappings`), read once here. */
   mappings?: readonly string[]
+  /** What correlations may hold in memory (`sigma.correlation`). */
+  correlation?: { maxGroups?: number; maxPercentileValues?: number }
 }
+
+/** Evictions are logged at most this often, with what they added up to since. */
+const EVICTION_LOG_MS = 10_000
 
 /**
  * The stream detector: Sigma rules from the given folders, compiled at start and again at
@@ -45,6 +51,7 @@ export function createDetector(
   options: DetectorOptions = {},
 ): SigmaDetector {
   const idleMs = options.idleMs ?? 60_000
+  const limits = { ...correlationLimits, ...options.correlation }
   let lastEventAt = 0
   const mapping = loadMappings(options.mappings)
   const rules = new RuleControl({
@@ -63,6 +70,7 @@ export function createDetector(
       return ruleSet
     },
     disabled: options.disabled,
+    correlator: limits,
     folders: ruleDirs,
     logger,
   })
@@ -70,6 +78,39 @@ export function createDetector(
   // A window of a correlation turned off may still close: its alert is dropped here.
   const enabledOnly = (alerts: Alert[]) =>
     off.size === 0 ? alerts : alerts.filter((a) => !off.has(a.rule.id))
+
+  // A flood evicts on every event: add the evictions up and log them now and then, one line
+  // per correlation, naming it and never a group's values (they are event data).
+  const unlogged = new Map<string, Eviction>()
+  let loggedAt = -Infinity
+  const reportEvictions = (correlator: Correlator, now: number) => {
+    for (const e of correlator.takeEvictions()) {
+      const sum = unlogged.get(e.correlation) ?? { correlation: e.correlation, open: 0, idle: 0 }
+      unlogged.set(e.correlation, { ...sum, open: sum.open + e.open, idle: sum.idle + e.idle })
+    }
+    if (unlogged.size === 0 || now - loggedAt < EVICTION_LOG_MS) return
+    loggedAt = now
+    for (const e of unlogged.values()) {
+      const context = {
+        correlation_id: e.correlation,
+        title: rules.ruleSet.ruleById(e.correlation)?.title,
+        evicted_open: e.open,
+        evicted_idle: e.idle,
+        groups: correlator.groups(),
+        max_groups: limits.maxGroups,
+      }
+      if (e.open > 0) {
+        logger.warn(
+          context,
+          'correlation state at its limit: the open windows of the least recently updated ' +
+            'group keys were dropped, so alerts they were due may be missed',
+        )
+      } else {
+        logger.info(context, 'correlation state at its limit: idle group keys forgotten')
+      }
+    }
+    unlogged.clear()
+  }
 
   return {
     get ruleSet() {
@@ -92,9 +133,14 @@ export function createDetector(
       }
       // Windows the batch's event time has moved past are decided now, not at the next tick.
       alerts.push(...correlator.flush())
+      reportEvictions(correlator, Date.now())
       return enabledOnly(alerts)
     },
-    flush: (nowMs) =>
-      enabledOnly(rules.correlator.flush(nowMs - lastEventAt >= idleMs ? nowMs : undefined)),
+    flush(nowMs) {
+      const correlator = rules.correlator
+      const alerts = correlator.flush(nowMs - lastEventAt >= idleMs ? nowMs : undefined)
+      reportEvictions(correlator, nowMs)
+      return enabledOnly(alerts)
+    },
   }
 }

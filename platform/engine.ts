@@ -128,6 +128,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
     const detector = createDetector(ruleDirs, logger.child({ component: 'detector' }), {
       disabled: await listDisabledRules(state.db),
       mappings: config.sigma.mappings,
+      correlation: config.sigma.correlation,
     })
     // Audit the start, the key and what changed since the last start (or the last reload).
     await auditStartup({
@@ -154,6 +155,35 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       registers: [metrics.registry],
       collect() {
         this.set(detector.correlator.state().late)
+      },
+    })
+    new Gauge({
+      name: 'palisade_correlation_groups',
+      help: 'Group keys correlation rules hold now (a correlation and its group-by values)',
+      registers: [metrics.registry],
+      collect() {
+        this.set(detector.correlator.groups())
+      },
+    })
+    new Gauge({
+      name: 'palisade_correlation_max_groups',
+      help: 'Most group keys correlation rules may hold (sigma.correlation.maxGroups)',
+      registers: [metrics.registry],
+      collect() {
+        this.set(config.sigma.correlation.maxGroups)
+      },
+    })
+    new Gauge({
+      name: 'palisade_correlation_evicted_groups',
+      help:
+        'Group keys evicted at the limit: with open windows (state "open": their alerts may ' +
+        'be missed) or with only a watermark (state "idle")',
+      labelNames: ['state'],
+      registers: [metrics.registry],
+      collect() {
+        const { evicted, pruned } = detector.correlator.state()
+        this.set({ state: 'open' }, evicted)
+        this.set({ state: 'idle' }, pruned)
       },
     })
     const pipeline = createPipeline({ store, detector, metrics })

@@ -138,6 +138,9 @@ export interface Eviction {
   idle: number
 }
 
+/** The limits on state a correlator keeps unless told otherwise (see `CorrelatorOptions`). */
+export const correlationLimits = { maxGroups: 100_000, maxPercentileValues: 10_000 } as const
+
 export function emptyCorrelationState(): CorrelationState {
   return {
     version: 1,
@@ -175,8 +178,8 @@ export function createCorrelator(
 ): Correlator {
   const lateness = options.allowedLatenessMs ?? 60_000
   const cap = options.maxEventIds ?? 100
-  const maxGroups = options.maxGroups ?? 100_000
-  const maxValues = options.maxPercentileValues ?? 10_000
+  const maxGroups = options.maxGroups ?? correlationLimits.maxGroups
+  const maxValues = options.maxPercentileValues ?? correlationLimits.maxPercentileValues
   const enabled = options.isEnabled
   const clock = options.now ?? Date.now
   /** Group keys the current event touched; their watermarks move once it is processed. */

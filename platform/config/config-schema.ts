@@ -98,6 +98,19 @@ export const configSchema = z.strictObject({
        * built-in `detectors/sigma/mappings/palisade.yml`, in order; see `loadMappings`.
        */
       mappings: z.array(z.string().min(1)).default([]),
+      /** Limits on what correlation rules hold in memory; see `createCorrelator`. */
+      correlation: z
+        .strictObject({
+          /**
+           * Most group keys (a correlation and its group-by values) held at once, across every
+           * correlation: about 1 KB each. A new key past it evicts the least recently updated
+           * key of the correlation holding the most, which is counted, logged and alerted on.
+           */
+          maxGroups: z.number().int().positive().default(100_000),
+          /** Most values a value_percentile window keeps; beyond, a sample of that many. */
+          maxPercentileValues: z.number().int().positive().default(10_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   clickhouse: z

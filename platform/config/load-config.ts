@@ -31,6 +31,11 @@ export const environmentVariables: Record<
   PALISADE_RULES: { path: 'rules', kind: 'list' },
   PALISADE_BUILTIN_RULES: { path: 'builtinRules', kind: 'bool' },
   PALISADE_SIGMA_MAPPINGS: { path: 'sigma.mappings', kind: 'list' },
+  PALISADE_CORRELATION_MAX_GROUPS: { path: 'sigma.correlation.maxGroups', kind: 'int' },
+  PALISADE_CORRELATION_MAX_PERCENTILE_VALUES: {
+    path: 'sigma.correlation.maxPercentileValues',
+    kind: 'int',
+  },
   PALISADE_CLICKHOUSE_URL: { path: 'clickhouse.url', kind: 'string' },
   PALISADE_CLICKHOUSE_USER: { path: 'clickhouse.username', kind: 'string' },
   PALISADE_CLICKHOUSE_PASSWORD: { path: 'clickhouse.password', kind: 'string' },

@@ -118,6 +118,35 @@ describe('the stream detector', () => {
     )
   })
 
+  it('logs correlation state dropped at its limit, naming the correlation and no address', () => {
+    const lines: string[] = []
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) })
+    const detector = createDetector([builtin], logger, { correlation: { maxGroups: 5 } })
+    const spray = Array.from({ length: 20 }, (_, i) => failure(i, `198.51.100.${i}`))
+    const alerts = detector.detect(spray)
+
+    const dropped = alerts.filter((a) => a.rule.id === 'palisade-correlation-state-dropped')
+    expect(dropped.length).toBeGreaterThan(0)
+    expect(dropped.map((a) => a.rule.kind)).toEqual(dropped.map(() => 'platform'))
+    const warnings = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => typeof l.msg === 'string' && /correlation state at its limit/.test(l.msg))
+    expect(warnings.length).toBeGreaterThan(0)
+    expect(warnings[0]).toMatchObject({ max_groups: 5, groups: 5, level: 40 })
+    expect(warnings.map((w) => w.correlation_id).sort()).toEqual(
+      dropped.map((a) => a.entity.value).sort(),
+    )
+    const evicted = warnings.reduce((n, w) => n + (w.evicted_open as number), 0)
+    expect(evicted).toBe(detector.correlator.state().evicted)
+    expect(lines.join('\n')).not.toMatch(/198\.51\.100\./)
+
+    // The next batch within ten seconds adds up, unlogged until the interval has passed.
+    detector.detect(Array.from({ length: 5 }, (_, i) => failure(30 + i, `192.0.2.${i}`)))
+    expect(lines.filter((l) => /correlation state at its limit/.test(l))).toHaveLength(
+      warnings.length,
+    )
+  })
+
   it('refuses to start on a mapping file that is not valid', () => {
     const dir = mkdtempSync(join(tmpdir(), 'palisade-detector-'))
     const mapping = join(dir, 'bad.yml')

@@ -62,6 +62,28 @@ describe('loadConfig', () => {
     expect(loadConfig({ file: path, env, flags }).sigma.mappings).toEqual(['c.yml'])
   })
 
+  it('bounds correlation state by default, and takes its limits from variables', () => {
+    expect(loadConfig({ env: {} }).sigma.correlation).toEqual({
+      maxGroups: 100_000,
+      maxPercentileValues: 10_000,
+    })
+    const env = {
+      PALISADE_CORRELATION_MAX_GROUPS: '5000',
+      PALISADE_CORRELATION_MAX_PERCENTILE_VALUES: '1000',
+    }
+    expect(loadConfig({ env }).sigma.correlation).toEqual({
+      maxGroups: 5000,
+      maxPercentileValues: 1000,
+    })
+    const problems = problemsOf(() => loadConfig({ env: { PALISADE_CORRELATION_MAX_GROUPS: '0' } }))
+    expect(problems).toEqual([
+      {
+        path: 'sigma.correlation.maxGroups',
+        message: expect.stringMatching(/^PALISADE_CORRELATION_MAX_GROUPS: .*>0/),
+      },
+    ])
+  })
+
   it('reports every problem at once, each with its path', () => {
     const path = file('bad.yml', 'http:\n  port: 70000\nnonsense: 1\n')
     const problems = problemsOf(() =>
