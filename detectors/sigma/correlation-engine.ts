@@ -163,8 +163,11 @@ interface Held {
   windows: string[]
   /** Windows it opens that start no later than this are partial (see `CountWindow`). */
   partialThrough: number
-  /** Evicted: its watermark must not come back. */
-  gone: boolean
+  /** Where it is filed: not yet, open, idle, or nowhere since it was evicted (`gone`). */
+  place: 'new' | 'open' | 'idle' | 'gone'
+  /** When it was last used and when it was filed where it is, in uses of any key. */
+  used: number
+  filed: number
 }
 
 /**
@@ -199,6 +202,14 @@ export function createCorrelator(
   /** Keys with nothing open but their watermark, longest idle first. */
   const idle = new RecencyOrder<Held>()
   let held = 0
+  /** Uses of any key so far: the clock `Held.used` and `Held.filed` read. */
+  let tick = 0
+  /** An open key used since it was filed gets a second chance (see `RecencyOrder`). */
+  const spare = (h: Held): boolean => {
+    if (h.used <= h.filed) return false
+    h.filed = h.used
+    return true
+  }
   const evictions = new Map<string, Eviction>()
   /** Per correlation, the hour of event time its last dropped-state alert covered. */
   const reported = new Map<string, number>()
@@ -211,19 +222,31 @@ export function createCorrelator(
     open.get(correlation)?.get(key) ?? idle.get(key)
   /** Files a key under open or idle by what it holds now. */
   const settle = (h: Held): void => {
-    if (h.gone) return
-    if (h.windows.length > 0 || state.sequences[h.key]) {
-      if (idle.delete(h.key) || !open.get(h.correlation)?.get(h.key))
-        openOf(h.correlation).touch(h.key, h)
-      return
+    if (h.place === 'gone') return
+    const busy = h.windows.length > 0 || state.sequences[h.key] !== undefined
+    if (busy && h.place !== 'open') {
+      if (h.place === 'idle') idle.delete(h.key)
+      openOf(h.correlation).touch(h.key, h)
+      h.place = 'open'
+      h.filed = h.used
+    } else if (!busy && h.place !== 'idle') {
+      if (h.place === 'open') open.get(h.correlation)?.delete(h.key)
+      idle.touch(h.key, h)
+      h.place = 'idle'
     }
-    open.get(h.correlation)?.delete(h.key)
-    idle.touch(h.key, h)
   }
   const newHeld = (correlation: string, key: string): Held => {
     held++
     const through = state.evictedThrough[correlation] ?? -Infinity
-    return { key, correlation, windows: [], partialThrough: through, gone: false }
+    return {
+      key,
+      correlation,
+      windows: [],
+      partialThrough: through,
+      place: 'new',
+      used: tick,
+      filed: tick,
+    }
   }
   // Rebuild the index of a checkpointed state.
   {
@@ -247,7 +270,8 @@ export function createCorrelator(
    *
    * - First a key with nothing open, only the watermark that marks its too-late events late:
    *   forgetting it loses no count.
-   * - Else the least recently updated key of the correlation that holds the most. The most:
+   * - Else the least recently updated key of the correlation that holds the most (nearly:
+   *   one not updated since it was filed, see `RecencyOrder`). The most:
    *   a flood of sprayed addresses against one rule must not evict the few keys a quiet
    *   correlation (a new admin, then a log clearing) holds for hours. Least recently updated,
    *   not closest to expiry: windows are cut on the clock, so every window of a correlation
@@ -271,14 +295,14 @@ export function createCorrelator(
       victim = undefined
       for (const [id, o] of open) if (o.size > size(victim)) victim = id
     }
-    const entry = victim === undefined ? undefined : open.get(victim)?.shift()
+    const entry = victim === undefined ? undefined : open.get(victim)?.shift(spare)
     if (!entry) return false
     forget(entry[1], 'open', t, eventId, out)
     return true
   }
   const forget = (h: Held, kind: 'open' | 'idle', t: number, eventId: string, out: Alert[]) => {
     held--
-    h.gone = true
+    h.place = 'gone'
     let through = state.entityWatermarks[h.key] ?? -Infinity
     for (const key of h.windows) {
       through = Math.max(through, state.windows[key]?.start ?? -Infinity)
@@ -306,13 +330,17 @@ export function createCorrelator(
   }
   /** The key's entry, now the most recently updated; a new key may evict another first. */
   const hold = (c: CompiledCorrelation, key: string, t: number, id: string, out: Alert[]) => {
-    let h = lookUp(c.id, key)
+    let h = open.get(c.id)?.get(key) ?? idle.get(key)
     if (!h) {
       while (held >= maxGroups && evictOne(c.id, t, id, out));
       h = newHeld(c.id, key)
     }
-    idle.delete(key)
+    h.used = ++tick
+    if (h.place === 'open') return h
+    if (h.place === 'idle') idle.delete(key)
     openOf(c.id).touch(key, h)
+    h.place = 'open'
+    h.filed = h.used
     return h
   }
   /** A window closed or was dropped: its key may now hold nothing open. */
@@ -507,7 +535,7 @@ export function createCorrelator(
     if (t <= clock() + FUTURE_TOLERANCE_MS) {
       if (t > state.watermark) state.watermark = t
       for (const h of touched) {
-        if (h.gone) continue
+        if (h.place === 'gone') continue
         if (t > (state.entityWatermarks[h.key] ?? -Infinity)) state.entityWatermarks[h.key] = t
       }
     }
@@ -555,7 +583,7 @@ export function createCorrelator(
     if (now !== -Infinity) {
       // The stream is quiet: keys with nothing open are forgotten, so state stays small.
       for (const key of idle.keys()) delete state.entityWatermarks[key]
-      for (const h of idle.values()) h.gone = true
+      for (const h of idle.values()) h.place = 'gone'
       held -= idle.size
       idle.clear()
     }

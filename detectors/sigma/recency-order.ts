@@ -1,6 +1,10 @@
 /**
- * Keys in the order they were last touched, oldest first, with their values: the least
- * recently used end of an LRU cache, for choosing what to evict.
+ * Keys in the order they were filed, oldest first, with their values: for choosing what to
+ * evict. Moving a key on every use costs a delete and a set per use (10 to 15 % of the
+ * correlation engine's time on a busy key set); instead `shift` can spare the entries used
+ * since they were filed, which move to the end once (a second chance, as in the CLOCK page
+ * replacement algorithm): the key it returns was not used since it was filed, which
+ * approximates the least recently used one at almost no cost per use.
  */
 export class RecencyOrder<V> {
   readonly #entries = new Map<string, V>()
@@ -30,16 +34,24 @@ export class RecencyOrder<V> {
     return this.#entries.delete(key)
   }
 
-  /** Removes and returns the least recently touched entry. */
-  shift(): [string, V] | undefined {
-    let next = this.#cursor.next()
-    if (next.done) {
-      this.#cursor = this.#entries.entries()
-      next = this.#cursor.next()
+  /**
+   * Removes and returns the oldest entry `spare` does not spare; each spared entry moves to
+   * the most recent end. `spare` must stop sparing an entry it spared (mark it), or this
+   * never ends.
+   */
+  shift(spare?: (value: V) => boolean): [string, V] | undefined {
+    for (;;) {
+      let next = this.#cursor.next()
+      if (next.done) {
+        this.#cursor = this.#entries.entries()
+        next = this.#cursor.next()
+      }
+      if (next.done) return undefined
+      const [key, value] = next.value
+      this.#entries.delete(key)
+      if (!spare?.(value)) return next.value
+      this.#entries.set(key, value)
     }
-    if (next.done) return undefined
-    this.#entries.delete(next.value[0])
-    return next.value
   }
 
   keys(): IterableIterator<string> {
