@@ -197,7 +197,7 @@ export function createCorrelator(
     for (const id of new Set(c.ruleIds)) users.set(id, [...(users.get(id) ?? []), c])
   }
 
-  /** Per correlation, its keys with an open window or sequence, least recently updated first. */
+  /** Per correlation, its keys with an open window or sequence, in eviction order. */
   const open = new Map<string, RecencyOrder<Held>>()
   /** Keys with nothing open but their watermark, longest idle first. */
   const idle = new RecencyOrder<Held>()
@@ -328,7 +328,7 @@ export function createCorrelator(
     reported.set(h.correlation, stateDroppedHour(t))
     out.push(stateDroppedAlert({ id: c.id, title: c.title }, maxGroups, t, eventId))
   }
-  /** The key's entry, now the most recently updated; a new key may evict another first. */
+  /** The key's entry, marked used; a new key may evict another first. */
   const hold = (c: CompiledCorrelation, key: string, t: number, id: string, out: Alert[]) => {
     let h = open.get(c.id)?.get(key) ?? idle.get(key)
     if (!h) {
