@@ -4,8 +4,9 @@ import type { FieldGetter } from './compile-value.ts'
 import { pathGetter } from './field-resolver.ts'
 import type { CompiledCorrelation, CompiledRule, RuleSet } from './rule-set.ts'
 import type { CorrelationType, CountCondition } from './sigma-rule.ts'
-import { RecencyOrder } from './recency-order.ts'
-import { stateDroppedAlert, stateDroppedHour } from './state-dropped-alert.ts'
+import { createGroupKeys, entityKey } from './group-keys.ts'
+import type { Eviction, GroupKey } from './group-keys.ts'
+import { keepValue, percentile, rankOf } from './percentile-sample.ts'
 
 /**
  * Correlation rules over a stream, on event time (Sigma correlation rules specification).
@@ -36,7 +37,7 @@ import { stateDroppedAlert, stateDroppedHour } from './state-dropped-alert.ts'
  *
  * State is bounded: at most `maxGroups` group keys (a correlation and its group-by values)
  * are held, with their windows, sequence and watermark; a new key beyond that evicts one (see
- * `evictOne`), which is counted and reported. A value_percentile window keeps at most
+ * `createGroupKeys`), which is counted and reported. A value_percentile window keeps at most
  * `maxPercentileValues` values, a value_count window one more distinct value than its
  * condition's largest number, and every window at most `maxEventIds` event ids.
  */
@@ -129,14 +130,8 @@ export interface Correlator {
   takeEvictions(): Eviction[]
 }
 
-/** Group keys of one correlation evicted at the `maxGroups` limit. */
-export interface Eviction {
-  correlation: string
-  /** Keys whose open windows or sequence were dropped. */
-  open: number
-  /** Keys that held only a watermark. */
-  idle: number
-}
+export type { Eviction } from './group-keys.ts'
+export { percentile } from './percentile-sample.ts'
 
 /** The limits on state a correlator keeps unless told otherwise (see `CorrelatorOptions`). */
 export const correlationLimits = { maxGroups: 100_000, maxPercentileValues: 10_000 } as const
@@ -155,21 +150,6 @@ export function emptyCorrelationState(): CorrelationState {
   }
 }
 
-/** One group key held: what the engine needs to move, settle or evict it. */
-interface Held {
-  key: string
-  correlation: string
-  /** Keys in `state.windows` of its open windows. */
-  windows: string[]
-  /** Windows it opens that start no later than this are partial (see `CountWindow`). */
-  partialThrough: number
-  /** Where it is filed: not yet, open, idle, or nowhere since it was evicted (`gone`). */
-  place: 'new' | 'open' | 'idle' | 'gone'
-  /** When it was last used and when it was filed where it is, in uses of any key. */
-  used: number
-  filed: number
-}
-
 /**
  * @param ruleSet the compiled rules, whose correlations this runs
  * @param state a checkpointed state to resume from
@@ -186,7 +166,7 @@ export function createCorrelator(
   const enabled = options.isEnabled
   const clock = options.now ?? Date.now
   /** Group keys the current event touched; their watermarks move once it is processed. */
-  const touched: Held[] = []
+  const touched: GroupKey[] = []
   // A state checkpointed before these existed has none: start empty.
   state.entityWatermarks ??= {}
   state.evicted ??= 0
@@ -197,160 +177,7 @@ export function createCorrelator(
     for (const id of new Set(c.ruleIds)) users.set(id, [...(users.get(id) ?? []), c])
   }
 
-  /** Per correlation, its keys with an open window or sequence, in eviction order. */
-  const open = new Map<string, RecencyOrder<Held>>()
-  /** Keys with nothing open but their watermark, longest idle first. */
-  const idle = new RecencyOrder<Held>()
-  let held = 0
-  /** Uses of any key so far: the clock `Held.used` and `Held.filed` read. */
-  let tick = 0
-  /** An open key used since it was filed gets a second chance (see `RecencyOrder`). */
-  const spare = (h: Held): boolean => {
-    if (h.used <= h.filed) return false
-    h.filed = h.used
-    return true
-  }
-  const evictions = new Map<string, Eviction>()
-  /** Per correlation, the hour of event time its last dropped-state alert covered. */
-  const reported = new Map<string, number>()
-  const openOf = (id: string): RecencyOrder<Held> => {
-    let o = open.get(id)
-    if (!o) open.set(id, (o = new RecencyOrder<Held>()))
-    return o
-  }
-  const lookUp = (correlation: string, key: string): Held | undefined =>
-    open.get(correlation)?.get(key) ?? idle.get(key)
-  /** Files a key under open or idle by what it holds now. */
-  const settle = (h: Held): void => {
-    if (h.place === 'gone') return
-    const busy = h.windows.length > 0 || state.sequences[h.key] !== undefined
-    if (busy && h.place !== 'open') {
-      if (h.place === 'idle') idle.delete(h.key)
-      openOf(h.correlation).touch(h.key, h)
-      h.place = 'open'
-      h.filed = h.used
-    } else if (!busy && h.place !== 'idle') {
-      if (h.place === 'open') open.get(h.correlation)?.delete(h.key)
-      idle.touch(h.key, h)
-      h.place = 'idle'
-    }
-  }
-  const newHeld = (correlation: string, key: string): Held => {
-    held++
-    const through = state.evictedThrough[correlation] ?? -Infinity
-    return {
-      key,
-      correlation,
-      windows: [],
-      partialThrough: through,
-      place: 'new',
-      used: tick,
-      filed: tick,
-    }
-  }
-  // Rebuild the index of a checkpointed state.
-  {
-    const found = new Map<string, Held>()
-    const get = (correlation: string, key: string) => {
-      let h = found.get(key)
-      if (!h) found.set(key, (h = newHeld(correlation, key)))
-      return h
-    }
-    for (const key of Object.keys(state.entityWatermarks))
-      get(key.slice(0, key.indexOf('\u0000')), key)
-    for (const [key, w] of Object.entries(state.windows)) {
-      get(w.correlation, entityKey({ id: w.correlation }, w.group)).windows.push(key)
-    }
-    for (const [key, s] of Object.entries(state.sequences)) get(s.correlation, key)
-    for (const h of found.values()) settle(h)
-  }
-
-  /**
-   * Makes room for one more key. Which state goes:
-   *
-   * - First a key with nothing open, only the watermark that marks its too-late events late:
-   *   forgetting it loses no count.
-   * - Else the least recently updated key of the correlation that holds the most (nearly:
-   *   one not updated since it was filed, see `RecencyOrder`). The most:
-   *   a flood of sprayed addresses against one rule must not evict the few keys a quiet
-   *   correlation (a new admin, then a log clearing) holds for hours. Least recently updated,
-   *   not closest to expiry: windows are cut on the clock, so every window of a correlation
-   *   ends at the same time and expiry cannot tell them apart, while a sprayed key is touched
-   *   once and an entity under attack keeps being touched, so the key that goes is the one
-   *   least likely to reach a threshold. (Evicting by smallest count would make an attacker
-   *   spend more to push out a key, at the price of an O(log n) structure.)
-   *
-   * An evicted key restarts from nothing: its alert in the windows it had open may be missed,
-   * but none is raised wrongly, since what it opens again up to the evicted time is `partial`.
-   */
-  let victim: string | undefined
-  const evictOne = (growing: string, t: number, eventId: string, out: Alert[]): boolean => {
-    const quiet = idle.shift()
-    if (quiet) {
-      forget(quiet[1], 'idle', t, eventId, out)
-      return true
-    }
-    const size = (id: string | undefined) => (id === undefined ? 0 : (open.get(id)?.size ?? 0))
-    if (size(victim) === 0 || size(victim) < size(growing)) {
-      victim = undefined
-      for (const [id, o] of open) if (o.size > size(victim)) victim = id
-    }
-    const entry = victim === undefined ? undefined : open.get(victim)?.shift(spare)
-    if (!entry) return false
-    forget(entry[1], 'open', t, eventId, out)
-    return true
-  }
-  const forget = (h: Held, kind: 'open' | 'idle', t: number, eventId: string, out: Alert[]) => {
-    held--
-    h.place = 'gone'
-    let through = state.entityWatermarks[h.key] ?? -Infinity
-    for (const key of h.windows) {
-      through = Math.max(through, state.windows[key]?.start ?? -Infinity)
-      delete state.windows[key]
-    }
-    if (state.sequences[h.key]) {
-      for (const s of state.sequences[h.key]!.steps) through = Math.max(through, s?.[0] ?? through)
-      delete state.sequences[h.key]
-    }
-    delete state.entityWatermarks[h.key]
-    const before = state.evictedThrough[h.correlation] ?? -Infinity
-    if (through > before) state.evictedThrough[h.correlation] = through
-    let e = evictions.get(h.correlation)
-    if (!e) evictions.set(h.correlation, (e = { correlation: h.correlation, open: 0, idle: 0 }))
-    e[kind]++
-    if (kind === 'idle') {
-      state.pruned++
-      return
-    }
-    state.evicted++
-    const c = ruleSet.ruleById(h.correlation)
-    if (!c || reported.get(h.correlation) === stateDroppedHour(t)) return
-    reported.set(h.correlation, stateDroppedHour(t))
-    out.push(stateDroppedAlert({ id: c.id, title: c.title }, maxGroups, t, eventId))
-  }
-  /** The key's entry, marked used; a new key may evict another first. */
-  const hold = (c: CompiledCorrelation, key: string, t: number, id: string, out: Alert[]) => {
-    let h = open.get(c.id)?.get(key) ?? idle.get(key)
-    if (!h) {
-      while (held >= maxGroups && evictOne(c.id, t, id, out));
-      h = newHeld(c.id, key)
-    }
-    h.used = ++tick
-    if (h.place === 'open') return h
-    if (h.place === 'idle') idle.delete(key)
-    openOf(c.id).touch(key, h)
-    h.place = 'open'
-    h.filed = h.used
-    return h
-  }
-  /** A window closed or was dropped: its key may now hold nothing open. */
-  const release = (w: CountWindow, windowKey: string) => {
-    const h = lookUp(w.correlation, entityKey({ id: w.correlation }, w.group))
-    if (!h) return
-    const i = h.windows.indexOf(windowKey)
-    if (i >= 0) h.windows.splice(i, 1)
-    settle(h)
-  }
+  const keys = createGroupKeys(state, maxGroups, (id) => ruleSet.ruleById(id)?.title)
 
   const chainGetters = new Map<string, FieldGetter>()
   const getter = (matchedId: string, field: string): FieldGetter => {
@@ -414,13 +241,13 @@ export function createCorrelator(
     out: Alert[],
   ): boolean => {
     const group = groupOf(c, matchedId, event)
-    const h = hold(c, entityKey(c, group), t, event.id, out)
+    const h = keys.hold(c.id, entityKey(c, group), t, event.id, out)
     touched.push(h)
     const fired =
       c.type === 'temporal' || c.type === 'temporal_ordered'
         ? stepSequence(c, matchedId, event, t, group, h, out)
         : stepWindow(c, matchedId, event, t, group, h, out)
-    settle(h)
+    keys.settle(h)
     return fired
   }
 
@@ -430,7 +257,7 @@ export function createCorrelator(
     event: PalisadeEvent,
     t: number,
     group: string[],
-    h: Held,
+    h: GroupKey,
     out: Alert[],
   ): boolean => {
     let x: number | undefined
@@ -468,7 +295,11 @@ export function createCorrelator(
       if (v !== '' && !w.values.includes(v)) w.values.push(v)
     }
     if (x !== undefined && w.sum !== undefined) w.sum += x
-    if (x !== undefined && w.numbers) keepValue(w, x, rankOf(event.id), maxValues)
+    if (x !== undefined && w.numbers) {
+      // A window checkpointed before ranks existed: its values count as ranked lowest.
+      w.ranks ??= w.numbers.map(() => 0)
+      keepValue(w.numbers, w.ranks, x, rankOf(event.id), maxValues)
+    }
     if (w.fired || !decidedEarly(c)) return false
     const n = measure(c, w)
     if (n === undefined || !holds(c.condition, n)) return false
@@ -483,7 +314,7 @@ export function createCorrelator(
     event: PalisadeEvent,
     t: number,
     group: string[],
-    h: Held,
+    h: GroupKey,
     out: Alert[],
   ): boolean => {
     const seq = (state.sequences[h.key] ??= {
@@ -556,7 +387,7 @@ export function createCorrelator(
         if (state.windows[key] !== w) continue
         if (w.end + lateness > passed(w.correlation, w.group)) continue
         delete state.windows[key]
-        release(w, key)
+        keys.release(w, key)
         const c = ruleSet.ruleById(w.correlation)
         if (!c || c.kind !== 'correlation' || w.fired || decidedEarly(c)) continue
         if (enabled && !enabled(c.id)) continue
@@ -576,16 +407,12 @@ export function createCorrelator(
       const limit = passed(s.correlation, s.group)
       if (!c || c.kind !== 'correlation' || newest + c.timespanMs + lateness <= limit) {
         delete state.sequences[key]
-        const h = lookUp(s.correlation, key)
-        if (h) settle(h)
+        keys.sequenceEnded(s.correlation, key)
       }
     }
     if (now !== -Infinity) {
       // The stream is quiet: keys with nothing open are forgotten, so state stays small.
-      for (const key of idle.keys()) delete state.entityWatermarks[key]
-      for (const h of idle.values()) h.place = 'gone'
-      held -= idle.size
-      idle.clear()
+      keys.forgetIdle()
     }
     return out
   }
@@ -593,12 +420,8 @@ export function createCorrelator(
   let nextSweep = 0
   return {
     state: () => state,
-    groups: () => held,
-    takeEvictions() {
-      const out = [...evictions.values()]
-      evictions.clear()
-      return out
-    },
+    groups: () => keys.size,
+    takeEvictions: () => keys.takeEvictions(),
     flush: (nowMs) => close(nowMs),
     process(event, matched) {
       if (users.size === 0 || matched.length === 0) return []
@@ -662,10 +485,6 @@ function windowAlertId(c: CompiledCorrelation, group: string[], start: number): 
 /** Event times this far past the wall clock do not advance a watermark. */
 const FUTURE_TOLERANCE_MS = 86_400_000
 
-function entityKey(c: { id: string }, group: string[]): string {
-  return `${c.id}\u0000${group.join('\u0001')}`
-}
-
 function lowerBoundOnly(c: CountCondition): boolean {
   return c.lt === undefined && c.lte === undefined && c.eq === undefined && c.neq === undefined
 }
@@ -696,20 +515,6 @@ function measure(c: CompiledCorrelation, w: CountWindow): number | undefined {
   }
 }
 
-/**
- * The `p`th percentile (0 to 100) of `values`, interpolated linearly between the two closest
- * ranks (Hyndman and Fan's definition 7, the default of NumPy and R, and ClickHouse's
- * `quantileExactInclusive`): the median of 1, 2, 3, 4 is 2.5. Undefined for no values.
- */
-export function percentile(values: readonly number[], p: number): number | undefined {
-  if (values.length === 0) return undefined
-  const sorted = [...values].sort((a, b) => a - b)
-  const rank = ((sorted.length - 1) * p) / 100
-  const below = Math.floor(rank)
-  const above = Math.min(below + 1, sorted.length - 1)
-  return sorted[below]! + (rank - below) * (sorted[above]! - sorted[below]!)
-}
-
 /** What an alert's number is: `event_count`, `value_avg of bytes`, `value_percentile p95 of t`. */
 function measured(c: CompiledCorrelation): string {
   if (!isMetric(c.type)) return c.type
@@ -735,58 +540,6 @@ const NUMBER = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/
 function countCeiling(c: CountCondition): number {
   const bounds = [c.gt, c.gte, c.lt, c.lte, c.eq, c.neq].filter((n) => n !== undefined)
   return Math.floor(Math.max(0, ...bounds)) + 1
-}
-
-/**
- * Keeps `x` among a value_percentile window's values. Up to `max` values every one is kept, so
- * the percentile is exact. Beyond, the window keeps the `max` values whose events have the
- * lowest `rank` (a hash of the event id; a bottom-k sample): a uniform sample of the window,
- * and the same one whatever order or how often the events arrive, so a replay decides the
- * window as the first run did. A reservoir drawn with random numbers would not; keeping the
- * first `max` values would describe only the start of the window. With 10 000 values the
- * sampled median is within about 1 % of ranks of the true one (binomial error, 0.5 / sqrt(n)).
- * `ranks` is a max-heap, its root the rank a new value must beat.
- */
-function keepValue(w: CountWindow, x: number, rank: number, max: number): void {
-  const xs = w.numbers!
-  // A window checkpointed before ranks existed: its values count as ranked lowest.
-  const rs = (w.ranks ??= xs.map(() => 0))
-  let i: number
-  if (xs.length < max) {
-    i = xs.length
-    xs.push(x)
-    rs.push(rank)
-    while (i > 0 && rs[(i - 1) >> 1]! < rs[i]!) i = swap(xs, rs, i, (i - 1) >> 1)
-    return
-  }
-  if (rank >= rs[0]!) return
-  xs[0] = x
-  rs[0] = rank
-  for (i = 0; ;) {
-    const l = 2 * i + 1
-    const r = l + 1
-    let top = i
-    if (l < rs.length && rs[l]! > rs[top]!) top = l
-    if (r < rs.length && rs[r]! > rs[top]!) top = r
-    if (top === i) return
-    i = swap(xs, rs, i, top)
-  }
-}
-
-/** Swaps entries `i` and `j` of both arrays; returns `j`. */
-function swap(xs: number[], rs: number[], i: number, j: number): number {
-  ;[xs[i], xs[j]] = [xs[j]!, xs[i]!]
-  ;[rs[i], rs[j]] = [rs[j]!, rs[i]!]
-  return j
-}
-
-/** An event id's rank for `keepValue`: FNV-1a, then MurmurHash3's finaliser to mix it. */
-function rankOf(id: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
-  return (h ^ (h >>> 16)) >>> 0
 }
 
 /** Every comparison in the condition holds (several make a range). */
