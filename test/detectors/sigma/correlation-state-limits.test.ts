@@ -212,6 +212,32 @@ describe('a group that comes back after its eviction', () => {
     expect(correlationAlerts(alerts)[0]?.id).toBe(correlationAlerts(run(set, events).alerts)[0]?.id)
   })
 
+  it('does not feed a correlation chained on it a second time for the same window', () => {
+    // A burst (3 failures) fires once per window; "repeated bursts" wants two in one window.
+    const chained = `${correlation('event_count', 'gte: 3').replace(
+      'title: many failures\n',
+      'title: many failures\nname: burst\n',
+    )}---
+title: repeated bursts
+id: cccccccc-0000-4000-8000-000000000006
+correlation:
+    type: event_count
+    rules: [burst]
+    group-by: [source.ip]
+    timespan: 5m
+    condition: {gte: 2}
+`
+    const set = ruleSetFrom(chained)
+    const burst = (ms: number) => Array.from({ length: 3 }, (_, i) => fail(ms + i, '203.0.113.7'))
+    const events = [...burst(0), ...spray(100, 20), ...burst(200)]
+    const bounded = run(set, events, { maxGroups: 10 })
+    expect(bounded.correlator.state().evicted).toBeGreaterThan(0)
+    const titles = (alerts: Alert[]) => correlationAlerts(alerts).map((a) => a.rule.title)
+    expect(titles([...bounded.alerts, ...bounded.close()])).toEqual([])
+    const whole = run(set, events)
+    expect(titles([...whole.alerts, ...whole.close()])).toEqual([])
+  })
+
   it('does not decide an average on the part of its window it counted again', () => {
     const set = ruleSetFrom(correlation('value_avg', 'field: network.bytes, lt: 100'))
     const sized = (e: PalisadeEvent, bytes: number) => ({ ...e, network: { bytes } })
