@@ -156,6 +156,8 @@ export function createGroupKeys(
       return true
     }
     const size = (id: string | undefined) => (id === undefined ? 0 : (open.get(id)?.size ?? 0))
+    // The largest as of the last look, looked for again only when the growing correlation
+    // outgrows it: a flood on one rule then costs no scan of every correlation per event.
     if (size(victim) === 0 || size(victim) < size(growing)) {
       victim = undefined
       for (const [id, o] of open) if (o.size > size(victim)) victim = id
