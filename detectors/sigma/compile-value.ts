@@ -57,8 +57,8 @@ type ValueTest = (f: FieldValue) => boolean
 const STAR: Part = { k: 'star' }
 const ONE: Part = { k: 'one' }
 const DASH: Part = { k: 'dash' }
-const numericOps = ['gt', 'gte', 'lt', 'lte'] as const
-const timeParts = ['minute', 'hour', 'day', 'week', 'month', 'year'] as const
+export const numericOps = ['gt', 'gte', 'lt', 'lte'] as const
+export const timeParts = ['minute', 'hour', 'day', 'week', 'month', 'year'] as const
 const transforms = new Set([
   'contains',
   'startswith',
@@ -163,7 +163,7 @@ const typeModifiers: Record<string, readonly string[]> = {
 const numberModifiers: readonly string[] = [...numericOps, ...timeParts, 'neq', 'all']
 
 /** Rejects unknown modifiers and combinations in which one modifier would do nothing. */
-function checkModifiers(key: string, mods: readonly string[]): void {
+export function checkModifiers(key: string, mods: readonly string[]): void {
   for (const mod of mods) {
     if (known.has(mod)) continue
     const near = [...known].find((k) => k.length > 2 && editDistance(k, mod) <= 2)
@@ -312,6 +312,26 @@ function buildStringTests(
   text: string,
   options: ValueOptions,
 ): PatternTest[] {
+  return stringAlternatives(key, mods, text, options).map((p) => compilePattern(p.parts, p.cased))
+}
+
+/** A string value after placeholders and transformations: the patterns it stands for (OR). */
+export interface StringPattern {
+  parts: Part[]
+  cased: boolean
+}
+
+/**
+ * The patterns one string value stands for once `expand`, the positions (`contains`,
+ * `startswith`, `endswith`), `windash` and the encodings are applied in the order written.
+ * Both back ends match these, so an encoding means the same in the stream and in SQL.
+ */
+export function stringAlternatives(
+  key: string,
+  mods: readonly string[],
+  text: string,
+  options: ValueOptions,
+): StringPattern[] {
   const cased = mods.includes('cased')
   const sources = mods.includes('expand') ? expandPlaceholders(key, text, options) : [text]
   let values: Value[] = sources.map((s) => ({ k: 'pat', parts: parsePattern(s), cased }))
@@ -320,10 +340,7 @@ function buildStringTests(
     if (!transforms.has(mod)) continue
     values = values.flatMap((v) => applyTransform(key, mod, v))
   }
-  return values.map((v) => {
-    const p = v.k === 'pat' ? v : bytesToPattern(v.b, cased)
-    return compilePattern(p.parts, p.cased)
-  })
+  return values.map((v) => (v.k === 'pat' ? v : bytesToPattern(v.b, cased)))
 }
 
 /** Same treatment for keywords: implicit `contains`, tested on every value of the event. */
@@ -625,7 +642,7 @@ export function parsePattern(text: string): Part[] {
  * `m` and `s` sub-modifiers. PCRE's leading inline flags `(?i)` and the anchors `\A`, `\Z`
  * have no JavaScript equivalent and are translated.
  */
-function compileRegex(key: string, source: string, mods: string[]): RegExp {
+export function compileRegex(key: string, source: string, mods: readonly string[]): RegExp {
   let flags = ''
   let src = source
   const inline = /^\(\?([ims]+)\)/.exec(src)
@@ -790,7 +807,7 @@ function epochPart(ms: number, part: (typeof timeParts)[number]): number | undef
   }
 }
 
-interface Network {
+export interface Network {
   bytes: number[]
   prefix: number
 }
@@ -802,7 +819,7 @@ export function parseCidr(text: string): Network | undefined {
 }
 
 /** A CIDR range, or what is wrong with the text. */
-function readCidr(text: string): Network | string {
+export function readCidr(text: string): Network | string {
   const [addr = '', bits, extra] = text.trim().split('/')
   if (extra !== undefined) return 'more than one "/"'
 
