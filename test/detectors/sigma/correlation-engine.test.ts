@@ -161,7 +161,7 @@ describe('the built-in SSH rule pack', () => {
 
   it('loads without rejections', () => {
     expect(set.rejections).toEqual([])
-    expect(set.correlations).toHaveLength(4)
+    expect(set.correlations).toHaveLength(5)
   })
 
   it('detects brute force, and a success after it', () => {
