@@ -14,7 +14,7 @@ import { dashChars, type Part } from './compile-pattern.ts'
 import { foldCase } from './fold-case.ts'
 import { jsWhiteSpace, re2Source } from './re2-source.ts'
 import type { SqlFieldResolver } from './sql-field-resolver.ts'
-import type { SqlParams } from './sql-params.ts'
+import type { SqlColumns, SqlParams } from './sql-params.ts'
 
 /**
  * Compiles one `field|modifier|...: value(s)` entry of a Sigma detection into a ClickHouse
@@ -41,6 +41,8 @@ export interface SqlValueContext {
   options: ValueOptions
   /** The String column with the event's JSON, for keyword search. */
   column: string
+  /** Columns shared by the rules of one query (see `SqlColumns`). */
+  columns?: SqlColumns
 }
 
 const numberTypes = `('Int64', 'UInt64', 'Double')`
@@ -409,7 +411,9 @@ function compileSqlKeywords(
       )
     }
   }
-  const leaves = keywordLeaves(ctx.column, params)
+  const leaves = ctx.columns
+    ? ctx.columns.column(`leaves:${ctx.column}`, () => keywordLeaves(ctx.column, params))
+    : keywordLeaves(ctx.column, params)
   if (mods.includes('all')) {
     return join(
       tests.map((t) => `arrayExists(_l -> ${t}, ${leaves})`),

@@ -9,7 +9,7 @@ import { parseCondition, type ConditionNode } from './parse-condition.ts'
 import { placeholderNames } from './placeholder-names.ts'
 import type { DetectionRule, FilterRule } from './sigma-rule.ts'
 import { sqlFieldResolver } from './sql-field-resolver.ts'
-import { SqlParams } from './sql-params.ts'
+import { SqlParams, type SqlColumns } from './sql-params.ts'
 
 /**
  * The SQL back end for Sigma detection rules: a rule becomes one ClickHouse boolean
@@ -33,6 +33,11 @@ export interface SqlRuleOptions {
   params?: SqlParams
   /** The String column holding the event's JSON; default `event`. */
   column?: string
+  /**
+   * Columns to define the rule's fields in, for a query over many rules: the expression then
+   * reads them by name, and the caller selects them in an inner query (see `SqlColumns`).
+   */
+  columns?: SqlColumns
 }
 
 /** A compiled rule: the WHERE expression and the values of its parameters. */
@@ -78,10 +83,11 @@ export function compileSqlRule(rule: DetectionRule, options: SqlRuleOptions = {}
     for (const d of [rule, ...filters]) compileDetection(d.detection, resolve, valueOptions)
 
     const ctx: SqlValueContext = {
-      resolve: sqlFieldResolver(family, variant.fields ?? {}, params, column),
+      resolve: sqlFieldResolver(family, variant.fields ?? {}, params, column, options.columns),
       params,
       options: valueOptions,
       column,
+      ...(options.columns ? { columns: options.columns } : {}),
     }
     const tests = [rule, ...filters].map((d) => compileSqlDetection(d.detection, ctx))
     parts.push(`(${routeMembership(variant, params, column)}) AND ${tests.join(' AND ')}`)

@@ -1,5 +1,5 @@
 import type { FieldFamily } from './logsource-routes.ts'
-import type { SqlParams } from './sql-params.ts'
+import type { SqlColumns, SqlParams } from './sql-params.ts'
 
 /**
  * Field resolution for the SQL back end: the same lookups as `field-resolver.ts`, in the same
@@ -25,12 +25,14 @@ const windowsSystem: Record<string, readonly string[]> = {
  * Builds the resolver for one route variant, as `fieldResolver` does for the stream.
  *
  * @param column the String column holding the event's JSON
+ * @param columns where to define each field as a column shared by several rules
  */
 export function sqlFieldResolver(
   family: FieldFamily,
   renames: Readonly<Record<string, readonly string[]>>,
   params: SqlParams,
   column = 'event',
+  columns?: SqlColumns,
 ): SqlFieldResolver {
   const keys = (path: readonly string[]): string => path.map((k) => params.text(k)).join(', ')
   const at = (path: readonly string[]): string =>
@@ -53,10 +55,21 @@ export function sqlFieldResolver(
   }
 
   const base = family === 'windows' ? windows : nested
-  return (field) => {
+  const resolve = (field: string): string => {
     const names = renames[field]
     if (!names || names.length === 0) return base(field)
     if (names.length === 1) return base(names[0]!)
     return `coalesce(${names.map(base).join(', ')})`
+  }
+  // A field is written out once per resolver (or once per query, given shared columns).
+  const known = new Map<string, string>()
+  const mapping = JSON.stringify([family, column, renames])
+  return (field) => {
+    let sql = known.get(field)
+    if (sql === undefined) {
+      sql = columns ? columns.column(`${mapping}:${field}`, () => resolve(field)) : resolve(field)
+      known.set(field, sql)
+    }
+    return sql
   }
 }
