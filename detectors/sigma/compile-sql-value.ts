@@ -104,11 +104,88 @@ export function compileSqlFieldEntry(key: string, raw: unknown, ctx: SqlValueCon
     }
     // Spec ("Null values"): the field is absent or null.
     test = `ifNull(${fieldRaw}, 'null') = 'null'`
-  } else {
+  } else if (numericOps.some(has)) {
     const tests = values.map((v) => valueTest(key, mods, v, '_x', ctx))
     test = `arrayExists(_x -> ${join(tests, all ? 'AND' : 'OR')}, ${elements(fieldRaw)})`
+  } else {
+    // Each element's text is computed once, as (has a text, the text), for all the values.
+    const tests = all
+      ? values.map((v) => valueTest(key, mods, v, '_x.2', ctx))
+      : mergedTests(key, mods, values, '_x.2', ctx)
+    const texts = `arrayMap(_e -> (${hasText('_e')}, ${elementText('_e')}), ${elements(fieldRaw)})`
+    test = `arrayExists(_x -> _x.1 AND ${join(tests, all ? 'AND' : 'OR')}, ${texts})`
   }
   return has('neq') ? `NOT (${test})` : test
+}
+
+/**
+ * Printable ASCII without a k: `lower` is all of the stream's `toLowerCase` comparison for it
+ * (the one non-ASCII character JavaScript lowers onto ASCII is the Kelvin sign, onto k).
+ */
+function plain(s: string): boolean {
+  return /^[\x20-\x7e]*$/.test(s) && !/k/i.test(s)
+}
+
+/**
+ * ORed tests of a list of values, with the plain ones merged as the stream merges them
+ * (`mergePlainTests`): exact ASCII values in one `has`, `contains` values in one
+ * `multiSearchAny`. A SigmaHQ list of 80 programs is one test, not 80.
+ */
+function mergedTests(
+  key: string,
+  mods: string[],
+  values: readonly unknown[],
+  text: string,
+  ctx: SqlValueContext,
+): string[] {
+  if (mods.includes('re') || mods.includes('cidr')) {
+    return values.map((v) => valueTest(key, mods, v, text, ctx))
+  }
+  const { params } = ctx
+  const exact = new Map<boolean, string[]>()
+  const contained = new Map<boolean, string[]>()
+  const out: string[] = []
+  for (const value of values) {
+    if (typeof value === 'object' && value !== null) {
+      out.push(valueTest(key, mods, value, text, ctx))
+      continue
+    }
+    for (const p of stringAlternatives(key, mods, String(value), ctx.options)) {
+      const only = p.parts.length === 1 ? p.parts[0] : undefined
+      const middle = p.parts.length === 3 ? p.parts[1] : undefined
+      const around = p.parts[0]?.k === 'star' && p.parts[2]?.k === 'star'
+      if (only?.k === 'lit' && (p.cased || plain(only.s))) {
+        const list = exact.get(p.cased) ?? []
+        list.push(p.cased ? only.s : only.s.toLowerCase())
+        exact.set(p.cased, list)
+      } else if (
+        middle?.k === 'lit' &&
+        around &&
+        middle.s !== '' &&
+        /^[\x20-\x7e]+$/.test(middle.s)
+      ) {
+        const list = contained.get(p.cased) ?? []
+        list.push(p.cased ? middle.s : middle.s.toLowerCase())
+        contained.set(p.cased, list)
+      } else out.push(patternTest(p, text, params))
+    }
+  }
+  for (const [cased, list] of exact) {
+    const t = cased ? text : `lower(${text})`
+    out.push(
+      list.length === 1
+        ? `${t} = ${params.text(list[0]!)}`
+        : `has(${params.bind(list, 'Array(String)')}, ${t})`,
+    )
+  }
+  for (const [cased, list] of contained) {
+    const t = cased ? text : `lower(${text})`
+    // multiSearchAny takes at most 255 needles.
+    for (let i = 0; i < list.length; i += 255) {
+      out.push(`multiSearchAny(${t}, ${params.bind(list.slice(i, i + 255), 'Array(String)')})`)
+    }
+  }
+  return out
 }
 
 function join(items: readonly string[], op: 'AND' | 'OR'): string {
@@ -116,7 +193,10 @@ function join(items: readonly string[], op: 'AND' | 'OR'): string {
   return items.length === 1 ? items[0]! : `(${items.map((t) => `(${t})`).join(` ${op} `)})`
 }
 
-/** The test of one rule value against element `x` of a field (raw JSON). */
+/**
+ * The test of one rule value against `x`: an element's raw JSON for a number comparison, the
+ * element's text for anything else.
+ */
 function valueTest(key: string, mods: string[], value: unknown, x: string, ctx: SqlValueContext) {
   const { params } = ctx
   const op = numericOps.find((m) => mods.includes(m))
@@ -135,16 +215,13 @@ function valueTest(key: string, mods: string[], value: unknown, x: string, ctx: 
     )
   }
   const text = String(value)
-  const t = elementText(x)
-
-  if (mods.includes('re')) return `${hasText(x)} AND ${regexTest(key, text, mods, t, params)}`
-  if (mods.includes('cidr')) return `${hasText(x)} AND ${cidrTest(key, text, t, params)}`
-
+  if (mods.includes('re')) return regexTest(key, text, mods, x, params)
+  if (mods.includes('cidr')) return cidrTest(key, text, x, params)
   const patterns = stringAlternatives(key, mods, text, ctx.options)
-  return `${hasText(x)} AND ${join(
-    patterns.map((p) => patternTest(p, t, params)),
+  return join(
+    patterns.map((p) => patternTest(p, x, params)),
     'OR',
-  )}`
+  )
 }
 
 /**
