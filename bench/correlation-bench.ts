@@ -1,8 +1,8 @@
 /**
  * `npm run bench:correlation`: events per second through the correlation engine on one core,
  * as the stream detector runs it (detectors/detector.ts): per event, the detection rules are
- * evaluated, and the rules it matched go to the correlator; per batch of 500, the windows the
- * batch's event time has passed are closed. Two rule sets: the built-in pack
+ * evaluated, and the rules it matched go to the correlator, which closes a group's windows as
+ * its events move its time past them. Two rule sets: the built-in pack
  * (rules/builtin/), and a thousand generated correlations of every type over five detection
  * rules (bench/generate-correlations.ts), which shows how the cost grows with the number of
  * correlations an event feeds. The machine is shared and absolute times drift, so each is
@@ -50,8 +50,6 @@ import { generateCorrelationRules } from './generate-correlations.ts'
 import { formatRate, median } from './measure.ts'
 
 const RUNS = 3
-/** Events per detector batch: what an ingest batch of the HTTP API commonly holds. */
-const BATCH = 500
 const GENERATED = 1000
 const COPY_SHIFT_MS = 6 * 3_600_000
 
@@ -133,7 +131,7 @@ function evaluateAll(ruleSet: RuleSet, events: readonly PalisadeEvent[], passes 
   return matches
 }
 
-/** As `createDetector`'s `detect` does it, batch by batch, with a fresh correlator. */
+/** As `createDetector`'s `detect` does it, with a fresh correlator. */
 function correlateAll(
   ruleSet: RuleSet,
   events: readonly PalisadeEvent[],
@@ -141,15 +139,10 @@ function correlateAll(
   const last = Date.parse(events.at(-1)!['@timestamp'])
   const correlator = createCorrelator(ruleSet, { now: () => last })
   const alerts: Alert[] = []
-  for (let i = 0; i < events.length; i += BATCH) {
-    const end = Math.min(events.length, i + BATCH)
-    for (let j = i; j < end; j++) {
-      const event = events[j]!
-      const matched = ruleSet.evaluate(event)
-      if (matched.length === 0) continue
-      alerts.push(...ruleSet.alertsFor(event, matched), ...correlator.process(event, matched))
-    }
-    alerts.push(...correlator.flush())
+  for (const event of events) {
+    const matched = ruleSet.evaluate(event)
+    if (matched.length === 0) continue
+    alerts.push(...ruleSet.alertsFor(event, matched), ...correlator.process(event, matched))
   }
   // The stream has gone quiet: whatever is still open is decided.
   alerts.push(...correlator.flush(last + 86_400_000))
@@ -245,7 +238,7 @@ function main(): void {
     measurePack(`${GENERATED} generated`, generated, fewer),
   ]
   if (options.json) {
-    const json = { distinctEvents: log.length, batch: BATCH, results }
+    const json = { distinctEvents: log.length, results }
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
     return
   }

@@ -131,8 +131,8 @@ export function createDetector(
         if (matched.length === 0) continue
         alerts.push(...ruleSet.alertsFor(event, matched), ...correlator.process(event, matched))
       }
-      // Windows the batch's event time has moved past are decided now, not at the next tick.
-      alerts.push(...correlator.flush())
+      // Windows are decided as the events for their group move its time past them
+      // (`Correlator.process`), so nothing is left for a sweep at the end of the batch.
       reportEvictions(correlator, Date.now())
       return enabledOnly(alerts)
     },

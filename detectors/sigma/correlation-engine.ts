@@ -361,19 +361,70 @@ export function createCorrelator(
         if (step(c, ids[i]!, event, t, out)) ids.push(c.id)
       }
     }
+    // Taken before anything below feeds again (a closing window feeds correlations over it).
+    const moved = touched.splice(0)
     // A time past the wall clock (plus a day for skewed senders) is a wrong clock, not
     // progress: it must not make everyone else's events late.
-    if (t <= clock() + FUTURE_TOLERANCE_MS) {
-      if (t > state.watermark) state.watermark = t
-      for (const h of touched) {
-        if (h.place === 'gone') continue
-        if (t > (state.entityWatermarks[h.key] ?? -Infinity)) state.entityWatermarks[h.key] = t
-      }
+    if (t > clock() + FUTURE_TOLERANCE_MS) return
+    if (t > state.watermark) state.watermark = t
+    for (const h of moved) {
+      if (h.place === 'gone') continue
+      if (t <= (state.entityWatermarks[h.key] ?? -Infinity)) continue
+      state.entityWatermarks[h.key] = t
+      closePassed(h, out)
     }
-    touched.length = 0
   }
 
-  /** Closes what its entity's watermark, or the wall clock `now` when given, has passed. */
+  /**
+   * Closes what a key's watermark, which has just moved, has passed. Only a key an event
+   * touches has its watermark move, so this is all the closing the stream needs between
+   * flushes; a sweep over every open window whenever event time moved on cost time in
+   * proportion to all the windows held (92% of a thousand-correlation run).
+   */
+  const closePassed = (h: GroupKey, out: Alert[]): void => {
+    const limit = state.entityWatermarks[h.key] ?? -Infinity
+    for (const key of [...h.windows]) {
+      const w = state.windows[key]
+      if (w && w.end + lateness <= limit) closeWindow(key, w, out)
+    }
+    const s = state.sequences[h.key]
+    if (s && sequencePassed(s, limit)) {
+      delete state.sequences[h.key]
+      keys.sequenceEnded(s.correlation, h.key)
+    }
+  }
+
+  /** Whether a sequence can no longer complete once its key's time has reached `limit`. */
+  const sequencePassed = (s: SequenceState, limit: number): boolean => {
+    const c = ruleSet.ruleById(s.correlation)
+    const newest = Math.max(...s.steps.map((x) => (x ? x[0] : 0)))
+    return !c || c.kind !== 'correlation' || newest + c.timespanMs + lateness <= limit
+  }
+
+  /**
+   * Closes one window: it is forgotten, and one whose condition is decided at its close and
+   * holds raises its alert and feeds the correlations over its own. Returns whether it fed.
+   */
+  const closeWindow = (key: string, w: CountWindow, out: Alert[]): boolean => {
+    delete state.windows[key]
+    keys.release(w, key)
+    const c = ruleSet.ruleById(w.correlation)
+    if (!c || c.kind !== 'correlation' || w.fired || decidedEarly(c)) return false
+    if (enabled && !enabled(c.id)) return false
+    // Part of a window cannot decide an average, a percentile or an upper bound.
+    if (w.partial) return false
+    const n = measure(c, w)
+    if (n === undefined || !holds(c.condition, n)) return false
+    if (ruleSet.isStandalone(c.id)) out.push(alert(c, w.group, w.start, w.end, w.eventIds, n))
+    if (!users.has(c.id)) return false
+    feed([c.id], windowEvent(c, w), w.end, out)
+    return true
+  }
+
+  /**
+   * Closes every window and sequence that its key's watermark, or the wall clock `now` (the
+   * stream has gone quiet), has passed; the stream closes as it goes (`closePassed`).
+   */
   const close = (now = -Infinity): Alert[] => {
     const out: Alert[] = []
     const passed = (c: string, group: string[]) =>
@@ -383,32 +434,16 @@ export function createCorrelator(
     for (let round = 0, fed = true; fed && round <= ruleSet.correlations.length; round++) {
       fed = false
       for (const [key, w] of Object.entries(state.windows)) {
-        // Evicted while this loop fed a chained correlation.
+        // Evicted, or closed, while this loop fed a chained correlation.
         if (state.windows[key] !== w) continue
         if (w.end + lateness > passed(w.correlation, w.group)) continue
-        delete state.windows[key]
-        keys.release(w, key)
-        const c = ruleSet.ruleById(w.correlation)
-        if (!c || c.kind !== 'correlation' || w.fired || decidedEarly(c)) continue
-        if (enabled && !enabled(c.id)) continue
-        // Part of a window cannot decide an average, a percentile or an upper bound.
-        if (w.partial) continue
-        const n = measure(c, w)
-        if (n === undefined || !holds(c.condition, n)) continue
-        if (ruleSet.isStandalone(c.id)) out.push(alert(c, w.group, w.start, w.end, w.eventIds, n))
-        if (!users.has(c.id)) continue
-        feed([c.id], windowEvent(c, w), w.end, out)
-        fed = now !== -Infinity
+        if (closeWindow(key, w, out)) fed = now !== -Infinity
       }
     }
     for (const [key, s] of Object.entries(state.sequences)) {
-      const c = ruleSet.ruleById(s.correlation)
-      const newest = Math.max(...s.steps.map((x) => (x ? x[0] : 0)))
-      const limit = passed(s.correlation, s.group)
-      if (!c || c.kind !== 'correlation' || newest + c.timespanMs + lateness <= limit) {
-        delete state.sequences[key]
-        keys.sequenceEnded(s.correlation, key)
-      }
+      if (!sequencePassed(s, passed(s.correlation, s.group))) continue
+      delete state.sequences[key]
+      keys.sequenceEnded(s.correlation, key)
     }
     if (now !== -Infinity) {
       // The stream is quiet: keys with nothing open are forgotten, so state stays small.
@@ -417,7 +452,6 @@ export function createCorrelator(
     return out
   }
 
-  let nextSweep = 0
   return {
     state: () => state,
     groups: () => keys.size,
@@ -430,10 +464,6 @@ export function createCorrelator(
       const out: Alert[] = []
       const ids = matched.map((r) => r.id)
       feed(ids, event, t, out)
-      if (state.watermark >= nextSweep) {
-        out.push(...close())
-        nextSweep = state.watermark + 1000
-      }
       return out
     },
   }
