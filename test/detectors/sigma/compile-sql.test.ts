@@ -37,7 +37,7 @@ condition: sel or keywords`)
     expect(() => compileSqlRule(rule)).toThrow(/unknown modifier "contians".*did you mean contains/)
   })
 
-  it('compiles a rule whose placeholder has no value to false, as the stream matches nothing', () => {
+  it('compiles a rule whose placeholder has no value to false: the stream matches nothing', () => {
     const rule = ruleFrom(`sel: {User|expand: '%Nobody%'}\ncondition: sel`)
     expect(compileSqlRule(rule).sql).toBe('0')
   })
