@@ -8,6 +8,11 @@ import type { SqlColumns, SqlParams } from './sql-params.ts'
  * field's raw JSON, or NULL where the stream's getter returns undefined. Reading the JSON text
  * rather than the `doc` JSON column keeps values as written: the JSON column infers types, and
  * merges paths through arrays, which the getters never do.
+ *
+ * Known difference (issue 6): ClickHouse's JSON functions give up on a whole document that
+ * holds an integer beyond 64 bits written without an exponent (JSON.stringify writes
+ * 123456789012345680000 so), so no field of such an event resolves in SQL, while the stream
+ * reads it; the stored text would need its numbers rewritten, or such events flagged.
  */
 
 /** Sigma field name → SQL expression of the field's raw JSON (NULL when absent). */
