@@ -29,8 +29,8 @@ export interface DetectorOptions {
   disabled?: Iterable<string>
   /** Sigma mapping files over the built-in one (`sigma.mappings`), read once here. */
   mappings?: readonly string[]
-  /** What correlations may hold in memory (`sigma.correlation`). */
-  correlation?: { maxGroups?: number; maxPercentileValues?: number }
+  /** What correlations may hold in memory, and how late an event may be (`sigma.correlation`). */
+  correlation?: { maxGroups?: number; maxPercentileValues?: number; allowedLatenessMs?: number }
 }
 
 /** Evictions are logged at most this often, with what they added up to since. */

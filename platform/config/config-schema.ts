@@ -109,6 +109,12 @@ export const configSchema = z.strictObject({
           maxGroups: z.number().int().positive().default(100_000),
           /** Most values a value_percentile window keeps; beyond, a sample of that many. */
           maxPercentileValues: z.number().int().positive().default(10_000),
+          /**
+           * How long after a window's end (in its group's event time) an event still counts in
+           * it, in milliseconds; one later is counted in palisade_correlation_late_events.
+           * Longer tolerates slower senders and decides windows closed on their end later.
+           */
+          allowedLatenessMs: z.number().int().nonnegative().default(60_000),
         })
         .prefault({}),
     })

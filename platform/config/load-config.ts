@@ -36,6 +36,10 @@ export const environmentVariables: Record<
     path: 'sigma.correlation.maxPercentileValues',
     kind: 'int',
   },
+  PALISADE_CORRELATION_ALLOWED_LATENESS_MS: {
+    path: 'sigma.correlation.allowedLatenessMs',
+    kind: 'int',
+  },
   PALISADE_CLICKHOUSE_URL: { path: 'clickhouse.url', kind: 'string' },
   PALISADE_CLICKHOUSE_USER: { path: 'clickhouse.username', kind: 'string' },
   PALISADE_CLICKHOUSE_PASSWORD: { path: 'clickhouse.password', kind: 'string' },

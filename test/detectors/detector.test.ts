@@ -70,6 +70,26 @@ describe('the stream detector', () => {
     expect(fired[0]!.event_ids).toHaveLength(10)
   })
 
+  it('counts an event late by the allowance it is configured with (sigma.correlation)', () => {
+    // Five failures in the first five minutes, one 30 s past their window, then five more
+    // dated inside it: within the default 60 s they still count and make ten.
+    const early = [0, 5, 10, 15, 20].map((second) => failure(second))
+    const past = [failure(330)]
+    const late = [25, 30, 35, 40, 45].map((second) => failure(second))
+    const fired = (allowedLatenessMs?: number) => {
+      const options = allowedLatenessMs === undefined ? {} : { correlation: { allowedLatenessMs } }
+      const detector = createDetector([builtin], createLogger('silent'), options)
+      const alerts = [early, past, late].flatMap((batch) => detector.detect(batch))
+      return {
+        alerts: alerts.filter((a) => a.rule.id === BRUTE_FORCE).length,
+        late: detector.correlator.state().late,
+      }
+    }
+    expect(fired()).toEqual({ alerts: 1, late: 0 })
+    // Late for brute force's five-minute window; the ten-minute burst window is still open.
+    expect(fired(10_000)).toEqual({ alerts: 0, late: 5 })
+  })
+
   it('lets the clock close windows once the stream has been quiet long enough', () => {
     const detector = createDetector([builtin], createLogger('silent'), { idleMs: 0 })
     detector.detect([0, 5, 10, 15, 20].map((second) => failure(second)))

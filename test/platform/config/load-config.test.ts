@@ -66,14 +66,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: {} }).sigma.correlation).toEqual({
       maxGroups: 100_000,
       maxPercentileValues: 10_000,
+      allowedLatenessMs: 60_000,
     })
     const env = {
       PALISADE_CORRELATION_MAX_GROUPS: '5000',
       PALISADE_CORRELATION_MAX_PERCENTILE_VALUES: '1000',
+      PALISADE_CORRELATION_ALLOWED_LATENESS_MS: '0',
     }
     expect(loadConfig({ env }).sigma.correlation).toEqual({
       maxGroups: 5000,
       maxPercentileValues: 1000,
+      allowedLatenessMs: 0,
     })
     const problems = problemsOf(() => loadConfig({ env: { PALISADE_CORRELATION_MAX_GROUPS: '0' } }))
     expect(problems).toEqual([
