@@ -1,6 +1,8 @@
 import {
+  checkKeywordValue,
   checkModifiers,
   compileRegex,
+  keywordModifiers,
   numericOps,
   readCidr,
   RuleCompileError,
@@ -468,15 +470,10 @@ function compileSqlKeywords(
   ctx: SqlValueContext,
 ): string {
   const { params } = ctx
-  const positional = ['contains', 'startswith', 'endswith', 're', 'cidr']
-  const effective = mods.some((m) => positional.includes(m)) ? mods : ['contains', ...mods]
+  const effective = keywordModifiers(mods)
   const tests: string[] = []
   for (const value of values) {
-    if (value === null || typeof value === 'object') {
-      const got = value === null ? 'null' : 'a map or list'
-      const where = key === '' ? 'keywords' : `"${key}": keywords`
-      throw new RuleCompileError(`${where} must be strings or numbers, got ${got}`)
-    }
+    checkKeywordValue(key, value)
     if (effective.includes('re')) tests.push(regexTest(key, String(value), effective, '_l', params))
     else {
       const patterns = stringAlternatives(key, effective, String(value), ctx.options)

@@ -343,6 +343,20 @@ export function stringAlternatives(
   return values.map((v) => (v.k === 'pat' ? v : bytesToPattern(v.b, cased)))
 }
 
+/** A keyword's modifiers as applied: `contains` unless one saying where to match is given. */
+export function keywordModifiers(mods: string[]): string[] {
+  const positional = ['contains', 'startswith', 'endswith', 're', 'cidr']
+  return mods.some((m) => positional.includes(m)) ? mods : ['contains', ...mods]
+}
+
+/** Throws unless a keyword value is a scalar (a string or number); `key` names the list. */
+export function checkKeywordValue(key: string, value: unknown): void {
+  if (value !== null && typeof value !== 'object') return
+  const got = value === null ? 'null' : 'a map or list'
+  const where = key === '' ? 'keywords' : `"${key}": keywords`
+  throw new RuleCompileError(`${where} must be strings or numbers, got ${got}`)
+}
+
 /** Same treatment for keywords: implicit `contains`, tested on every value of the event. */
 function compileKeywords(
   key: string,
@@ -350,15 +364,10 @@ function compileKeywords(
   values: unknown[],
   options: ValueOptions,
 ): EventPredicate {
-  const positional = ['contains', 'startswith', 'endswith', 're', 'cidr']
-  const effective = mods.some((m) => positional.includes(m)) ? mods : ['contains', ...mods]
+  const effective = keywordModifiers(mods)
   const tests: PatternTest[] = []
   for (const value of values) {
-    if (value === null || typeof value === 'object') {
-      const got = value === null ? 'null' : 'a map or list'
-      const where = key === '' ? 'keywords' : `"${key}": keywords`
-      throw new RuleCompileError(`${where} must be strings or numbers, got ${got}`)
-    }
+    checkKeywordValue(key, value)
     if (effective.includes('re')) {
       const re = compileRegex(key, String(value), effective)
       const shortest = shortestMatch(re.source)
