@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { loadConfig } from '../config/load-config.ts'
 import { PalisadeError } from '../errors.ts'
 import { packageInfo } from '../package-info.ts'
+import { registerAnomalyCommands } from './anomaly-command.ts'
 import { ApiClient } from './api-client.ts'
 import { registerAuditCommands } from './audit-commands.ts'
 import { registerConfigCommands } from './config-command.ts'
@@ -40,6 +41,7 @@ registerRulesTestCommand(program)
 registerRulesManageCommands(program, client)
 registerAuditCommands(program, client)
 registerConfigCommands(program, serverOptions)
+registerAnomalyCommands(program)
 
 /** Options that configure a running server; `start` and `config check` take them. */
 function serverOptions(command: Command): Command {
