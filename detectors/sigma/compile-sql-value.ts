@@ -17,6 +17,7 @@ import { foldCase } from './fold-case.ts'
 import { jsWhiteSpace, re2Source } from './re2-source.ts'
 import type { SqlFieldResolver } from './sql-field-resolver.ts'
 import type { SqlColumns, SqlParams } from './sql-params.ts'
+import { sqlTimePart } from './sql-time-part.ts'
 
 /**
  * Compiles one `field|modifier|...: value(s)` entry of a Sigma detection into a ClickHouse
@@ -71,7 +72,7 @@ function elements(raw: string): string {
 
 /**
  * @throws RuleCompileError as the stream would, or SqlUnsupportedError for what SQL cannot
- *   run faithfully (time parts, a case-insensitive fieldref, some regular expressions)
+ *   run faithfully (a case-insensitive fieldref, some regular expressions)
  */
 export function compileSqlFieldEntry(key: string, raw: unknown, ctx: SqlValueContext): string {
   const [fieldName, ...mods] = key.split('|')
@@ -89,14 +90,6 @@ export function compileSqlFieldEntry(key: string, raw: unknown, ctx: SqlValueCon
   }
   if (field === undefined) return compileSqlKeywords(key, mods, values, ctx)
 
-  const timePart = timeParts.find(has)
-  if (timePart) {
-    throw new SqlUnsupportedError(
-      `"${key}": the ${timePart} modifier reads a date as written (ISO 8601 text or epoch ` +
-        'milliseconds); that reading is not written in SQL yet',
-    )
-  }
-
   const fieldRaw = ctx.resolve(field)
   let test: string
   if (has('fieldref')) test = compileFieldref(key, mods, values, fieldRaw, all, ctx)
@@ -106,7 +99,7 @@ export function compileSqlFieldEntry(key: string, raw: unknown, ctx: SqlValueCon
     }
     // Spec ("Null values"): the field is absent or null.
     test = `ifNull(${fieldRaw}, 'null') = 'null'`
-  } else if (numericOps.some(has)) {
+  } else if (numericOps.some(has) || timeParts.some(has)) {
     const tests = values.map((v) => valueTest(key, mods, v, '_x', ctx))
     test = `arrayExists(_x -> ${join(tests, all ? 'AND' : 'OR')}, ${elements(fieldRaw)})`
   } else {
@@ -202,13 +195,16 @@ function join(items: readonly string[], op: 'AND' | 'OR'): string {
 function valueTest(key: string, mods: string[], value: unknown, x: string, ctx: SqlValueContext) {
   const { params } = ctx
   const op = numericOps.find((m) => mods.includes(m))
-  if (op) {
+  const timePart = timeParts.find((m) => mods.includes(m))
+  if (op || timePart) {
     const n = typeof value === 'number' ? value : Number(value)
     if (typeof value === 'boolean' || !Number.isFinite(n)) {
       throw new RuleCompileError(`"${key}" needs a number, got ${JSON.stringify(value)}`)
     }
-    const sign = { gt: '>', gte: '>=', lt: '<', lte: '<=' }[op]
-    return `ifNull(${elementNumber(x, params)} ${sign} ${params.bind(n, 'Float64')}, 0)`
+    // A time part alone is compared for equality, as the stream's numberComparison does.
+    const sign = op ? { gt: '>', gte: '>=', lt: '<', lte: '<=' }[op] : '='
+    const number = timePart ? sqlTimePart(x, timePart, params) : elementNumber(x, params)
+    return `ifNull(${number} ${sign} ${params.bind(n, 'Float64')}, 0)`
   }
 
   if (typeof value === 'object' && value !== null) {
