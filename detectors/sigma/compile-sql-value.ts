@@ -14,9 +14,10 @@ import {
 } from './compile-value.ts'
 import { dashChars, type Part } from './compile-pattern.ts'
 import { foldCase } from './fold-case.ts'
-import { jsWhiteSpace, re2Source } from './re2-source.ts'
+import { re2Source } from './re2-source.ts'
 import type { SqlFieldResolver } from './sql-field-resolver.ts'
 import type { SqlColumns, SqlParams } from './sql-params.ts'
+import { sqlNumber } from './sql-number.ts'
 import { sqlTimePart } from './sql-time-part.ts'
 
 /**
@@ -47,8 +48,6 @@ export interface SqlValueContext {
   /** Columns shared by the rules of one query (see `SqlColumns`). */
   columns?: SqlColumns
 }
-
-const numberTypes = `('Int64', 'UInt64', 'Double')`
 
 /** SQL: the text of a scalar JSON element `x`, as `String(value)` gives it in JavaScript. */
 function elementText(x: string): string {
@@ -203,7 +202,7 @@ function valueTest(key: string, mods: string[], value: unknown, x: string, ctx: 
     }
     // A time part alone is compared for equality, as the stream's numberComparison does.
     const sign = op ? { gt: '>', gte: '>=', lt: '<', lte: '<=' }[op] : '='
-    const number = timePart ? sqlTimePart(x, timePart, params) : elementNumber(x, params)
+    const number = timePart ? sqlTimePart(x, timePart, params) : sqlNumber(x, params)
     return `ifNull(${number} ${sign} ${params.bind(n, 'Float64')}, 0)`
   }
 
@@ -220,24 +219,6 @@ function valueTest(key: string, mods: string[], value: unknown, x: string, ctx: 
     patterns.map((p) => patternTest(p, x, params)),
     'OR',
   )
-}
-
-/**
- * SQL: element `x` as a number the way the stream's `toNumber` reads it, or NULL: a JSON
- * number, or a string that JavaScript's `Number` reads as a finite decimal number.
- * `Number` also reads hexadecimal, octal and binary integers (`0x1F`); SQL does not, so such
- * a string is no number here: a known difference, rare in logs, noted on issue 6.
- */
-function elementNumber(x: string, params: SqlParams): string {
-  const trimmed = `replaceRegexpAll(JSONExtractString(${x}), ${params.text(
-    `^[${jsWhiteSpace}]+|[${jsWhiteSpace}]+$`,
-  )}, '')`
-  const decimal = params.text('^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?$')
-  const fromText = `if(match(${trimmed}, ${decimal}), toFloat64OrNull(${trimmed}), NULL)`
-  const n =
-    `multiIf(JSONType(${x}) IN ${numberTypes}, JSONExtractFloat(${x}), ` +
-    `JSONType(${x}) = 'String', ${fromText}, NULL)`
-  return `if(isFinite(ifNull(${n}, nan)), ${n}, NULL)`
 }
 
 /** Characters JavaScript's `toLowerCase` maps onto another single unit: lower → sources. */

@@ -81,7 +81,8 @@ function textPart(s: string, part: TimePart, params: SqlParams): string {
     return `if(${isDate} AND ${isTime}, ${part === 'hour' ? hour : minute}, NULL)`
   }
   // The 400-year cycle again: the same ISO week, inside what Date32 holds.
-  const week = `toInt64(toISOWeek(makeDate32(1900 + positiveModulo(${year} - 1900, 400), ${month}, ${day})))`
+  const shifted = `1900 + positiveModulo(${year} - 1900, 400)`
+  const week = `toInt64(toISOWeek(makeDate32(${shifted}, ${month}, ${day})))`
   const value = { day, week, month, year }[part]
   return `if(${isDate}, ${value}, NULL)`
 }

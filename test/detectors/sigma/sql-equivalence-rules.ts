@@ -351,6 +351,12 @@ condition: sel`,
 condition: sel`,
   ),
   rule(
+    'greater than a hexadecimal value',
+    process,
+    String.raw`sel: {ProcessId|gt: '0x10'}
+condition: sel`,
+  ),
+  rule(
     'hour',
     process,
     String.raw`sel: {UtcTime|hour: 3}
