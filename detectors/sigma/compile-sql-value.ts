@@ -50,7 +50,7 @@ export interface SqlValueContext {
 }
 
 /** SQL: the text of a scalar JSON element `x`, as `String(value)` gives it in JavaScript. */
-function elementText(x: string): string {
+export function elementText(x: string): string {
   // ClickHouse writes a Double's exponent without a sign (1e21) where JavaScript writes 1e+21.
   return (
     `multiIf(JSONType(${x}) = 'String', JSONExtractString(${x}), JSONType(${x}) = 'Double', ` +
