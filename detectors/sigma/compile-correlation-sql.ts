@@ -1,3 +1,4 @@
+import { ValidationError } from '../../platform/errors.ts'
 import { compileSqlRule, type SqlRuleOptions } from './compile-sql.ts'
 import { elementText, SqlUnsupportedError } from './compile-sql-value.ts'
 import { RuleCompileError } from './compile-value.ts'
@@ -91,7 +92,8 @@ const countTypes = ['event_count', 'value_count'] as const
  * @param correlation an `event_count` or `value_count` correlation rule
  * @param rules the loaded rules its `rules` refer to, by id or name (others are ignored)
  * @throws RuleCompileError when a referenced rule is not among `rules`, or the stream would
- *   refuse one; SqlUnsupportedError when SQL cannot keep the specification's meaning
+ *   refuse one; SqlUnsupportedError when SQL cannot keep the specification's meaning;
+ *   ValidationError when `table` is not a table name
  * @example
  *   const { sql, params } = compileCorrelationSql(correlation, rules, {
  *     table: 'palisade.events',
@@ -131,6 +133,15 @@ export function compileCorrelationSql(
   const params = new SqlParams('c')
   const mapping = options.mapping ?? builtinMapping()
   const table = options.table ?? 'events'
+  // The one name written into the SQL text: it comes from the caller, never from a rule.
+  if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(table)) {
+    throw new ValidationError(
+      `table must be a name or database.name, got ${JSON.stringify(table)}`,
+      {
+        table,
+      },
+    )
+  }
   const timeRange = [
     options.from ? `timestamp >= ${instant(options.from, params)}` : '',
     options.to ? `timestamp < ${instant(options.to, params)}` : '',

@@ -10,7 +10,11 @@ import {
 } from '../../../detectors/sigma/compile-correlation-sql.ts'
 import { parseRuleText } from '../../../detectors/sigma/load-rules.ts'
 import { compileRuleSet } from '../../../detectors/sigma/rule-set.ts'
-import type { CorrelationRule, DetectionRule } from '../../../detectors/sigma/sigma-rule.ts'
+import type {
+  CorrelationRule,
+  DetectionRule,
+  FilterRule,
+} from '../../../detectors/sigma/sigma-rule.ts'
 import { openAnalyticsStore } from '../../../platform/clickhouse/analytics-store.ts'
 import type { AnalyticsStore } from '../../../platform/clickhouse/analytics-store.ts'
 import { insertEvents } from '../../../platform/clickhouse/event-repository.ts'
@@ -21,7 +25,7 @@ import { seededRandom } from '../../helpers/seeded-random.ts'
  * Correlations over stored events (issue 6) against a reference written here from SLIDING.md
  * alone: a plain walk along each group's events in (time, id) order. The events are made to
  * sit on the windows' edges: exactly T and T - 1 ms apart, ties in time broken by id, bursts,
- * absent group-by and value fields, events two rules match.
+ * absent group-by and value fields, events two rules match, and a filter on one rule.
  */
 
 const base = Date.UTC(2025, 2, 1, 12)
@@ -41,6 +45,13 @@ logsource: {product: linux, service: sshd}
 detection:
     sel: {message|contains: Invalid user}
     condition: sel
+---
+title: not admin
+logsource: {product: linux, service: sshd}
+filter:
+    rules: [invalid_user]
+    admin: {user.name: admin}
+    condition: not admin
 `
 
 function correlation(n: number, body: string): string {
@@ -358,6 +369,7 @@ afterAll(async () => {
 async function hunt(c: CorrelationRule, options = {}): Promise<Alert[]> {
   const { sql, params } = compileCorrelationSql(c, documents as DetectionRule[], {
     table: 'palisade.events',
+    filters: documents.filter((d): d is FilterRule => d.kind === 'filter'),
     ...options,
   })
   const result = await store.client.query({

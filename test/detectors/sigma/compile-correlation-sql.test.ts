@@ -64,6 +64,16 @@ describe('compileCorrelationSql', () => {
     )
   })
 
+  it('takes only a table name for the table, the one name written into the SQL', () => {
+    const { correlation, rules } = load(counting('{gte: 10}'))
+    expect(compileCorrelationSql(correlation, rules, { table: 'palisade.events' }).sql).toContain(
+      'FROM palisade.events WHERE',
+    )
+    expect(() => compileCorrelationSql(correlation, rules, { table: 'events; DROP' })).toThrow(
+      /table must be a name or database.name, got "events; DROP"/,
+    )
+  })
+
   it('refuses the types it does not compile, naming the correlation', () => {
     const { correlation, rules } = load(
       counting('{gte: 2}', '[failed_password, lookahead]', 'temporal'),
