@@ -14,9 +14,11 @@ import {
 } from './compile-value.ts'
 import { dashChars, type Part } from './compile-pattern.ts'
 import { foldCase } from './fold-case.ts'
-import { jsWhiteSpace, re2Source } from './re2-source.ts'
+import { re2Source } from './re2-source.ts'
 import type { SqlFieldResolver } from './sql-field-resolver.ts'
 import type { SqlColumns, SqlParams } from './sql-params.ts'
+import { sqlNumber } from './sql-number.ts'
+import { sqlTimePart } from './sql-time-part.ts'
 
 /**
  * Compiles one `field|modifier|...: value(s)` entry of a Sigma detection into a ClickHouse
@@ -47,10 +49,8 @@ export interface SqlValueContext {
   columns?: SqlColumns
 }
 
-const numberTypes = `('Int64', 'UInt64', 'Double')`
-
 /** SQL: the text of a scalar JSON element `x`, as `String(value)` gives it in JavaScript. */
-function elementText(x: string): string {
+export function elementText(x: string): string {
   // ClickHouse writes a Double's exponent without a sign (1e21) where JavaScript writes 1e+21.
   return (
     `multiIf(JSONType(${x}) = 'String', JSONExtractString(${x}), JSONType(${x}) = 'Double', ` +
@@ -71,7 +71,7 @@ function elements(raw: string): string {
 
 /**
  * @throws RuleCompileError as the stream would, or SqlUnsupportedError for what SQL cannot
- *   run faithfully (time parts, a case-insensitive fieldref, some regular expressions)
+ *   run faithfully (a case-insensitive fieldref, some regular expressions)
  */
 export function compileSqlFieldEntry(key: string, raw: unknown, ctx: SqlValueContext): string {
   const [fieldName, ...mods] = key.split('|')
@@ -89,14 +89,6 @@ export function compileSqlFieldEntry(key: string, raw: unknown, ctx: SqlValueCon
   }
   if (field === undefined) return compileSqlKeywords(key, mods, values, ctx)
 
-  const timePart = timeParts.find(has)
-  if (timePart) {
-    throw new SqlUnsupportedError(
-      `"${key}": the ${timePart} modifier reads a date as written (ISO 8601 text or epoch ` +
-        'milliseconds); that reading is not written in SQL yet',
-    )
-  }
-
   const fieldRaw = ctx.resolve(field)
   let test: string
   if (has('fieldref')) test = compileFieldref(key, mods, values, fieldRaw, all, ctx)
@@ -106,7 +98,7 @@ export function compileSqlFieldEntry(key: string, raw: unknown, ctx: SqlValueCon
     }
     // Spec ("Null values"): the field is absent or null.
     test = `ifNull(${fieldRaw}, 'null') = 'null'`
-  } else if (numericOps.some(has)) {
+  } else if (numericOps.some(has) || timeParts.some(has)) {
     const tests = values.map((v) => valueTest(key, mods, v, '_x', ctx))
     test = `arrayExists(_x -> ${join(tests, all ? 'AND' : 'OR')}, ${elements(fieldRaw)})`
   } else {
@@ -202,13 +194,16 @@ function join(items: readonly string[], op: 'AND' | 'OR'): string {
 function valueTest(key: string, mods: string[], value: unknown, x: string, ctx: SqlValueContext) {
   const { params } = ctx
   const op = numericOps.find((m) => mods.includes(m))
-  if (op) {
+  const timePart = timeParts.find((m) => mods.includes(m))
+  if (op || timePart) {
     const n = typeof value === 'number' ? value : Number(value)
     if (typeof value === 'boolean' || !Number.isFinite(n)) {
       throw new RuleCompileError(`"${key}" needs a number, got ${JSON.stringify(value)}`)
     }
-    const sign = { gt: '>', gte: '>=', lt: '<', lte: '<=' }[op]
-    return `ifNull(${elementNumber(x, params)} ${sign} ${params.bind(n, 'Float64')}, 0)`
+    // A time part alone is compared for equality, as the stream's numberComparison does.
+    const sign = op ? { gt: '>', gte: '>=', lt: '<', lte: '<=' }[op] : '='
+    const number = timePart ? sqlTimePart(x, timePart, params) : sqlNumber(x, params)
+    return `ifNull(${number} ${sign} ${params.bind(n, 'Float64')}, 0)`
   }
 
   if (typeof value === 'object' && value !== null) {
@@ -224,24 +219,6 @@ function valueTest(key: string, mods: string[], value: unknown, x: string, ctx: 
     patterns.map((p) => patternTest(p, x, params)),
     'OR',
   )
-}
-
-/**
- * SQL: element `x` as a number the way the stream's `toNumber` reads it, or NULL: a JSON
- * number, or a string that JavaScript's `Number` reads as a finite decimal number.
- * `Number` also reads hexadecimal, octal and binary integers (`0x1F`); SQL does not, so such
- * a string is no number here: a known difference, rare in logs, noted on issue 6.
- */
-function elementNumber(x: string, params: SqlParams): string {
-  const trimmed = `replaceRegexpAll(JSONExtractString(${x}), ${params.text(
-    `^[${jsWhiteSpace}]+|[${jsWhiteSpace}]+$`,
-  )}, '')`
-  const decimal = params.text('^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?$')
-  const fromText = `if(match(${trimmed}, ${decimal}), toFloat64OrNull(${trimmed}), NULL)`
-  const n =
-    `multiIf(JSONType(${x}) IN ${numberTypes}, JSONExtractFloat(${x}), ` +
-    `JSONType(${x}) = 'String', ${fromText}, NULL)`
-  return `if(isFinite(ifNull(${n}, nan)), ${n}, NULL)`
 }
 
 /** Characters JavaScript's `toLowerCase` maps onto another single unit: lower → sources. */

@@ -746,7 +746,8 @@ function datePart(v: unknown, part: (typeof timeParts)[number]): number | undefi
   const year = digitsAt(v, 0, 4)
   const month = digitsAt(v, 5, 2)
   const day = digitsAt(v, 8, 2)
-  if (v[4] !== '-' || v[7] !== '-' || month < 1 || month > 12) return undefined
+  // digitsAt gives -1 for a year that is not four ASCII digits (`２025` once read as year -1).
+  if (year < 0 || v[4] !== '-' || v[7] !== '-' || month < 1 || month > 12) return undefined
   if (day < 1 || day > daysInMonth(year, month)) return undefined
   switch (part) {
     case 'year':
@@ -783,18 +784,30 @@ function daysInMonth(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
 }
 
-const DAY_MS = 86_400_000
-
 /** ISO 8601 week number: the week (Monday first) holding the date's Thursday. */
 function isoWeek(year: number, month: number, day: number): number {
-  const days = Date.UTC(year, month - 1, day) / DAY_MS
+  const days = daysFromCivil(year, month, day)
   // 1970-01-01, day 0, was a Thursday: weekday 1 (Monday) to 7 (Sunday).
   const weekday = ((((days + 3) % 7) + 7) % 7) + 1
   const thursday = days - weekday + 4
   let weekYear = year
-  if (thursday < Date.UTC(year, 0, 1) / DAY_MS) weekYear--
-  else if (thursday >= Date.UTC(year + 1, 0, 1) / DAY_MS) weekYear++
-  return Math.floor((thursday - Date.UTC(weekYear, 0, 1) / DAY_MS) / 7) + 1
+  if (thursday < daysFromCivil(year, 1, 1)) weekYear--
+  else if (thursday >= daysFromCivil(year + 1, 1, 1)) weekYear++
+  return Math.floor((thursday - daysFromCivil(weekYear, 1, 1)) / 7) + 1
+}
+
+/**
+ * Days from 1970-01-01 to a proleptic Gregorian date, by arithmetic on 400-year eras (Date.UTC
+ * would read the years 0 to 99 as 1900 to 1999, so `0050-06-15` had the week of 1950).
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year
+  const era = Math.floor(y / 400)
+  const yearOfEra = y - era * 400
+  const dayOfYear = Math.floor((153 * ((month + 9) % 12) + 2) / 5) + day - 1
+  const dayOfEra =
+    yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear
+  return era * 146097 + dayOfEra - 719468
 }
 
 function epochPart(ms: number, part: (typeof timeParts)[number]): number | undefined {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
 import { compileSqlRule } from '../../../detectors/sigma/compile-sql.ts'
-import { SqlUnsupportedError } from '../../../detectors/sigma/compile-sql-value.ts'
 import { parseRuleText } from '../../../detectors/sigma/load-rules.ts'
 import { re2Source } from '../../../detectors/sigma/re2-source.ts'
 import type { DetectionRule } from '../../../detectors/sigma/sigma-rule.ts'
@@ -26,10 +25,12 @@ condition: sel or keywords`)
     expect(Object.values(params).some((v) => String(v).includes('DROP TABLE'))).toBe(true)
   })
 
-  it('refuses a time part, with the modifier and the reason', () => {
-    const rule = ruleFrom(`sel: {UtcTime|hour: 3}\ncondition: sel`)
-    expect(() => compileSqlRule(rule)).toThrow(SqlUnsupportedError)
-    expect(() => compileSqlRule(rule)).toThrow(/hour modifier reads a date as written/)
+  it('compiles a time part to a comparison of the part read as written, the value bound', () => {
+    const rule = ruleFrom(`sel: {UtcTime|week|gte: 53}\ncondition: sel`)
+    const { sql, params } = compileSqlRule(rule)
+    expect(sql).toContain('toISOWeek')
+    expect(sql).toMatch(/>= \{p\d+:Float64\}/)
+    expect(Object.values(params)).toContain(53)
   })
 
   it('refuses what the stream refuses, with the stream’s words', () => {

@@ -404,6 +404,15 @@ describe('time modifiers (appendix, "Time Modifiers")', () => {
     expect(hit(`Day|hour: 0`, {})).toBe(false)
     expect(hit(`Day|month: 2`, { Day: '2024-13-01' })).toBe(false)
   })
+
+  it('reads a year as its four digits, before 100 too, and no other characters as digits', () => {
+    // 0004-01-01 was a Thursday, so in week 1; Date.UTC reads year 4 as 1904, whose first
+    // day, a Friday, is in week 53 of 1903.
+    expect(hit(`Day|week: 1`, { Day: '0004-01-01' })).toBe(true)
+    expect(hit(`Day|week: 24`, { Day: '0050-06-15' })).toBe(true)
+    expect(hit(`Day|year|lt: 2000`, { Day: '\uff12025-01-01' })).toBe(false)
+    expect(hit(`Day|hour: 3`, { Day: '\uff12025-01-01 03:15' })).toBe(false)
+  })
 })
 
 /** An address sharing the range's units before the one its prefix ends in, the rest random. */

@@ -161,6 +161,33 @@ const numbers: unknown[] = [
   'Infinity',
   '1e400',
   '\u00a0 5000\n',
+  // What Number reads besides decimals, and what it does not.
+  '0x3E9',
+  '0X3e8',
+  '0x4',
+  ' 0x4\t',
+  '0x0',
+  '-0x4',
+  '+0x3E9',
+  '0x',
+  '0x3E9.5',
+  `0x${'f'.repeat(200)}`,
+  `0x${'f'.repeat(256)}`,
+  '0o1751',
+  '0O4',
+  '0o9',
+  '0b1111101001',
+  '0B100',
+  '0b102',
+  '007',
+  '1.',
+  '-.5',
+  '\ufeff4\u3000',
+  '1_001',
+  '1e99999',
+  '1e-99999',
+  '-Infinity',
+  ' ',
 ]
 
 const parents: unknown[] = [
@@ -170,6 +197,64 @@ const parents: unknown[] = [
   String.raw`C:\Windows\explorer.exe`,
   String.raw`C:\Windows\System32\cmd.exe`,
   String.raw`c:\windows\system32\cmd.exe`,
+]
+
+/**
+ * Dates for the time-part modifiers, read as written: zones and offsets are not applied, ISO
+ * weeks 53 and 1 on both sides of a new year, midnight, leap days real and not, parts out of
+ * range, years before 100 and after 2299 (beyond ClickHouse's Date32), and epoch milliseconds
+ * on both sides of 1970 and of the dates JavaScript holds.
+ */
+const times: unknown[] = [
+  '2025-03-01 03:15:00.000',
+  '2025-03-01T03:15:00+02:00',
+  '2025-03-01t03:15:00-11:30',
+  '2020-12-31T23:59:59.999Z',
+  '2021-01-03T00:00:00+14:00',
+  '2021-01-04 00:00',
+  '2026-12-31 00:00:00',
+  '2027-01-01T00:00:00Z',
+  '2024-12-30T12:00:00Z',
+  '2024-02-29 00:00:00',
+  '2023-02-29 10:00:00',
+  '2100-02-29 10:00:00',
+  '2000-02-29 10:00:00',
+  '2025-13-01T00:00:00Z',
+  '2025-00-10T00:00:00Z',
+  '2025-04-31T00:00:00Z',
+  '2025-01-01T24:00:00Z',
+  '2025-01-01 23:60',
+  '2025-01-01 7:05',
+  '2025-01-01',
+  '2025-01-01xyz',
+  '2025-1-01',
+  ' 2025-01-01 03:15',
+  '\uff12025-01-01 03:15',
+  '0050-06-15T01:02:03Z',
+  '0000-01-01T00:00:00Z',
+  '9999-12-31T23:59:59Z',
+  '2300-01-01 00:00',
+  '1899-12-31 23:59',
+  '1735689600000',
+  '',
+  'not a date',
+  0,
+  1735689600000,
+  1609459199999,
+  1609459199999.9,
+  -1,
+  -0.5,
+  -86400001,
+  -62198755200000,
+  8.64e15,
+  -8.64e15,
+  8.64e15 + 1,
+  1e21,
+  true,
+  null,
+  ['2020-12-31 00:00', 1735689600000],
+  [],
+  undefined,
 ]
 
 const integrity: unknown[] = ['High', 'high', 'Medium', undefined, null, ['High', 'Low']]
@@ -214,7 +299,7 @@ export function generatedEvents(random: () => number): PalisadeEvent[] {
       Tags: pick(random, tags),
       Elevated: pick(random, elevated),
       'Threat Name': pick(random, threats),
-      UtcTime: '2025-03-01 03:15:00.000',
+      UtcTime: pick(random, times),
     })
     events.push({
       id: uuid(++n),

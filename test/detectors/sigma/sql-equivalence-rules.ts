@@ -351,15 +351,69 @@ condition: sel`,
 condition: sel`,
   ),
   rule(
-    'fieldref without cased',
+    'greater than a hexadecimal value',
     process,
-    String.raw`sel: {ParentImage|fieldref: Image}
+    String.raw`sel: {ProcessId|gt: '0x10'}
 condition: sel`,
   ),
   rule(
     'hour',
     process,
     String.raw`sel: {UtcTime|hour: 3}
+condition: sel`,
+  ),
+  rule(
+    'hour of midnight',
+    process,
+    String.raw`sel: {UtcTime|hour: 0}
+condition: sel`,
+  ),
+  rule(
+    'minute, not equal',
+    process,
+    String.raw`sel: {UtcTime|minute|neq: 15}
+condition: sel`,
+  ),
+  rule(
+    'day of the month at least',
+    process,
+    String.raw`sel: {UtcTime|day|gte: 29}
+condition: sel`,
+  ),
+  rule(
+    'ISO week 53',
+    process,
+    String.raw`sel: {UtcTime|week: 53}
+condition: sel`,
+  ),
+  rule(
+    'ISO week 1 or 2',
+    process,
+    String.raw`sel: {UtcTime|week|lte: 2}
+condition: sel`,
+  ),
+  rule(
+    'month in a list',
+    process,
+    String.raw`sel: {UtcTime|month: [2, 12]}
+condition: sel`,
+  ),
+  rule(
+    'year before 2000',
+    process,
+    String.raw`sel: {UtcTime|year|lt: 2000}
+condition: sel`,
+  ),
+  rule(
+    'year as text',
+    process,
+    String.raw`sel: {UtcTime|year: '2025'}
+condition: sel`,
+  ),
+  rule(
+    'fieldref without cased',
+    process,
+    String.raw`sel: {ParentImage|fieldref: Image}
 condition: sel`,
   ),
   rule(
@@ -381,7 +435,6 @@ const filtered = `00000000-0000-4000-a000-${String(docs.length - 4).padStart(12,
 /** Rules the SQL back end refuses, by title; everything else it must run. */
 export const expectedRefusals = [
   'fieldref without cased',
-  'hour',
   'regular expression with lookahead',
   'exact value with a sigma',
 ]

@@ -100,6 +100,43 @@ describe('the SQL back end against the stream', () => {
     expect(compared).toBe(rules.length - expectedRefusals.length)
   })
 
+  it('cannot store an event holding an integer beyond 64 bits, so SQL never sees it', async () => {
+    // The limit noted in sql-field-resolver.ts: JSON.stringify writes integers below 1e21 in
+    // full, and ClickHouse refuses a document with one beyond Int64 and UInt64: the events
+    // table's `doc` column (CAST(event, 'JSON')) fails the insert, which the pipeline turns
+    // into a dead letter (PAL_STORE_REFUSED) after the stream has seen the event.
+    const image = String.raw`C:\Windows\System32\cmd.exe`
+    const probe = (n: number, size: number): PalisadeEvent =>
+      ({
+        id: `00000000-0000-4000-9000-00000000000${n}`,
+        '@timestamp': '2025-03-01T03:15:00.000Z',
+        winlog: {
+          channel: 'Microsoft-Windows-Sysmon/Operational',
+          event_id: 1,
+          event_data: { Image: image, FileSize: size },
+        },
+      }) as PalisadeEvent
+    // The largest double under 2^64, and 1e21 (written 1e+21), are stored and read.
+    const kept = [probe(1, 18446744073709550000), probe(2, 1e21)]
+    await insertEvents(store, kept, new Date())
+    // 2^64, and -2^63 (written -9223372036854776000, below Int64's least), are not.
+    for (const size of [18446744073709552000, -(2 ** 63)]) {
+      await expect(insertEvents(store, [probe(4, size)], new Date())).rejects.toThrow(
+        /Cannot parse JSON object/,
+      )
+    }
+    const exact = rules.find((r) => r.title === 'exact value')!
+    const { sql, params } = compileSqlRule(exact)
+    const result = await store.client.query({
+      query: `SELECT toString(id) AS id FROM palisade.events
+        WHERE has({ids:Array(String)}, toString(id)) AND (${sql}) ORDER BY id`,
+      query_params: { ...params, ids: [1, 2, 4].map((n) => probe(n, 0).id) },
+      format: 'JSONEachRow',
+    })
+    const ids = (await result.json<{ id: string }>()).map((r) => r.id)
+    expect(ids).toEqual([kept[0]!.id, kept[1]!.id])
+  })
+
   function describe(rule: DetectionRule, event: PalisadeEvent, s: boolean, q: boolean): string {
     const compiled = set.ruleById(rule.id)
     const fields = new Set<string>()
