@@ -28,8 +28,8 @@ import { checkFinite, type FeatureMatrix } from './feature-matrix.ts'
  * Trees are kept as complete binary trees of their height limit in typed arrays, node k's
  * children at 2k + 1 and 2k + 2, and a leaf above the last level is lengthened down to it by
  * nodes every point passes to the left (threshold +∞), with its path length at the bottom. So
- * scoring a point in a tree is a fixed number of steps of two array reads and a comparison,
- * without a branch on what it reads, which lets the processor overlap consecutive points;
+ * scoring a point in a tree is a fixed number of steps (two array reads and a comparison)
+ * with no test for a leaf, and the next point's steps can start before this one's end;
  * `npm run bench:anomaly` measures points scored per second.
  */
 export class IsolationForest {
