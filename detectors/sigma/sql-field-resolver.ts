@@ -9,14 +9,9 @@ import type { SqlColumns, SqlParams } from './sql-params.ts'
  * rather than the `doc` JSON column keeps values as written: the JSON column infers types, and
  * merges paths through arrays, which the getters never do.
  *
- * Known limit (issue 6), outside this back end: JSON.stringify writes an integer below 1e21 in
- * full (2^64 as 18446744073709552000), and ClickHouse (simdjson) refuses a document holding one
- * beyond Int64 and UInt64. Such an event is never stored: the events table's `doc` column,
- * `CAST(event, 'JSON')` (platform/clickhouse/migrations.ts), fails its insert, and the pipeline
- * dead-letters it (PAL_STORE_REFUSED) after the stream has seen it; so a hunt cannot find it.
- * Its JSON functions would read none of its fields either; `allow_simdjson = 0` reads them,
- * but rounds about one in five ordinary doubles to a neighbour, so it is no way out. The
- * stored text would need such numbers rewritten (as 1.8446744073709552e19) before storing.
+ * An integer beyond 64 bits is stored in exponent form (platform/well-formed.ts), since
+ * ClickHouse (simdjson) refuses a document holding one written out in full; it reads as the
+ * same double the stream holds.
  */
 
 /** Sigma field name → SQL expression of the field's raw JSON (NULL when absent). */

@@ -100,11 +100,10 @@ describe('the SQL back end against the stream', () => {
     expect(compared).toBe(rules.length - expectedRefusals.length)
   })
 
-  it('cannot store an event holding an integer beyond 64 bits, so SQL never sees it', async () => {
-    // The limit noted in sql-field-resolver.ts: JSON.stringify writes integers below 1e21 in
-    // full, and ClickHouse refuses a document with one beyond Int64 and UInt64: the events
-    // table's `doc` column (CAST(event, 'JSON')) fails the insert, which the pipeline turns
-    // into a dead letter (PAL_STORE_REFUSED) after the stream has seen the event.
+  it('stores an event holding an integer beyond 64 bits, and SQL finds it', async () => {
+    // JSON.stringify writes integers below 1e21 in full, and ClickHouse refuses a document
+    // with one beyond Int64 and UInt64 (the events table's `doc` column, CAST(event, 'JSON'),
+    // failed the insert): the store's JSON writer (wellFormedJson) gives them exponent form.
     const image = String.raw`C:\Windows\System32\cmd.exe`
     const probe = (n: number, size: number): PalisadeEvent =>
       ({
@@ -116,25 +115,23 @@ describe('the SQL back end against the stream', () => {
           event_data: { Image: image, FileSize: size },
         },
       }) as PalisadeEvent
-    // The largest double under 2^64, and 1e21 (written 1e+21), are stored and read.
-    const kept = [probe(1, 18446744073709550000), probe(2, 1e21)]
-    await insertEvents(store, kept, new Date())
-    // 2^64, and -2^63 (written -9223372036854776000, below Int64's least), are not.
-    for (const size of [18446744073709552000, -(2 ** 63)]) {
-      await expect(insertEvents(store, [probe(4, size)], new Date())).rejects.toThrow(
-        /Cannot parse JSON object/,
-      )
-    }
+    // The largest double under 2^64, 1e21 (written 1e+21), 2^64, and -2^63 (written
+    // -9223372036854776000, below Int64's least).
+    const sizes = [18446744073709550000, 1e21, 18446744073709552000, -(2 ** 63)]
+    const events = sizes.map((size, i) => probe(i + 1, size))
+    await insertEvents(store, events, new Date())
     const exact = rules.find((r) => r.title === 'exact value')!
     const { sql, params } = compileSqlRule(exact)
     const result = await store.client.query({
-      query: `SELECT toString(id) AS id FROM palisade.events
+      query: `SELECT toString(id) AS id, event FROM palisade.events
         WHERE has({ids:Array(String)}, toString(id)) AND (${sql}) ORDER BY id`,
-      query_params: { ...params, ids: [1, 2, 4].map((n) => probe(n, 0).id) },
+      query_params: { ...params, ids: events.map((e) => e.id) },
       format: 'JSONEachRow',
     })
-    const ids = (await result.json<{ id: string }>()).map((r) => r.id)
-    expect(ids).toEqual([kept[0]!.id, kept[1]!.id])
+    const rows = await result.json<{ id: string; event: string }>()
+    expect(rows.map((r) => r.id)).toEqual(events.map((e) => e.id))
+    const stored = rows.map((r) => JSON.parse(r.event).winlog.event_data.FileSize)
+    expect(stored).toEqual(sizes)
   })
 
   function describe(rule: DetectionRule, event: PalisadeEvent, s: boolean, q: boolean): string {
