@@ -52,7 +52,9 @@ export function createDetector(
 ): SigmaDetector {
   const idleMs = options.idleMs ?? 60_000
   const limits = { ...correlationLimits, ...options.correlation }
-  let lastEventAt = 0
+  // Quiet since the start, not since 1970: windows resumed from a checkpoint (a replay of an
+  // old log cut by a restart) must not be closed by the first tick before the rest arrives.
+  let lastEventAt = Date.now()
   const mapping = loadMappings(options.mappings)
   const rules = new RuleControl({
     load: () => loadRules(ruleDirs),
