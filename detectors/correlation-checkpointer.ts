@@ -1,4 +1,3 @@
-import type { Pipeline } from '../ingest/pipeline.ts'
 import type { Logger } from '../platform/logger.ts'
 import { writeStreamCheckpoint } from '../platform/state/stream-checkpoints.ts'
 import type { StateDb } from '../platform/state/state-store.ts'
@@ -17,9 +16,17 @@ export interface SavedCorrelations {
 
 export type CheckpointOutcome = 'written' | 'skipped' | 'failed'
 
+/**
+ * Where the input stands: the embedded pipeline gives its last ingest sequence number; a Kafka
+ * consumer would give the offsets it has detected through (as JSON), with the same promise.
+ */
+export interface DetectedPosition {
+  detectedThrough(): { position: number | string; stored: Promise<boolean> }
+}
+
 export interface CorrelationCheckpointerOptions {
   db: StateDb
-  pipeline: Pick<Pipeline, 'detectedThrough'>
+  pipeline: DetectedPosition
   detector: Pick<SigmaDetector, 'rules'>
   /** A checkpoint once this many batches were stored since the last… */
   everyBatches: number
@@ -30,7 +37,8 @@ export interface CorrelationCheckpointerOptions {
    * The position of the checkpoint resumed from at start. Events replayed after it moved the
    * state on, so the first checkpoint after them is written even with no new batch.
    */
-  position?: number
+  position?: number | string
+  /** The input the positions are in (`EMBEDDED_STREAM` by default). */
   stream?: string
   onOutcome?: (outcome: CheckpointOutcome) => void
 }
@@ -43,15 +51,18 @@ export interface CorrelationCheckpointerOptions {
  *
  * The state is read in the same synchronous step as the position, and written only once every
  * batch detected up to that position has stored its events and alerts: a window saved as fired
- * whose alert was never stored would lose that alert, and a batch that failed (its sender
- * retries it) would be counted twice. A checkpoint that cannot be written is logged and the
- * next one tries again; the previous one stays valid meanwhile.
+ * whose alert was never stored would lose that alert. When one of them failed, the checkpoint
+ * is skipped. (The live correlator has counted that batch already, since it is fed before the
+ * store answers, and counts the sender's retry again; a later checkpoint keeps that, as memory
+ * does. Undoing a batch's effect on windows is not possible with the state as it is.)
+ * A checkpoint that cannot be written is logged and the next one tries again; the previous one
+ * stays valid meanwhile.
  */
 export class CorrelationCheckpointer {
   readonly #options: CorrelationCheckpointerOptions
   readonly #stream: string
   #batches = 0
-  #written: number
+  #written: string
   #chain: Promise<void> = Promise.resolve()
   #queued = false
   #timer: NodeJS.Timeout | undefined
@@ -59,11 +70,11 @@ export class CorrelationCheckpointer {
   constructor(options: CorrelationCheckpointerOptions) {
     this.#options = options
     this.#stream = options.stream ?? EMBEDDED_STREAM
-    this.#written = options.position ?? 0
+    this.#written = String(options.position ?? 0)
   }
 
   /** The position of the last checkpoint written (or resumed from). */
-  get position(): number {
+  get position(): string {
     return this.#written
   }
 
@@ -99,7 +110,8 @@ export class CorrelationCheckpointer {
 
   async #write(): Promise<void> {
     const { pipeline, detector, logger, onOutcome } = this.#options
-    const { position, stored } = pipeline.detectedThrough()
+    const detected = pipeline.detectedThrough()
+    const position = String(detected.position)
     if (position === this.#written) return
     const { ruleSet, correlator } = detector.rules.live
     const saved: SavedCorrelations = {
@@ -108,7 +120,7 @@ export class CorrelationCheckpointer {
     }
     const state = JSON.stringify(saved)
 
-    if (!(await stored)) {
+    if (!(await detected.stored)) {
       logger.warn(
         { position },
         'correlation checkpoint skipped: a batch detected before it failed to store',
@@ -121,7 +133,7 @@ export class CorrelationCheckpointer {
       const writtenAt = new Date().toISOString()
       await writeStreamCheckpoint(this.#options.db, {
         stream: this.#stream,
-        position: String(position),
+        position,
         state,
         writtenAt,
       })
