@@ -62,8 +62,7 @@ export interface Pipeline {
    * The ingest sequence number of the last event detected on so far: the detectors' state
    * reflects exactly the events up to it, until the next batch is detected. `stored` settles
    * once every batch and tick detected up to it has stored its events and alerts: true, or
-   * false if one failed (its sender retries it, so state saved now would count it twice).
-   * Read it, and the detectors' state, in one synchronous step.
+   * false if one failed. Read it, and the detectors' state, in one synchronous step.
    */
   detectedThrough(): { position: number; stored: Promise<boolean> }
   /**
