@@ -38,8 +38,8 @@ const EVICTION_LOG_MS = 10_000
 
 /**
  * The stream detector: Sigma rules from the given folders, compiled at start and again at
- * each reload (see `RuleControl`), and the correlations over them (state in memory for now;
- * it is not yet checkpointed, so a restart forgets open windows). Rules that do not load are
+ * each reload (see `RuleControl`), and the correlations over them (state in memory, saved
+ * by `CorrelationCheckpointer` and resumed by `resumeCorrelations`). Rules that do not load are
  * logged with their file and reason and the rest run; a bad rule never stops the engine.
  * A bad mapping file does: it is configuration, and every rule depends on it.
  *
@@ -52,7 +52,9 @@ export function createDetector(
 ): SigmaDetector {
   const idleMs = options.idleMs ?? 60_000
   const limits = { ...correlationLimits, ...options.correlation }
-  let lastEventAt = 0
+  // Quiet since the start, not since 1970: windows resumed from a checkpoint (a replay of an
+  // old log cut by a restart) must not be closed by the first tick before the rest arrives.
+  let lastEventAt = Date.now()
   const mapping = loadMappings(options.mappings)
   const rules = new RuleControl({
     load: () => loadRules(ruleDirs),

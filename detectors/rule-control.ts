@@ -2,7 +2,7 @@ import { PalisadeError } from '../platform/errors.ts'
 import type { Logger } from '../platform/logger.ts'
 import { carryCorrelationState } from './sigma/carry-correlation-state.ts'
 import { createCorrelator } from './sigma/correlation-engine.ts'
-import type { Correlator, CorrelatorOptions } from './sigma/correlation-engine.ts'
+import type { CorrelationState, Correlator, CorrelatorOptions } from './sigma/correlation-engine.ts'
 import type { LoadedRules } from './sigma/load-rules.ts'
 import type { RuleSet, RuleWarning } from './sigma/rule-set.ts'
 import type { RuleRejection, SigmaDocument } from './sigma/sigma-rule.ts'
@@ -182,6 +182,30 @@ export class RuleControl {
       'rules reloaded',
     )
     return report
+  }
+
+  /**
+   * Resumes correlation state saved by an earlier run (a checkpoint): the open windows,
+   * sequences and watermarks of the correlations whose version is the one `versions` gives
+   * (id to version, as they were when the state was saved). Those of correlations that
+   * changed or are gone are dropped, as a reload drops them.
+   *
+   * @returns the ids of the correlations whose state was dropped
+   */
+  restore(state: CorrelationState, versions: Readonly<Record<string, string>>): string[] {
+    const live = this.#live
+    const now = new Map(live.ruleSet.correlations.map((c) => [c.id, c.version]))
+    const carried = carryCorrelationState(
+      state,
+      (id) => now.has(id) && now.get(id) === versions[id],
+    )
+    const correlator = createCorrelator(
+      live.ruleSet,
+      { ...this.#options.correlator, isEnabled: (id) => this.isEnabled(id) },
+      carried.state,
+    )
+    this.#live = { ...live, correlator }
+    return carried.dropped
   }
 
   #build(

@@ -58,6 +58,20 @@ export interface Pipeline {
   process(batch: Batch): Promise<BatchResult>
   /** Stores the alerts of correlation windows that time has closed; returns how many. */
   tick(now?: Date): Promise<number>
+  /**
+   * The ingest sequence number of the last event detected on so far: the detectors' state
+   * reflects exactly the events up to it, until the next batch is detected. `stored` settles
+   * once every batch and tick detected up to it has stored its events and alerts: true, or
+   * false if one failed. Read it, and the detectors' state, in one synchronous step.
+   */
+  detectedThrough(): { position: number; stored: Promise<boolean> }
+  /**
+   * Runs detection again on events already stored (after a restart, those after the last
+   * checkpoint, in their ingest order) to bring the detectors' state up to date, and stores
+   * the alerts that raises which are not stored yet: those the crash kept from being stored,
+   * and none twice. Returns how many it stored.
+   */
+  redetect(events: PalisadeEvent[]): Promise<number>
 }
 
 /**
@@ -76,8 +90,22 @@ export function createPipeline(deps: {
   store: AnalyticsStore
   detector: Detector
   metrics?: Metrics
+  /** The last ingest sequence number used before (stored, or in a checkpoint); default 0. */
+  lastSeq?: number
+  /** Called once a batch is stored, e.g. to checkpoint every so many batches. */
+  afterBatch?: () => void
 }): Pipeline {
   const { store, detector, metrics } = deps
+  let lastSeq = deps.lastSeq ?? 0
+  /** Batches and ticks that changed detection state and have not stored their results yet. */
+  const unsettled = new Set<Promise<boolean>>()
+  const track = (): ((ok: boolean) => void) => {
+    let settle!: (ok: boolean) => void
+    const done = new Promise<boolean>((resolve) => (settle = resolve))
+    unsettled.add(done)
+    void done.then(() => unsettled.delete(done))
+    return settle
+  }
 
   return {
     async process(batch) {
@@ -122,30 +150,42 @@ export function createPipeline(deps: {
         }
       }
 
+      // Numbered in the order they are detected, in the same synchronous step, so a
+      // checkpoint taken between two batches names exactly the events its state reflects.
+      const sequence = new Map(fresh.map((f) => [f, ++lastSeq]))
       const alerts = detector.detect(fresh.map((f) => f.event))
+      const settle = fresh.length > 0 ? track() : undefined
       const now = new Date()
-      // Events before alerts: an alert must never point at an event that is not stored.
-      const refused = await insertIsolating(fresh, (items) =>
-        insertEvents(
+      let kept: Alert[]
+      try {
+        // Events before alerts: an alert must never point at an event that is not stored.
+        const refused = await insertIsolating(fresh, (items) =>
+          insertEvents(
+            store,
+            items.map((i) => i.event),
+            now,
+            items.map((i) => sequence.get(i)!),
+          ),
+        )
+        const refusedIds = new Set<string>()
+        for (const { item, error } of refused) {
+          refusedIds.add(item.event.id)
+          results[item.slot] = deadLetter(item.record, {
+            code: 'PAL_STORE_REFUSED',
+            message: `the analytics store refused this record: ${firstLine(error)}`,
+          })
+        }
+        if (batch.writeDeadLetters !== false) await insertDeadLettersSafely(store, letters, now)
+        kept = await newAlerts(
           store,
-          items.map((i) => i.event),
-          now,
-        ),
-      )
-      const refusedIds = new Set<string>()
-      for (const { item, error } of refused) {
-        refusedIds.add(item.event.id)
-        results[item.slot] = deadLetter(item.record, {
-          code: 'PAL_STORE_REFUSED',
-          message: `the analytics store refused this record: ${firstLine(error)}`,
-        })
+          alerts.filter((a) => a.event_ids.some((id) => !refusedIds.has(id))),
+        )
+        await insertAlerts(store, kept, now)
+        settle?.(true)
+      } catch (error) {
+        settle?.(false)
+        throw error
       }
-      if (batch.writeDeadLetters !== false) await insertDeadLettersSafely(store, letters, now)
-      const kept = await newAlerts(
-        store,
-        alerts.filter((a) => a.event_ids.some((id) => !refusedIds.has(id))),
-      )
-      await insertAlerts(store, kept, now)
 
       const counts = { stored: 0, duplicates: 0, dead_lettered: 0 }
       for (const r of results) {
@@ -158,12 +198,39 @@ export function createPipeline(deps: {
       metrics?.records.inc({ source: batch.source, outcome: 'dead_letter' }, counts.dead_lettered)
       for (const alert of kept) metrics?.alerts.inc({ kind: alert.rule.kind })
       stopTimer?.()
+      deps.afterBatch?.()
       return { results, ...counts, alerts: kept.length }
     },
 
     async tick(now = new Date()) {
-      const alerts = await newAlerts(store, detector.flush(now.getTime()))
-      await insertAlerts(store, alerts, now)
+      const flushed = detector.flush(now.getTime())
+      // Closing a window changes state too: a checkpoint must not hold it closed before its
+      // alert is stored.
+      const settle = flushed.length > 0 ? track() : undefined
+      let alerts: Alert[]
+      try {
+        alerts = await newAlerts(store, flushed)
+        await insertAlerts(store, alerts, now)
+        settle?.(true)
+      } catch (error) {
+        settle?.(false)
+        throw error
+      }
+      for (const alert of alerts) metrics?.alerts.inc({ kind: alert.rule.kind })
+      return alerts.length
+    },
+
+    detectedThrough() {
+      const waiting = [...unsettled]
+      return {
+        position: lastSeq,
+        stored: Promise.all(waiting).then((done) => done.every(Boolean)),
+      }
+    },
+
+    async redetect(events) {
+      const alerts = await newAlerts(store, detector.detect(events))
+      await insertAlerts(store, alerts, new Date())
       for (const alert of alerts) metrics?.alerts.inc({ kind: alert.rule.kind })
       return alerts.length
     },

@@ -18,13 +18,16 @@ import type { CheckpointSigner } from '../audit/signers/checkpoint-signer.ts'
 import { openCheckpointSigner } from '../audit/signers/open-checkpoint-signer.ts'
 import { signerFailureAlert } from '../audit/signer-failure-alert.ts'
 import { auditStartup } from '../audit/startup-audit.ts'
+import { CorrelationCheckpointer, EMBEDDED_STREAM } from '../detectors/correlation-checkpointer.ts'
 import { createDetector } from '../detectors/detector.ts'
+import { resumeCorrelations } from '../detectors/resume-correlations.ts'
 import { createPipeline } from '../ingest/pipeline.ts'
 import type { Pipeline } from '../ingest/pipeline.ts'
 import { startSyslogListeners } from '../ingest/sources/syslog-listener.ts'
 import type { SyslogListeners } from '../ingest/sources/syslog-listener.ts'
 import { insertAlerts } from './clickhouse/alert-repository.ts'
 import { openAnalyticsStore } from './clickhouse/analytics-store.ts'
+import { lastIngestSeq } from './clickhouse/event-repository.ts'
 import type { AnalyticsStore } from './clickhouse/analytics-store.ts'
 import type { PalisadeConfig } from './config/config-schema.ts'
 import { PalisadeError } from './errors.ts'
@@ -33,6 +36,7 @@ import { createMetrics } from './metrics/metrics.ts'
 import { countTokens, createToken } from './state/api-tokens.ts'
 import { listDisabledRules } from './state/disabled-rules.ts'
 import { openStateStore } from './state/state-store.ts'
+import { readStreamCheckpoint } from './state/stream-checkpoints.ts'
 import type { StateStore } from './state/state-store.ts'
 import { packageInfo } from './package-info.ts'
 
@@ -125,10 +129,12 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       ...(config.builtinRules ? [packageInfo.builtinRulesDir] : []),
       ...config.rules,
     ]
-    const detector = createDetector(ruleDirs, logger.child({ component: 'detector' }), {
+    const { checkpoint: correlationCheckpoint, ...correlationLimits } = config.sigma.correlation
+    const detectorLogger = logger.child({ component: 'detector' })
+    const detector = createDetector(ruleDirs, detectorLogger, {
       disabled: await listDisabledRules(state.db),
       mappings: config.sigma.mappings,
-      correlation: config.sigma.correlation,
+      correlation: correlationLimits,
     })
     // Audit the start, the key and what changed since the last start (or the last reload).
     await auditStartup({
@@ -186,7 +192,55 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
         this.set({ state: 'idle' }, pruned)
       },
     })
-    const pipeline = createPipeline({ store, detector, metrics })
+    // Correlation state resumes before the API listens: from the last checkpoint, then the
+    // events stored after it, so no new event overtakes the ones replayed (DESIGN.md, Data
+    // flow: Partitioning). Numbering goes on after both, so no number is used twice.
+    const checkpoint = await readStreamCheckpoint(state.db, EMBEDDED_STREAM)
+    const lastSeq = Math.max(await lastIngestSeq(store), Number(checkpoint?.position) || 0)
+    const pipeline = createPipeline({
+      store,
+      detector,
+      metrics,
+      lastSeq,
+      // Defined below, before any batch can arrive: the replay stores no batch.
+      afterBatch: () => correlationCheckpointer.batchDone(),
+    })
+    const resumed = await resumeCorrelations({
+      checkpoint,
+      store,
+      detector,
+      pipeline,
+      logger: detectorLogger,
+    })
+    new Gauge({
+      name: 'palisade_correlation_replayed_events',
+      help:
+        'Events stored after the last correlation checkpoint that this start fed through ' +
+        'detection again to resume correlation state',
+      registers: [metrics.registry],
+    }).set(resumed.replayed)
+    const correlationCheckpoints = new Counter({
+      name: 'palisade_correlation_checkpoints_total',
+      help:
+        'Correlation checkpoints, by outcome: written, skipped (a batch before it failed to ' +
+        'store) or failed (the state store refused it)',
+      labelNames: ['outcome'],
+      registers: [metrics.registry],
+    })
+    const correlationCheckpointer = new CorrelationCheckpointer({
+      db: state.db,
+      pipeline,
+      detector,
+      everyBatches: correlationCheckpoint.everyBatches,
+      everySeconds: correlationCheckpoint.everySeconds,
+      logger: detectorLogger,
+      position: resumed.position,
+      onOutcome: (outcome) => correlationCheckpoints.inc({ outcome }),
+    })
+    correlationCheckpointer.start()
+    // Registered before the API and the listeners, so it runs after they close: the last
+    // checkpoint holds every batch they accepted.
+    closers.unshift(() => correlationCheckpointer.stop())
 
     const app = await buildApp({
       store,

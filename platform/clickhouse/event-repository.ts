@@ -13,24 +13,65 @@ interface EventRow extends KeyedRow {
   event: string
 }
 
-/** Stores normalised events. Re-inserting an event with the same id and time is a no-op. */
+/**
+ * Stores normalised events. Re-inserting an event with the same id and time is a no-op.
+ *
+ * @param sequence each event's ingest sequence number (in the order of `events`): the order
+ *   the stream detected them in, which a restart replays after a correlation checkpoint.
+ *   Without it the events get 0: stored outside the stream, never replayed.
+ */
 export async function insertEvents(
   store: AnalyticsStore,
   events: PalisadeEvent[],
   ingested: Date,
+  sequence?: readonly number[],
 ): Promise<void> {
   if (events.length === 0) return
   const at = ingested.toISOString()
   await store.client.insert({
     table: `${store.database}.events`,
-    values: events.map((e) => ({
+    values: events.map((e, i) => ({
       id: e.id,
       timestamp: e['@timestamp'],
       ingested: at,
+      ingest_seq: sequence?.[i] ?? 0,
       event: wellFormedJson(e),
     })),
     format: 'JSONEachRow',
   })
+}
+
+/** The largest ingest sequence number stored, or 0 when no event has one. */
+export async function lastIngestSeq(store: AnalyticsStore): Promise<number> {
+  const result = await store.client.query({
+    query: `SELECT toString(max(ingest_seq)) AS seq FROM ${store.database}.events`,
+    format: 'JSONEachRow',
+  })
+  const [row] = await result.json<{ seq: string }>()
+  return Number(row?.seq ?? 0)
+}
+
+/**
+ * Up to `limit` events whose ingest sequence number is above `after`, in sequence order: the
+ * events a restart feeds its detectors again after a checkpoint; the next page starts after
+ * the last `seq`. An event stored twice (two batches racing with the same id) comes once per
+ * number; the caller keeps the first.
+ */
+export async function readEventsAfter(
+  store: AnalyticsStore,
+  after: number,
+  limit: number,
+): Promise<{ seq: number; event: PalisadeEvent }[]> {
+  const result = await store.client.query({
+    query: `SELECT toString(ingest_seq) AS seq, event FROM ${store.database}.events
+      WHERE ingest_seq > {after:UInt64}
+      ORDER BY ingest_seq
+      LIMIT {limit:UInt32}`,
+    query_params: { after, limit },
+    format: 'JSONEachRow',
+  })
+  const rows = await result.json<{ seq: string; event: string }>()
+  return rows.map((r) => ({ seq: Number(r.seq), event: JSON.parse(r.event) as PalisadeEvent }))
 }
 
 /**

@@ -126,4 +126,18 @@ export const migrations: Migration[] = [
       ORDER BY tree_size`,
     ],
   },
+  {
+    version: 4,
+    name: 'event ingest sequence',
+    // The order the embedded pipeline detected events in, one number per event, never reused:
+    // a correlation checkpoint names the last one it reflects, and a restart re-reads the
+    // events after it in this order. 0 marks rows stored before the column existed (and ones
+    // stored outside the stream); they are never replayed. The events table is ordered by
+    // event time, so a min-max index lets the read after a checkpoint skip the older parts.
+    statements: [
+      `ALTER TABLE {db}.events ADD COLUMN IF NOT EXISTS ingest_seq UInt64 DEFAULT 0`,
+      `ALTER TABLE {db}.events
+        ADD INDEX IF NOT EXISTS ingest_seq_idx ingest_seq TYPE minmax GRANULARITY 1`,
+    ],
+  },
 ]

@@ -115,6 +115,19 @@ export const configSchema = z.strictObject({
            * Longer tolerates slower senders and decides windows closed on their end later.
            */
           allowedLatenessMs: z.number().int().nonnegative().default(60_000),
+          /**
+           * How often correlation state is saved to the state store with the ingest position
+           * it reflects (and always at a clean stop): a restart resumes from the last one and
+           * detects the events stored after it again, so at most that much is replayed.
+           */
+          checkpoint: z
+            .strictObject({
+              /** A checkpoint once this many batches were stored since the last… */
+              everyBatches: z.number().int().positive().default(100),
+              /** …or every this many seconds, if events arrived. */
+              everySeconds: z.number().int().positive().default(10),
+            })
+            .prefault({}),
         })
         .prefault({}),
     })

@@ -40,6 +40,14 @@ export const environmentVariables: Record<
     path: 'sigma.correlation.allowedLatenessMs',
     kind: 'int',
   },
+  PALISADE_CORRELATION_CHECKPOINT_BATCHES: {
+    path: 'sigma.correlation.checkpoint.everyBatches',
+    kind: 'int',
+  },
+  PALISADE_CORRELATION_CHECKPOINT_SECONDS: {
+    path: 'sigma.correlation.checkpoint.everySeconds',
+    kind: 'int',
+  },
   PALISADE_CLICKHOUSE_URL: { path: 'clickhouse.url', kind: 'string' },
   PALISADE_CLICKHOUSE_USER: { path: 'clickhouse.username', kind: 'string' },
   PALISADE_CLICKHOUSE_PASSWORD: { path: 'clickhouse.password', kind: 'string' },

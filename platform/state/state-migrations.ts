@@ -73,4 +73,22 @@ export const stateMigrations: Record<string, Migration> = {
       await db.schema.dropTable('disabled_rules').execute()
     },
   },
+  '0005_stream_checkpoints': {
+    async up(db: Kysely<unknown>) {
+      // One row per input stream: the detection state that spans batches (correlation
+      // windows) as JSON, and the position in that stream it reflects, in the transport's own
+      // terms (the embedded ingest sequence number; Kafka offsets). Replaced at each
+      // checkpoint, so a restart resumes from the last one (DESIGN.md, Data flow).
+      await db.schema
+        .createTable('stream_checkpoints')
+        .addColumn('stream', 'text', (c) => c.primaryKey())
+        .addColumn('position', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('written_at', 'text', (c) => c.notNull())
+        .execute()
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('stream_checkpoints').execute()
+    },
+  },
 }

@@ -44,6 +44,14 @@ export interface StateTables {
     /** Who turned it off, as the audit log names them (`token:<id>`). */
     disabled_by: string
   }
+  /** Detection state checkpointed with the input position it reflects, one row per stream. */
+  stream_checkpoints: {
+    stream: string
+    position: string
+    /** JSON, in the shape its writer defines (see `StreamCheckpoint`). */
+    state: string
+    written_at: string
+  }
 }
 
 export type StateDb = Kysely<StateTables>

@@ -46,6 +46,8 @@ const pipeline: Pipeline = {
     throw new Error('not expected in this test')
   },
   tick: async () => 0,
+  detectedThrough: () => ({ position: 0, stored: Promise.resolve(true) }),
+  redetect: async () => 0,
 }
 
 beforeAll(async () => {

@@ -90,6 +90,20 @@ describe('the stream detector', () => {
     expect(fired(10_000)).toEqual({ alerts: 0, late: 5 })
   })
 
+  it('lets no tick right after a start close the windows it resumed from a checkpoint', () => {
+    const before = createDetector([builtin], createLogger('silent'))
+    before.detect([0, 5, 10, 15, 20].map((second) => failure(second)))
+    const versions = Object.fromEntries(before.ruleSet.correlations.map((c) => [c.id, c.version]))
+    const saved = JSON.parse(JSON.stringify(before.correlator.state()))
+
+    const after = createDetector([builtin], createLogger('silent'))
+    after.rules.restore(saved, versions)
+    // The engine's ticker, with today's time, years after the old log's events.
+    const ticked = after.flush(Date.now())
+    const rest = after.detect([25, 30, 35, 40, 45].map((second) => failure(second)))
+    expect([...ticked, ...rest].filter((a) => a.rule.id === BRUTE_FORCE)).toHaveLength(1)
+  })
+
   it('lets the clock close windows once the stream has been quiet long enough', () => {
     const detector = createDetector([builtin], createLogger('silent'), { idleMs: 0 })
     detector.detect([0, 5, 10, 15, 20].map((second) => failure(second)))

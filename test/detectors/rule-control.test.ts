@@ -90,6 +90,22 @@ describe('rule control', () => {
     expect(fired(detector.detect([failure('198.51.100.2')]))).toEqual([COUNT, RULE].sort())
   })
 
+  it('resumes saved correlation state in a new detector, unless the correlation changed', () => {
+    const dir = ruleDir(rules(2))
+    const before = createDetector([dir], createLogger('silent'))
+    before.detect([failure('198.51.100.5')])
+    const versions = Object.fromEntries(before.ruleSet.correlations.map((c) => [c.id, c.version]))
+    const saved = JSON.parse(JSON.stringify(before.correlator.state()))
+
+    const after = createDetector([dir], createLogger('silent'))
+    expect(after.rules.restore(saved, versions)).toEqual([])
+    expect(fired(after.detect([failure('198.51.100.5')]))).toEqual([COUNT, RULE].sort())
+
+    const changed = createDetector([ruleDir(rules(2))], createLogger('silent'))
+    expect(changed.rules.restore(saved, { [COUNT]: 'an older version' })).toEqual([COUNT])
+    expect(fired(changed.detect([failure('198.51.100.5')]))).toEqual([RULE])
+  })
+
   it('does not feed a correlation that is off, while the rule it counts still alerts', () => {
     const detector = createDetector([ruleDir(rules(2))], createLogger('silent'), {
       disabled: [COUNT],

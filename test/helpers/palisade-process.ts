@@ -17,8 +17,13 @@ export interface PalisadeProcess {
 /**
  * Starts `palisade start` as a separate process, the way a user runs it, and resolves once it
  * says where it listens. Syslog listeners are off; the API port is chosen by the OS.
+ *
+ * @param env `PALISADE_*` variables laid over this process's environment
  */
-export async function startPalisadeProcess(dataDir: string): Promise<PalisadeProcess> {
+export async function startPalisadeProcess(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<PalisadeProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -35,7 +40,7 @@ export async function startPalisadeProcess(dataDir: string): Promise<PalisadePro
       '--log-level',
       'warn',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   )
   let stdout = ''
   let stderr = ''

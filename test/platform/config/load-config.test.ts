@@ -62,21 +62,25 @@ describe('loadConfig', () => {
     expect(loadConfig({ file: path, env, flags }).sigma.mappings).toEqual(['c.yml'])
   })
 
-  it('bounds correlation state by default, and takes its limits from variables', () => {
+  it('bounds and checkpoints correlation state by default, and takes both from variables', () => {
     expect(loadConfig({ env: {} }).sigma.correlation).toEqual({
       maxGroups: 100_000,
       maxPercentileValues: 10_000,
       allowedLatenessMs: 60_000,
+      checkpoint: { everyBatches: 100, everySeconds: 10 },
     })
     const env = {
       PALISADE_CORRELATION_MAX_GROUPS: '5000',
       PALISADE_CORRELATION_MAX_PERCENTILE_VALUES: '1000',
       PALISADE_CORRELATION_ALLOWED_LATENESS_MS: '0',
+      PALISADE_CORRELATION_CHECKPOINT_BATCHES: '1',
+      PALISADE_CORRELATION_CHECKPOINT_SECONDS: '600',
     }
     expect(loadConfig({ env }).sigma.correlation).toEqual({
       maxGroups: 5000,
       maxPercentileValues: 1000,
       allowedLatenessMs: 0,
+      checkpoint: { everyBatches: 1, everySeconds: 600 },
     })
     const problems = problemsOf(() => loadConfig({ env: { PALISADE_CORRELATION_MAX_GROUPS: '0' } }))
     expect(problems).toEqual([
