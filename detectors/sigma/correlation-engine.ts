@@ -333,7 +333,7 @@ export function createCorrelator(
     }
     let g = state.slides[h.key]
     if (!g) {
-      g = { correlation: c.id, group, events: [] }
+      g = { correlation: c.id, group, events: [], consumed: [] }
       if (h.partialThrough > -Infinity) g.partialThrough = h.partialThrough
       state.slides[h.key] = g
     }

@@ -187,7 +187,8 @@ export function createGroupKeys(
     }
     const slide = state.slides[h.key]
     if (slide) {
-      through = Math.max(through, slide.after?.[0] ?? through, slide.events.at(-1)?.[0] ?? through)
+      const last = Math.max(slide.consumed.at(-1)?.[0] ?? through, slide.sealed?.[0] ?? through)
+      through = Math.max(through, last, slide.events.at(-1)?.[0] ?? through)
       delete state.slides[h.key]
     }
     delete state.entityWatermarks[h.key]
