@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import type { FastifyInstance } from 'fastify'
-import { Counter, Gauge } from 'prom-client'
+import { Counter } from 'prom-client'
 
 import { buildApp } from '../api/app.ts'
 import { auditExportRoutes } from '../api/routes/audit-routes.ts'
@@ -18,6 +18,7 @@ import type { CheckpointSigner } from '../audit/signers/checkpoint-signer.ts'
 import { openCheckpointSigner } from '../audit/signers/open-checkpoint-signer.ts'
 import { signerFailureAlert } from '../audit/signer-failure-alert.ts'
 import { auditStartup } from '../audit/startup-audit.ts'
+import { registerCorrelationMetrics } from '../detectors/correlation-metrics.ts'
 import { createDetector } from '../detectors/detector.ts'
 import { createPipeline } from '../ingest/pipeline.ts'
 import type { Pipeline } from '../ingest/pipeline.ts'
@@ -149,43 +150,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       logger: auditLogger,
     })
     closers.unshift(() => exports.close())
-    new Gauge({
-      name: 'palisade_correlation_late_events',
-      help: 'Events that reached a correlation after their window had closed (not counted in it)',
-      registers: [metrics.registry],
-      collect() {
-        this.set(detector.correlator.state().late)
-      },
-    })
-    new Gauge({
-      name: 'palisade_correlation_groups',
-      help: 'Group keys correlation rules hold now (a correlation and its group-by values)',
-      registers: [metrics.registry],
-      collect() {
-        this.set(detector.correlator.groups())
-      },
-    })
-    new Gauge({
-      name: 'palisade_correlation_max_groups',
-      help: 'Most group keys correlation rules may hold (sigma.correlation.maxGroups)',
-      registers: [metrics.registry],
-      collect() {
-        this.set(config.sigma.correlation.maxGroups)
-      },
-    })
-    new Gauge({
-      name: 'palisade_correlation_evicted_groups',
-      help:
-        'Group keys evicted at the limit: with open windows (state "open": their alerts may ' +
-        'be missed) or with only a watermark (state "idle")',
-      labelNames: ['state'],
-      registers: [metrics.registry],
-      collect() {
-        const { evicted, pruned } = detector.correlator.state()
-        this.set({ state: 'open' }, evicted)
-        this.set({ state: 'idle' }, pruned)
-      },
-    })
+    registerCorrelationMetrics(metrics.registry, detector, config.sigma.correlation.maxGroups)
     const pipeline = createPipeline({ store, detector, metrics })
 
     const app = await buildApp({
