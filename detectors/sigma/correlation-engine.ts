@@ -8,7 +8,7 @@ import { createGroupKeys, entityKey } from './group-keys.ts'
 import type { Eviction, GroupKey } from './group-keys.ts'
 import { keepValue, percentile, rankOf } from './percentile-sample.ts'
 import { placeEvent, pruneGroup } from './sliding-group.ts'
-import type { KeptEvent, SlidingGroup } from './sliding-group.ts'
+import type { KeptEvent, SlideMeasure, SlidingGroup } from './sliding-group.ts'
 
 /**
  * Correlation rules over a stream, on event time (Sigma correlation rules specification), with
@@ -219,8 +219,9 @@ export function createCorrelator(
   const maxValues = options.maxPercentileValues ?? correlationLimits.maxPercentileValues
   const enabled = options.isEnabled
   const clock = options.now ?? Date.now
-  /** Group keys the current event touched, with the time they saw; their watermarks move. */
-  const touched: [GroupKey, number][] = []
+  /** Group keys the current event touched, and the times they saw; their watermarks move. */
+  const touched: GroupKey[] = []
+  const touchedAt: number[] = []
   upgradeCorrelationState(state)
   const users = new Map<string, CompiledCorrelation[]>()
   for (const c of ruleSet.correlations) {
@@ -228,6 +229,19 @@ export function createCorrelator(
   }
 
   const keys = createGroupKeys(state, maxGroups, (id) => ruleSet.ruleById(id)?.title)
+
+  // What a sliding correlation measures and when it holds, made once, not per event.
+  const measures = new Map<string, SlideMeasure>()
+  const conditions = new Map<string, (n: number) => boolean>()
+  for (const c of ruleSet.correlations) {
+    measures.set(
+      c.id,
+      c.type === 'value_sum' ? 'sum' : c.type === 'value_count' ? 'distinct' : 'count',
+    )
+    conditions.set(c.id, (n) => holds(c.condition, n))
+  }
+  const measureOf = (c: CompiledCorrelation) => measures.get(c.id)!
+  const meetsOf = (c: CompiledCorrelation) => conditions.get(c.id)!
 
   const chainGetters = new Map<string, FieldGetter>()
   const getter = (matchedId: string, field: string): FieldGetter => {
@@ -300,7 +314,8 @@ export function createCorrelator(
   ): Fired | undefined => {
     const group = groupOf(c, matchedId, event)
     const h = keys.hold(c.id, entityKey(c, group), t, event.id, out)
-    touched.push([h, t])
+    touched.push(h)
+    touchedAt.push(t)
     let fired: Fired | undefined
     if (c.type === 'temporal' || c.type === 'temporal_ordered') {
       fired = stepSequence(c, matchedId, event, t, group, h, out)
@@ -338,9 +353,7 @@ export function createCorrelator(
       state.slides[h.key] = g
     }
     const kept: KeptEvent = value === undefined ? [t, event.id] : [t, event.id, value]
-    const measure = c.type === 'value_sum' ? 'sum' : c.type === 'value_count' ? 'distinct' : 'count'
-    const meets = (n: number) => holds(c.condition, n)
-    const hit = placeEvent(g, kept, measure, c.timespanMs, meets, cap)
+    const hit = placeEvent(g, kept, measureOf(c), c.timespanMs, meetsOf(c), cap)
     if (!hit) return undefined
     const [at, lastId] = hit.last
     const id = alertId(c.id, c.version, `${lastId}\u0000${group.join('\u0000')}`)
@@ -493,22 +506,32 @@ export function createCorrelator(
    * correlation is itself a match for correlations that chain on it.
    */
   const feed = (ids: string[], event: PalisadeEvent, t: number, out: Alert[]): void => {
-    const queue: [string, PalisadeEvent, number][] = ids.map((id) => [id, event, t])
-    for (let i = 0; i < queue.length; i++) {
-      const [id, e, at] = queue[i]!
+    // What fired is fed in turn, with the event and time it hands on (`Fired`).
+    const events: PalisadeEvent[] = []
+    const times: number[] = []
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!
+      const e = events[i] ?? event
+      const at = times[i] ?? t
       for (const c of users.get(id) ?? []) {
         if (enabled && !enabled(c.id)) continue
         const fired = step(c, id, e, at, out)
-        if (fired) queue.push([c.id, fired[0], fired[1]])
+        if (!fired) continue
+        events[ids.length] = fired[0]
+        times[ids.length] = fired[1]
+        ids.push(c.id)
       }
     }
     // Taken before anything below feeds again (a closing window feeds correlations over it).
     const moved = touched.splice(0)
+    const movedAt = touchedAt.splice(0)
     // A time past the wall clock (plus a day for skewed senders) is a wrong clock, not
     // progress: it must not make everyone else's events late.
     if (t > clock() + FUTURE_TOLERANCE_MS) return
     if (t > state.watermark) state.watermark = t
-    for (const [h, at] of moved) {
+    for (let i = 0; i < moved.length; i++) {
+      const h = moved[i]!
+      const at = movedAt[i]!
       if (h.place === 'gone') continue
       if (at <= (state.entityWatermarks[h.key] ?? -Infinity)) continue
       state.entityWatermarks[h.key] = at
@@ -524,9 +547,11 @@ export function createCorrelator(
    */
   const closePassed = (h: GroupKey, out: Alert[]): void => {
     const limit = state.entityWatermarks[h.key] ?? -Infinity
-    for (const key of [...h.windows]) {
-      const w = state.windows[key]
-      if (w && w.end + lateness <= limit) closeWindow(key, w, out)
+    if (h.windows.length > 0) {
+      for (const key of [...h.windows]) {
+        const w = state.windows[key]
+        if (w && w.end + lateness <= limit) closeWindow(key, w, out)
+      }
     }
     const g = state.slides[h.key]
     if (g) pruneSlide(h.key, g, limit)
