@@ -5,9 +5,9 @@ import type { CorrelationState } from './correlation-engine.ts'
  * groups, sequences and entity watermarks of the correlations `keep` accepts (by id) with the
  * times eviction reached in them (`evictedThrough`), plus the global watermark and the counts
  * of late events (per correlation too, whatever `keep` says: a count is history, and it keeps
- * the labelled metric adding up to the total) and evictions. Everything else is dropped, not closed: a window of a changed correlation was
- * counted under conditions that no longer hold, and closing it early would decide an
- * upper-bounded condition on a window that has not ended.
+ * the labelled metric adding up to the total) and evictions. Everything else is dropped, not
+ * closed: a window of a changed correlation was counted under conditions that no longer hold,
+ * and closing it early would decide an upper-bounded condition on a window that has not ended.
  */
 export function carryCorrelationState(
   state: CorrelationState,

@@ -11,7 +11,7 @@
  * older than any event to come, so this is the specification's "after < j <= k".
  */
 
-/** One event a sliding group keeps: its time and id, and for value_sum and value_count its value. */
+/** An event a sliding group keeps: its time and id, and its value for value_sum and value_count. */
 export type KeptEvent = [time: number, id: string, value?: number | string]
 
 export interface SlidingGroup {
