@@ -270,10 +270,12 @@ export function createCorrelator(
       return text(getter(matchedId, aliased ?? field)(event))
     })
 
+  /** An alert on events of `group` from `from` to `at` (a set's first and last, or a window). */
   const alert = (
     c: CompiledCorrelation,
     group: string[],
     id: string,
+    from: number,
     at: number,
     eventIds: string[],
     count: number,
@@ -292,7 +294,8 @@ export function createCorrelator(
         : { kind: 'correlation', value: c.id },
     event_ids: eventIds.slice(0, cap),
     message:
-      `${c.title} (${measured(c)} ${count} in ${c.timespanMs / 1000}s)` +
+      `${c.title} (${measured(c)} ${count} in ${c.timespanMs / 1000}s, ` +
+      `from ${new Date(from).toISOString()} to ${new Date(at).toISOString()})` +
       (partial ? '; counted on part of the group, some of its events were dropped at a limit' : ''),
   })
 
@@ -362,7 +365,8 @@ export function createCorrelator(
     const partial =
       hit.first <= (g.partialThrough ?? -Infinity) ||
       (g.cappedThrough ?? -Infinity) > at - c.timespanMs
-    if (ruleSet.isStandalone(c.id)) out.push(alert(c, group, id, at, hit.ids, hit.n, partial))
+    if (ruleSet.isStandalone(c.id))
+      out.push(alert(c, group, id, hit.first, at, hit.ids, hit.n, partial))
     // A partial alert feeds nothing: it may be the second for the same events.
     if (partial) return undefined
     return [{ ...event, id, '@timestamp': new Date(at).toISOString() }, at]
@@ -497,7 +501,7 @@ export function createCorrelator(
     const ids = [...new Set(seq.steps.map((s) => s![2]))]
     delete state.sequences[h.key]
     const id = windowAlertId(c, group, start)
-    if (ruleSet.isStandalone(c.id)) out.push(alert(c, group, id, t, ids, c.ruleIds.length))
+    if (ruleSet.isStandalone(c.id)) out.push(alert(c, group, id, start, t, ids, c.ruleIds.length))
     return [event, t]
   }
 
@@ -594,7 +598,7 @@ export function createCorrelator(
     const n = measure(c, w)
     if (n === undefined || !holds(c.condition, n)) return false
     const id = windowAlertId(c, w.group, w.start)
-    if (ruleSet.isStandalone(c.id)) out.push(alert(c, w.group, id, w.end, w.eventIds, n))
+    if (ruleSet.isStandalone(c.id)) out.push(alert(c, w.group, id, w.start, w.end, w.eventIds, n))
     if (!users.has(c.id)) return false
     feed([c.id], windowEvent(c, w), w.end, out)
     return true

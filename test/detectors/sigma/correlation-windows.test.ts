@@ -92,6 +92,10 @@ describe('a sliding event_count (gte)', () => {
     const burst = [-2000, -1000, 0, 1000, 2000].map((d) => ev(T + d))
     const { alerts } = run(five, burst)
     expect(alerts.map((a) => [a['@timestamp'], a.event_ids])).toEqual([[at(T + 2000), ids(burst)]])
+    // The alert names its window: the set's first event to the one that completed it.
+    expect(alerts[0]?.message).toBe(
+      `t (event_count 5 in 300s, from ${at(T - 2000)} to ${at(T + 2000)})`,
+    )
   })
 
   it('raises five alerts for a burst of fifty against gte 10, ten events each', () => {
@@ -230,7 +234,8 @@ correlation:
     // Four kept: the first 100 is dropped, the 800 that remains is a sum of part of the group.
     const capped = run(sums, events, { maxEventIds: 4 }).alerts
     expect(capped.map((a) => a.message)).toEqual([
-      't (value_sum of network.bytes 800 in 300s); counted on part of the group, some of its ' +
+      't (value_sum of network.bytes 800 in 300s, from 2025-01-01T00:00:00.001Z to ' +
+        '2025-01-01T00:00:00.004Z); counted on part of the group, some of its ' +
         'events were dropped at a limit',
     ])
     // A partial alert feeds no correlation over it; a whole one does.
