@@ -83,6 +83,7 @@ export interface CountWindow {
    * nothing about the whole).
    */
   partial?: boolean
+  /** Always false now; true in a version 1 tumbling window that had fired on a lower bound. */
   fired: boolean
 }
 
@@ -247,10 +248,11 @@ export function createCorrelator(
   const getter = (matchedId: string, field: string): FieldGetter => {
     const rule = ruleSet.ruleById(matchedId)
     if (rule?.kind === 'detection') return rule.field(field)
-    // A fired correlation hands on the event that made it fire, which a detection rule under
-    // it matched: read it the way the first such rule does (a Windows `User` is in
-    // winlog.event_data), as a correlation over that rule would. A window that held when it
-    // closed hands on its group values under their own names (see `windowEvent`).
+    // A fired correlation hands on the event that made it fire (with the alert's id and the
+    // time of the event that completed its set), which a detection rule under it matched:
+    // read it the way the first such rule does (a Windows `User` is in winlog.event_data), as
+    // a correlation over that rule would. A window that held when it closed hands on its
+    // group values under their own names (see `windowEvent`).
     const key = `${matchedId}\u0000${field}`
     let g = chainGetters.get(key)
     if (!g) {
