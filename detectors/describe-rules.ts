@@ -36,6 +36,11 @@ export interface RuleInfo {
   references: string[]
   /** Detection rules and correlations: the correlations that count them. */
   used_by: string[]
+  /**
+   * Correlations: events too late to count in it since the engine started (older than their
+   * group's time less the allowed lateness, or after their window closed); else null.
+   */
+  late_events: number | null
 }
 
 /**
@@ -55,6 +60,7 @@ export function describeRules(live: LiveRules, isEnabled: (id: string) => boolea
     for (const id of new Set(c.ruleIds)) usedBy.set(id, [...(usedBy.get(id) ?? []), c.id])
   }
   const loadedIds = new Set([...ruleSet.rules, ...ruleSet.correlations].map((r) => r.id))
+  const lateBy = live.correlator.state().lateBy
 
   /** Whether a rule or correlation can produce a match at all: loaded, on and routed. */
   const canMatch = (id: string): boolean => {
@@ -98,6 +104,7 @@ export function describeRules(live: LiveRules, isEnabled: (id: string) => boolea
             ? `${needsAll ? 'a rule it needs' : 'every rule it counts'} is off or unrouted`
             : null,
         correlation_type: c.type,
+        late_events: lateBy[doc.id] ?? 0,
         references: c.ruleIds,
         used_by: usedBy.get(doc.id) ?? [],
       })
@@ -135,6 +142,7 @@ function baseInfo(doc: SigmaDocument, enabled: boolean): RuleInfo {
     correlation_type: null,
     references: [],
     used_by: [],
+    late_events: null,
   }
 }
 

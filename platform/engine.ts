@@ -19,6 +19,7 @@ import { openCheckpointSigner } from '../audit/signers/open-checkpoint-signer.ts
 import { signerFailureAlert } from '../audit/signer-failure-alert.ts'
 import { auditStartup } from '../audit/startup-audit.ts'
 import { CorrelationCheckpointer, EMBEDDED_STREAM } from '../detectors/correlation-checkpointer.ts'
+import { registerCorrelationMetrics } from '../detectors/correlation-metrics.ts'
 import { createDetector } from '../detectors/detector.ts'
 import { resumeCorrelations } from '../detectors/resume-correlations.ts'
 import { createPipeline } from '../ingest/pipeline.ts'
@@ -155,43 +156,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       logger: auditLogger,
     })
     closers.unshift(() => exports.close())
-    new Gauge({
-      name: 'palisade_correlation_late_events',
-      help: 'Events that reached a correlation after their window had closed (not counted in it)',
-      registers: [metrics.registry],
-      collect() {
-        this.set(detector.correlator.state().late)
-      },
-    })
-    new Gauge({
-      name: 'palisade_correlation_groups',
-      help: 'Group keys correlation rules hold now (a correlation and its group-by values)',
-      registers: [metrics.registry],
-      collect() {
-        this.set(detector.correlator.groups())
-      },
-    })
-    new Gauge({
-      name: 'palisade_correlation_max_groups',
-      help: 'Most group keys correlation rules may hold (sigma.correlation.maxGroups)',
-      registers: [metrics.registry],
-      collect() {
-        this.set(config.sigma.correlation.maxGroups)
-      },
-    })
-    new Gauge({
-      name: 'palisade_correlation_evicted_groups',
-      help:
-        'Group keys evicted at the limit: with open windows (state "open": their alerts may ' +
-        'be missed) or with only a watermark (state "idle")',
-      labelNames: ['state'],
-      registers: [metrics.registry],
-      collect() {
-        const { evicted, pruned } = detector.correlator.state()
-        this.set({ state: 'open' }, evicted)
-        this.set({ state: 'idle' }, pruned)
-      },
-    })
+    registerCorrelationMetrics(metrics.registry, detector, config.sigma.correlation.maxGroups)
     // Correlation state resumes before the API listens: from the last checkpoint, then the
     // events stored after it, so no new event overtakes the ones replayed (DESIGN.md, Data
     // flow: Partitioning). Numbering goes on after both, so no number is used twice.

@@ -38,8 +38,8 @@ export interface GroupKeys {
   settle(key: GroupKey): void
   /** A window closed: its key may now hold nothing open. */
   release(window: CountWindow, windowKey: string): void
-  /** A sequence ended: its key may now hold nothing open. */
-  sequenceEnded(correlation: string, key: string): void
+  /** A sequence ended or a sliding group emptied: its key may now hold nothing open. */
+  ended(correlation: string, key: string): void
   /** Forgets every key with nothing open, watermark included (the stream has gone quiet). */
   forgetIdle(): void
   /** Keys held now. */
@@ -88,7 +88,10 @@ export function createGroupKeys(
   /** Files a key under open or idle by what it holds now. */
   const settle = (h: GroupKey): void => {
     if (h.place === 'gone') return
-    const busy = h.windows.length > 0 || state.sequences[h.key] !== undefined
+    const busy =
+      h.windows.length > 0 ||
+      state.sequences[h.key] !== undefined ||
+      state.slides[h.key] !== undefined
     if (busy && h.place !== 'open') {
       if (h.place === 'idle') idle.delete(h.key)
       openOf(h.correlation).touch(h.key, h)
@@ -127,6 +130,7 @@ export function createGroupKeys(
       get(w.correlation, entityKey({ id: w.correlation }, w.group)).windows.push(key)
     }
     for (const [key, s] of Object.entries(state.sequences)) get(s.correlation, key)
+    for (const [key, g] of Object.entries(state.slides)) get(g.correlation, key)
     for (const h of found.values()) settle(h)
   }
 
@@ -139,10 +143,10 @@ export function createGroupKeys(
    *   one not updated since it was filed, see `RecencyOrder`). The most:
    *   a flood of sprayed addresses against one rule must not evict the few keys a quiet
    *   correlation (a new admin, then a log clearing) holds for hours. Least recently updated,
-   *   not closest to expiry: windows are cut on the clock, so every window of a correlation
-   *   ends at the same time and expiry cannot tell them apart, while a sprayed key is touched
-   *   once and an entity under attack keeps being touched, so the key that goes is the one
-   *   least likely to reach a threshold. (Evicting by smallest count would make an attacker
+   *   not closest to expiry: in a flood every sprayed key's window opened moments apart, so
+   *   expiry can hardly tell them apart, while a sprayed key is touched once and an entity
+   *   under attack keeps being touched, so the key that goes is the one least likely to reach
+   *   a threshold. (Evicting by smallest count would make an attacker
    *   spend more to push out a key, at the price of an O(log n) structure.)
    *
    * An evicted key restarts from nothing: its alert in the windows it had open may be missed,
@@ -172,12 +176,20 @@ export function createGroupKeys(
     h.place = 'gone'
     let through = state.entityWatermarks[h.key] ?? -Infinity
     for (const key of h.windows) {
-      through = Math.max(through, state.windows[key]?.start ?? -Infinity)
+      // An anchored window covers its whole span: one the key opens again inside it would
+      // lack what the dropped one counted.
+      through = Math.max(through, (state.windows[key]?.end ?? -Infinity) - 1)
       delete state.windows[key]
     }
     if (state.sequences[h.key]) {
       for (const s of state.sequences[h.key]!.steps) through = Math.max(through, s?.[0] ?? through)
       delete state.sequences[h.key]
+    }
+    const slide = state.slides[h.key]
+    if (slide) {
+      const last = Math.max(slide.consumed.at(-1)?.[0] ?? through, slide.sealed?.[0] ?? through)
+      through = Math.max(through, last, slide.events.at(-1)?.[0] ?? through)
+      delete state.slides[h.key]
     }
     delete state.entityWatermarks[h.key]
     const before = state.evictedThrough[h.correlation] ?? -Infinity
@@ -223,7 +235,7 @@ export function createGroupKeys(
     hold,
     settle,
     release,
-    sequenceEnded(correlation, key) {
+    ended(correlation, key) {
       const h = lookUp(correlation, key)
       if (h) settle(h)
     },

@@ -110,9 +110,10 @@ export const configSchema = z.strictObject({
           /** Most values a value_percentile window keeps; beyond, a sample of that many. */
           maxPercentileValues: z.number().int().positive().default(10_000),
           /**
-           * How long after a window's end (in its group's event time) an event still counts in
-           * it, in milliseconds; one later is counted in palisade_correlation_late_events.
-           * Longer tolerates slower senders and decides windows closed on their end later.
+           * How much older than its group's latest event time an event may be and still count,
+           * in milliseconds, and how long after a window's end it stays open (SLIDING.md); one
+           * later is counted in palisade_correlation_late_events{correlation}. Longer tolerates
+           * slower senders and decides windows closed on their end later.
            */
           allowedLatenessMs: z.number().int().nonnegative().default(60_000),
           /**

@@ -135,6 +135,7 @@ describe('GET /v1/rules', () => {
     expect(burst).toMatchObject({
       kind: 'correlation',
       correlation_type: 'event_count',
+      late_events: 0,
       references: [FAILURE],
       routed: null,
       level: 'critical',

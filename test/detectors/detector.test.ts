@@ -71,23 +71,26 @@ describe('the stream detector', () => {
   })
 
   it('counts an event late by the allowance it is configured with (sigma.correlation)', () => {
-    // Five failures in the first five minutes, one 30 s past their window, then five more
-    // dated inside it: within the default 60 s they still count and make ten.
+    // Five failures, one 50 s after the last, then five more dated between them: 25 to 45 s
+    // older than the source's time by then, so within the default 60 s they still count and
+    // make ten, and past a 10 s allowance they are late (for each of the three correlations
+    // counting failures: brute force, the burst and password spraying).
     const early = [0, 5, 10, 15, 20].map((second) => failure(second))
-    const past = [failure(330)]
+    const past = [failure(70)]
     const late = [25, 30, 35, 40, 45].map((second) => failure(second))
     const fired = (allowedLatenessMs?: number) => {
       const options = allowedLatenessMs === undefined ? {} : { correlation: { allowedLatenessMs } }
       const detector = createDetector([builtin], createLogger('silent'), options)
       const alerts = [early, past, late].flatMap((batch) => detector.detect(batch))
+      const { late: count, lateBy } = detector.correlator.state()
       return {
         alerts: alerts.filter((a) => a.rule.id === BRUTE_FORCE).length,
-        late: detector.correlator.state().late,
+        late: count,
+        bruteForceLate: lateBy[BRUTE_FORCE] ?? 0,
       }
     }
-    expect(fired()).toEqual({ alerts: 1, late: 0 })
-    // Late for brute force's five-minute window; the ten-minute burst window is still open.
-    expect(fired(10_000)).toEqual({ alerts: 0, late: 5 })
+    expect(fired()).toEqual({ alerts: 1, late: 0, bruteForceLate: 0 })
+    expect(fired(10_000)).toEqual({ alerts: 0, late: 15, bruteForceLate: 5 })
   })
 
   it('lets no tick right after a start close the windows it resumed from a checkpoint', () => {

@@ -1,44 +1,28 @@
 import { createSocket } from 'node:dgram'
-import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 import { describe, expect, it } from 'vitest'
 
-import { corpora, startTestEngine } from '../helpers/test-engine.ts'
+import { bySource, opensshLines, slidingSets, sshAttempts } from '../helpers/openssh-log.ts'
+import { startTestEngine } from '../helpers/test-engine.ts'
 import type { TestEngine } from '../helpers/test-engine.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
 const BRUTE_FORCE_RULE = 'dbc9f7ff-1f83-4fa8-bd48-a06e250c39a6'
-const log = readFileSync(join(corpora, 'logs', 'OpenSSH_2k.log'), 'utf8')
-const lines = log.split('\n').filter((l) => l !== '')
+const lines = opensshLines
 
 /**
  * The attackers, derived from the log with nothing but a regular expression: addresses with
- * ten or more failed password attempts inside some five-minute span (a sliding window, so the
- * expectation does not borrow the rule's fixed, clock-aligned windows). On this log that is six
- * addresses, from 17 to 146 attempts in their busiest five minutes; the next one has 7.
+ * ten or more failed password attempts inside some five-minute span (SLIDING.md's windows,
+ * walked in test/helpers/openssh-log.ts). On this log that is six addresses, from 17 to 146
+ * attempts in their busiest five minutes; the next one has 7.
  */
 function attackersInLog(): string[] {
-  const attempts = new Map<string, number[]>()
-  const failed =
-    /^(\w{3} +\d+ [\d:]+) \S+ sshd\[\d+\]: (?:message repeated \d+ times: \[ )?Failed \S+ for (?:invalid user )?.*? from (\S+) port/
-  for (const line of lines) {
-    const match = failed.exec(line)
-    if (!match) continue
-    const at = Date.parse(`${match[1]} 2025 UTC`)
-    attempts.set(match[2]!, [...(attempts.get(match[2]!) ?? []), at])
-  }
+  const failures = sshAttempts(lines).filter((a) => a.outcome === 'failure')
   const attackers: string[] = []
-  for (const [ip, times] of attempts) {
-    times.sort((a, b) => a - b)
-    let busiest = 0
-    for (let i = 0, j = 0; i < times.length; i++) {
-      while (times[i]! - times[j]! >= 5 * 60_000) j++
-      busiest = Math.max(busiest, i - j + 1)
-    }
-    if (busiest >= 10) attackers.push(ip)
+  for (const [ip, attempts] of bySource(failures)) {
+    if (slidingSets(attempts, 5 * 60_000, 10).length > 0) attackers.push(ip)
   }
   return attackers.sort()
 }

@@ -63,12 +63,12 @@ describe('event_count correlation', () => {
     expect(alerts[0]?.rule.kind).toBe('correlation')
   })
 
-  it('does not fire one event short of the threshold, nor across windows', () => {
+  it('does not fire one event short of the threshold, and fires across a clock boundary', () => {
     const set = ruleSetFrom(countRule('gte: 3'))
     expect(feed(set, [ssh(at(1), 'failure'), ssh(at(2), 'failure')]).alerts).toHaveLength(0)
-    // 5-minute tumbling windows: 00:04:59 and 00:05:01 are in different windows.
-    const split = [ssh(at(298), 'failure'), ssh(at(299), 'failure'), ssh(at(301), 'failure')]
-    expect(feed(set, split).alerts).toHaveLength(0)
+    // 00:04:58 to 00:05:01 is one burst: windows slide, they are not cut at 00:05:00.
+    const across = [ssh(at(298), 'failure'), ssh(at(299), 'failure'), ssh(at(301), 'failure')]
+    expect(feed(set, across).alerts).toHaveLength(1)
   })
 
   it('counts groups separately', () => {
@@ -115,6 +115,54 @@ describe('event_count correlation', () => {
     const { correlator } = feed(set, [ssh(at(1), 'failure')])
     const restored = createCorrelator(set, {}, JSON.parse(JSON.stringify(correlator.state())))
     expect(feed(set, [ssh(at(2), 'failure')], restored).alerts).toHaveLength(1)
+  })
+
+  it('remembers through a JSON round trip what its alerts took, so a redelivery adds none', () => {
+    const set = ruleSetFrom(countRule('gte: 2'))
+    const events = [ssh(at(1), 'failure'), ssh(at(2), 'failure'), ssh(at(3), 'failure')]
+    const { alerts, correlator } = feed(set, events)
+    expect(alerts).toHaveLength(1)
+    const state = JSON.parse(JSON.stringify(correlator.state()))
+    expect(state.version).toBe(2)
+    const restored = createCorrelator(set, {}, state)
+    expect(feed(set, events, restored).alerts).toEqual([])
+    expect(feed(set, [ssh(at(4), 'failure')], restored).alerts).toHaveLength(1)
+  })
+
+  it('resumes a version 1 state: its sequences and anchored windows, not its tumbling counts', () => {
+    const set = ruleSetFrom(countRule('gte: 2'))
+    const range = ruleSetFrom(countRule('gt: 1, lte: 3'))
+    const id = 'aaaaaaaa-0000-4000-8000-000000000002'
+    const start = Date.parse(at(0))
+    const v1 = () => ({
+      version: 1,
+      watermark: start + 1000,
+      entityWatermarks: { [`${id}\u000010.0.0.9`]: start + 1000 },
+      late: 3,
+      windows: {
+        [`${id}\u0000${start}\u000010.0.0.9`]: {
+          correlation: id,
+          group: ['10.0.0.9'],
+          start,
+          end: start + 300_000,
+          count: 2,
+          eventIds: [ssh(at(0), 'failure').id, ssh(at(1), 'failure').id],
+          fired: false,
+        },
+      },
+      sequences: {},
+      evicted: 0,
+      pruned: 0,
+      evictedThrough: {},
+    })
+    // Decided at its end, the window it had open is one of the new kind: it holds two.
+    const anchored = createCorrelator(range, {}, v1() as never)
+    expect(anchored.state()).toMatchObject({ version: 2, late: 3, lateBy: {}, slides: {} })
+    expect(anchored.flush(Date.UTC(2025, 0, 1, 1)).map((a) => a.event_ids.length)).toEqual([2])
+    // A sliding count starts again: the tumbling window closes without an alert.
+    const sliding = createCorrelator(set, {}, v1() as never)
+    expect(feed(set, [ssh(at(2), 'failure')], sliding).alerts).toEqual([])
+    expect(sliding.flush(Date.UTC(2025, 0, 1, 1))).toEqual([])
   })
 
   it('keeps referenced rules quiet unless generate is true', () => {

@@ -82,7 +82,7 @@ describe('a million distinct group keys within one window', () => {
     // The limit is honoured exactly, in every part of the state.
     expect(most).toBe(LIMIT)
     expect(correlator.groups()).toBe(LIMIT)
-    expect(Object.keys(state.windows)).toHaveLength(LIMIT)
+    expect(Object.keys(state.slides)).toHaveLength(LIMIT)
     expect(Object.keys(state.entityWatermarks)).toHaveLength(LIMIT)
     // Every key past the limit evicted one, and said so: counted, and one alert (one hour).
     expect(state.evicted).toBe(KEYS - LIMIT)

@@ -82,7 +82,9 @@ describe('value_sum correlation', () => {
       entity: { kind: 'source.ip', value: A },
       event_ids: events.map((e) => e.id),
       level: 'high',
-      message: 'heavy (value_sum of network.bytes 1200 in 300s)',
+      message:
+        'heavy (value_sum of network.bytes 1200 in 300s, ' +
+        'from 2025-01-01T00:00:01.000Z to 2025-01-01T00:00:03.000Z)',
     })
     expect(feed(set, events.slice(0, 2), true).alerts).toEqual([])
   })
@@ -132,7 +134,9 @@ describe('value_avg correlation', () => {
     expect(closed).toHaveLength(1)
     expect(closed[0]).toMatchObject({
       '@timestamp': new Date(START + TIMESPAN).toISOString(),
-      message: 'heavy (value_avg of network.bytes 550 in 300s)',
+      message:
+        'heavy (value_avg of network.bytes 550 in 300s, ' +
+        'from 2025-01-01T00:00:00.000Z to 2025-01-01T00:05:00.000Z)',
       event_ids: events.slice(0, 2).map((e) => e.id),
     })
     expect(feed(set, [...events, transfer(3, 100, A)], true).alerts).toEqual([])
@@ -173,7 +177,8 @@ describe('value_percentile correlation', () => {
     expect(alerts).toEqual([])
     const closed = correlator.flush(START + 86_400_000)
     expect(closed.map((a) => a.message)).toEqual([
-      'heavy (value_percentile p90 of network.bytes 91 in 300s)',
+      'heavy (value_percentile p90 of network.bytes 91 in 300s, ' +
+        'from 2025-01-01T00:00:00.000Z to 2025-01-01T00:05:00.000Z)',
     ])
     const above91 = ruleSetFrom(metric('value_percentile', 'percentile: 90, gt: 91'))
     expect(feed(above91, tens(A), true).alerts).toEqual([])

@@ -11,7 +11,8 @@ import { ruleSetFrom } from './helpers.ts'
 /**
  * Bounded correlation state: at most `maxGroups` group keys, evicted least recently updated
  * first from the correlation holding the most, each eviction counted and reported; percentile
- * and distinct-value lists capped. Windows are five minutes, aligned on the epoch.
+ * and distinct-value lists capped. Timespans are five minutes; counts with a lower bound slide
+ * and the rest are decided at the end of windows anchored at a group's first event (SLIDING.md).
  */
 
 const failure = `title: failure
@@ -98,7 +99,7 @@ describe('the group key limit', () => {
 
     const over = run(set, spray(1000, 4), { maxGroups: 3 })
     expect(over.correlator.groups()).toBe(3)
-    expect(Object.keys(over.correlator.state().windows)).toHaveLength(3)
+    expect(Object.keys(over.correlator.state().slides)).toHaveLength(3)
     expect(Object.keys(over.correlator.state().entityWatermarks)).toHaveLength(3)
     expect(over.correlator.state().evicted).toBe(1)
   })
@@ -113,7 +114,9 @@ describe('the group key limit', () => {
     const unbounded = run(set, events)
     expect(bounded.correlator.state().evicted).toBe(1000 + 1 - 50)
     expect(correlationAlerts(bounded.alerts)).toEqual(correlationAlerts(unbounded.alerts))
-    expect(correlationAlerts(bounded.alerts).map((a) => a.entity.value)).toEqual(['203.0.113.7'])
+    // Its 100 failures within a second make 20 sets of five (sliding windows, SLIDING.md A).
+    const attacked = correlationAlerts(bounded.alerts).map((a) => a.entity.value)
+    expect(attacked).toEqual(Array.from({ length: 20 }, () => '203.0.113.7'))
   })
 
   it('keeps the keys of a quiet correlation while another one is flooded', () => {
@@ -136,7 +139,7 @@ describe('the group key limit', () => {
     const events = [...spray(0, 10), ...spray(100, 10, 100).map(bytes)]
     const { alerts, correlator } = run(sum, events, { maxGroups: 10 })
     expect(correlator.state()).toMatchObject({ pruned: 10, evicted: 0 })
-    expect(Object.keys(correlator.state().windows)).toHaveLength(10)
+    expect(Object.keys(correlator.state().slides)).toHaveLength(10)
     expect(dropped(alerts)).toEqual([])
     expect(correlator.takeEvictions()).toEqual([{ correlation: COUNT_ID, open: 0, idle: 10 }])
 
@@ -212,8 +215,9 @@ describe('a group that comes back after its eviction', () => {
     expect(correlationAlerts(alerts)[0]?.id).toBe(correlationAlerts(run(set, events).alerts)[0]?.id)
   })
 
-  it('does not feed a correlation chained on it a second time for the same window', () => {
-    // A burst (3 failures) fires once per window; "repeated bursts" wants two in one window.
+  it('does not feed a correlation chained on it a second time for the same events', () => {
+    // A burst is 3 failures; "repeated bursts" wants two within five minutes. The burst is
+    // redelivered after its address was evicted: counted again, it must not read as a second.
     const chained = `${correlation('event_count', 'gte: 3').replace(
       'title: many failures\n',
       'title: many failures\nname: burst\n',
@@ -229,7 +233,8 @@ correlation:
 `
     const set = ruleSetFrom(chained)
     const burst = (ms: number) => Array.from({ length: 3 }, (_, i) => fail(ms + i, '203.0.113.7'))
-    const events = [...burst(0), ...spray(100, 20), ...burst(200)]
+    const first = burst(0)
+    const events = [...first, ...spray(100, 20), ...first]
     const bounded = run(set, events, { maxGroups: 10 })
     expect(bounded.correlator.state().evicted).toBeGreaterThan(0)
     const titles = (alerts: Alert[]) => correlationAlerts(alerts).map((a) => a.rule.title)
