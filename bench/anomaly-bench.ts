@@ -23,7 +23,7 @@ import { readLabelledCsv, type LabelledData } from '../detectors/anomaly/read-la
 import { rocAuc } from '../detectors/anomaly/roc-auc.ts'
 import { seededRandom } from '../test/helpers/seeded-random.ts'
 import { corporaDir } from './bench-inputs.ts'
-import { formatRate, formatTable } from './measure.ts'
+import { formatRate, formatTable, secondsOf } from './measure.ts'
 
 /** Table 2 of the paper (AUC of iForest); cardio is not in it. */
 const paper: Record<string, number | undefined> = {
@@ -81,12 +81,6 @@ function sampleRows(data: LabelledData, max: number): { rows: number[][]; labels
   }
 }
 
-function seconds(work: () => unknown): number {
-  const start = process.hrtime.bigint()
-  work()
-  return Number(process.hrtime.bigint() - start) / 1e9
-}
-
 function main(): void {
   const options = parseOptions(process.argv.slice(2))
   const auc: {
@@ -122,14 +116,14 @@ function main(): void {
 
   http ??= readLabelledCsv(join(corporaDir, 'anomaly', 'http.csv'), 'label')
   let ours: IsolationForest | undefined
-  const trainOurs = seconds(() => (ours = IsolationForest.train(http.matrix, { seed: 1 })))
+  const trainOurs = secondsOf(() => (ours = IsolationForest.train(http.matrix, { seed: 1 })))
   ours!.scoreAll(http.matrix) // warm-up
-  const scoreOurs = Math.min(...[0, 1, 2].map(() => seconds(() => ours!.scoreAll(http.matrix))))
+  const scoreOurs = Math.min(...[0, 1, 2].map(() => secondsOf(() => ours!.scoreAll(http.matrix))))
   const sample = sampleRows(http, options.maxRows)
   const theirs = new MlIsolationForest({ nEstimators: 100 })
-  const trainTheirs = seconds(() => theirs.train(sample.rows))
+  const trainTheirs = secondsOf(() => theirs.train(sample.rows))
   theirs.predict(sample.rows)
-  const scoreTheirs = Math.min(...[0, 1, 2].map(() => seconds(() => theirs.predict(sample.rows))))
+  const scoreTheirs = Math.min(...[0, 1, 2].map(() => secondsOf(() => theirs.predict(sample.rows))))
   const speed = {
     points: http.matrix.rows,
     palisade: {

@@ -45,7 +45,7 @@ import { derivedId } from '../platform/event-id.ts'
 import type { PalisadeEvent } from '../platform/event-model.ts'
 import { corporaDir } from './bench-inputs.ts'
 import { generateCorrelationRules } from './generate-correlations.ts'
-import { formatRate, median } from './measure.ts'
+import { formatRate, median, secondsOf } from './measure.ts'
 
 const RUNS = 3
 const GENERATED = 1000
@@ -155,12 +155,6 @@ function alertChecksum(alerts: readonly Alert[]): string {
   return hash.digest('hex').slice(0, 16)
 }
 
-function seconds(work: () => unknown): number {
-  const start = process.hrtime.bigint()
-  work()
-  return Number(process.hrtime.bigint() - start) / 1e9
-}
-
 interface PackResult {
   pack: string
   events: number
@@ -194,8 +188,8 @@ function measurePack(pack: string, ruleSet: RuleSet, events: PalisadeEvent[]): P
   const runs: { evaluate: number; correlate: number }[] = []
   let last = { alerts: [] as Alert[], state: undefined as CorrelationState | undefined }
   for (let run = 0; run < RUNS; run++) {
-    const evaluate = seconds(() => evaluateAll(ruleSet, events, passes)) / passes
-    const correlate = seconds(() => (last = correlateAll(ruleSet, events)))
+    const evaluate = secondsOf(() => evaluateAll(ruleSet, events, passes)) / passes
+    const correlate = secondsOf(() => (last = correlateAll(ruleSet, events)))
     runs.push({ evaluate, correlate })
   }
 

@@ -14,6 +14,13 @@ export async function timed<T>(work: () => Promise<T> | T): Promise<{ seconds: n
   return { seconds: Number(process.hrtime.bigint() - start) / 1e9, value }
 }
 
+/** Runs `work` once and returns how many seconds it took; for work that is not async. */
+export function secondsOf(work: () => unknown): number {
+  const start = process.hrtime.bigint()
+  work()
+  return Number(process.hrtime.bigint() - start) / 1e9
+}
+
 /** Runs `task` for every item with at most `concurrency` in flight, in item order per lane. */
 export async function forEachConcurrent<T>(
   items: readonly T[],

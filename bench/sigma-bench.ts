@@ -29,7 +29,7 @@ import type { ParseContext } from '../ingest/parsed-record.ts'
 import { parseEvtxJson } from '../ingest/parsers/evtx-json.ts'
 import type { PalisadeEvent } from '../platform/event-model.ts'
 import { corporaDir } from './bench-inputs.ts'
-import { formatRate, median } from './measure.ts'
+import { formatRate, median, secondsOf } from './measure.ts'
 
 const RUNS = 3
 const ruleFolders = ['rules', 'rules-emerging-threats', 'rules-threat-hunting', 'rules-placeholder']
@@ -119,12 +119,6 @@ function matchChecksum(ruleSet: RuleSet, events: readonly PalisadeEvent[]): stri
   return hash.digest('hex').slice(0, 16)
 }
 
-function seconds(work: () => unknown): number {
-  const start = process.hrtime.bigint()
-  work()
-  return Number(process.hrtime.bigint() - start) / 1e9
-}
-
 function main(): void {
   const options = parseOptions(process.argv.slice(2))
 
@@ -150,9 +144,9 @@ function main(): void {
   const runs: { evaluate: number; baseline: number; parse: number }[] = []
   let matches = 0
   for (let run = 0; run < RUNS; run++) {
-    const parse = seconds(() => (sink += parseAll(texts)))
-    const baseline = seconds(() => (sink += walkFields(events)))
-    const evaluate = seconds(() => (matches = evaluateAll(ruleSet, events)))
+    const parse = secondsOf(() => (sink += parseAll(texts)))
+    const baseline = secondsOf(() => (sink += walkFields(events)))
+    const evaluate = secondsOf(() => (matches = evaluateAll(ruleSet, events)))
     runs.push({ evaluate, baseline, parse })
   }
 
