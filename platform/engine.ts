@@ -18,7 +18,8 @@ import type { CheckpointSigner } from '../audit/signers/checkpoint-signer.ts'
 import { openCheckpointSigner } from '../audit/signers/open-checkpoint-signer.ts'
 import { signerFailureAlert } from '../audit/signer-failure-alert.ts'
 import { auditStartup } from '../audit/startup-audit.ts'
-import { createDetector } from '../detectors/detector.ts'
+import { startAnomalyDetection } from '../detectors/anomaly/start-anomaly-detection.ts'
+import { composeDetectors, createDetector } from '../detectors/detector.ts'
 import { createPipeline } from '../ingest/pipeline.ts'
 import type { Pipeline } from '../ingest/pipeline.ts'
 import { startSyslogListeners } from '../ingest/sources/syslog-listener.ts'
@@ -125,11 +126,21 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       ...(config.builtinRules ? [packageInfo.builtinRulesDir] : []),
       ...config.rules,
     ]
+    const anomaly = config.anomaly.enabled
+      ? await startAnomalyDetection(
+          config.anomaly,
+          state.db,
+          logger.child({ component: 'anomaly' }),
+        )
+      : undefined
+    if (anomaly) closers.unshift(() => anomaly.drain())
     const detector = createDetector(ruleDirs, logger.child({ component: 'detector' }), {
       disabled: await listDisabledRules(state.db),
       mappings: config.sigma.mappings,
       correlation: config.sigma.correlation,
+      ...(anomaly ? { externalRules: anomaly.outputs } : {}),
     })
+    anomaly?.connect(detector)
     // Audit the start, the key and what changed since the last start (or the last reload).
     await auditStartup({
       audit,
@@ -186,7 +197,34 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
         this.set({ state: 'idle' }, pruned)
       },
     })
-    const pipeline = createPipeline({ store, detector, metrics })
+    if (anomaly) {
+      new Gauge({
+        name: 'palisade_anomaly_entities',
+        help: 'Entities anomaly detection holds now, over every feature set',
+        registers: [metrics.registry],
+        collect() {
+          this.set(anomaly.detector.state().entities)
+        },
+      })
+      new Gauge({
+        name: 'palisade_anomaly_evicted_entities',
+        help:
+          'Entities forgotten at anomaly.maxEntities: with an open window (state "open": its ' +
+          'anomaly may be missed) or without (state "idle")',
+        labelNames: ['state'],
+        registers: [metrics.registry],
+        collect() {
+          const { evicted } = anomaly.detector.state()
+          this.set({ state: 'open' }, evicted.open)
+          this.set({ state: 'idle' }, evicted.idle)
+        },
+      })
+    }
+    const pipeline = createPipeline({
+      store,
+      detector: anomaly ? composeDetectors(detector, anomaly.detector) : detector,
+      metrics,
+    })
 
     const app = await buildApp({
       store,
