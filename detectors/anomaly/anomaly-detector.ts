@@ -53,8 +53,19 @@ export interface AnomalyOptions {
    * set's id (see `anomalyEvent`); returns their alerts.
    */
   correlate?: (event: PalisadeEvent, ruleId: string) => Alert[]
+  /** Told every window closed, with its features and its score if a model scored it. */
+  onWindow?: (window: ClosedWindow) => void
   /** The wall clock, for telling future-dated events apart (default `Date.now`). */
   now?: () => number
+}
+
+/** One entity's window once closed. */
+export interface ClosedWindow {
+  featureSet: string
+  entity: string
+  start: number
+  features: readonly number[]
+  score?: number
 }
 
 /** What the anomaly detector holds, for metrics and logs. */
@@ -245,8 +256,15 @@ export function createAnomalyDetector(
     const vector = rt.features.close(window)
     const end = window.start + rt.set.windowMs
     const model = rt.model
-    if (model && entity.closed >= warmup) {
-      const score = model.forest.score(vector)
+    const score = model?.forest.score(vector)
+    options.onWindow?.({
+      featureSet: rt.set.id,
+      entity: entity.value,
+      start: window.start,
+      features: vector,
+      ...(score === undefined ? {} : { score }),
+    })
+    if (model && score !== undefined && entity.closed >= warmup) {
       if (score >= model.threshold) {
         const finding = explain(rt, entity, window, vector, score, model)
         if (finding) out.push(...raise(rt, entity, window, finding))
@@ -371,10 +389,12 @@ export function createAnomalyDetector(
       for (const event of events) {
         const t = Date.parse(event['@timestamp'])
         if (!Number.isFinite(t)) continue
-        for (const rt of runtimes) add(rt, event, t)
-        // An event beyond the wall clock plus a day (a wrong clock) counts in its window but
-        // does not move time: it would close every other entity's windows early.
+        // Time first: windows this event's time has closed are closed before it is added, so
+        // an entity it brings in does not push out one whose window was due anyway. An event
+        // beyond the wall clock plus a day (a wrong clock) counts in its window but does not
+        // move time: it would close every other entity's windows early.
         if (t <= horizon) advance(t, out)
+        for (const rt of runtimes) add(rt, event, t)
       }
       return out
     },
