@@ -112,6 +112,8 @@ interface SetRuntime {
 }
 
 const DAY_MS = 86_400_000
+/** Windows of its own an entity needs before its median and MAD are its baseline. */
+export const MIN_OWN_BASELINE = 8
 
 /**
  * Anomaly detection in the stream. Per feature set (an entity kind: user, host, source address):
@@ -127,10 +129,12 @@ const DAY_MS = 86_400_000
  *   rolling history that the next model is trained on, on a schedule of windows or event time;
  * - a window alerts when its score reaches the model's threshold (the training windows' score
  *   quantile at 1 − contamination) and at least one feature is `minDeviation` robust z from
- *   its baseline: the entity's own last windows once it has `warmupWindows` of them, the same
- *   hour of week in the weeks before for a seasonal count, else the population's. The forest
- *   says the window is rare among all entities; the baseline says it is rare for this one (a
- *   busy service account is rare in the population every hour, and normal for itself).
+ *   its baseline: the entity's own last windows (and for a seasonal count its same hour of week
+ *   in the weeks before) once it has `MIN_OWN_BASELINE` of them, else the population's medians
+ *   from the model. An entity alerts only after `warmupWindows` windows; set to less than
+ *   `MIN_OWN_BASELINE`, a new entity may alert against the population. The forest says the
+ *   window is rare among all entities; the baseline says it is rare for this one (a busy
+ *   service account is rare in the population every hour, and normal for itself).
  *
  * State is bounded: at most `maxEntities` entities per set, the least recently active
  * forgotten first (counted in `state().evicted`, its open windows lost), each remembering at
@@ -319,7 +323,7 @@ export function createAnomalyDetector(
       const name = rt.features.names[i]!
       const own = entity.recent[i]!
       const baseline =
-        own.size >= warmup
+        own.size >= MIN_OWN_BASELINE
           ? { ...robustBaseline(own.toArray(), rt.minSpread[i]!), of: 'entity' as const }
           : {
               median: model.population.median[i]!,

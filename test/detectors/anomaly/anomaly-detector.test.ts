@@ -118,7 +118,7 @@ describe('anomaly state bounds', () => {
 })
 
 /** Ten users over 120 working hours, each with their own steady habits, then one burst. */
-function scenario(options: AnomalyOptions) {
+function scenario({ burstBy = 'user-3', ...options }: AnomalyOptions & { burstBy?: string }) {
   const random = seededRandom(11)
   const { d, windows } = detector({ minTrainingWindows: 200, warmupWindows: 24, ...options })
   const alerts: Alert[] = []
@@ -134,7 +134,7 @@ function scenario(options: AnomalyOptions) {
   }
   const at = T0 + 120 * HOUR
   const burst = Array.from({ length: 40 }, (_, k) =>
-    login('user-3', at + k * MIN, `server-${k}`, 'failure', 100),
+    login(burstBy, at + k * MIN, `server-${k}`, 'failure', 100),
   )
   alerts.push(...d.detect(burst), ...d.detect([login('user-0', at + HOUR + 2 * MIN)]))
   return { alerts, windows, d }
@@ -172,6 +172,17 @@ describe('anomaly alerts', () => {
     scenario({ retrainEveryWindows: 1e9, onModel: (m) => through.push(m.trainedThrough) })
     // First after 200 windows (hour 20, ten users), then a day of event time after each.
     expect(through).toEqual([20, 44, 68, 92, 116].map((h) => new Date(T0 + h * HOUR).toISOString()))
+  })
+
+  it('explain a new entity against the population when it may alert before warming up', () => {
+    const { alerts } = scenario({ warmupWindows: 0, burstBy: 'newcomer' })
+    expect(alerts.map((a) => a.entity.value)).toEqual(['newcomer'])
+    const baselines = new Set(alerts[0]!.anomaly!.deviations.map((d) => d.baseline))
+    expect([...baselines]).toEqual(['population'])
+  })
+
+  it('keep a new entity quiet until it has had its warm-up windows', () => {
+    expect(scenario({ burstBy: 'newcomer' }).alerts).toEqual([])
   })
 
   it('raise none where no feature is far from its baseline, however rare the forest finds it', () => {
