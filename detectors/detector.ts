@@ -1,5 +1,6 @@
 import type { Detector } from '../ingest/pipeline.ts'
 import type { Alert } from '../platform/alert-model.ts'
+import type { PalisadeEvent } from '../platform/event-model.ts'
 import type { Logger } from '../platform/logger.ts'
 import { RuleControl } from './rule-control.ts'
 import { correlationLimits } from './sigma/correlation-engine.ts'
@@ -15,6 +16,11 @@ export interface SigmaDetector extends Detector {
   readonly correlator: Correlator
   /** What is loaded; turning rules off and on; reloading the folders. */
   readonly rules: RuleControl
+  /**
+   * Feeds the correlations an event that another detector's output `ruleId` (one of
+   * `externalRules`) matched, as if a rule had; returns their alerts.
+   */
+  correlate(event: PalisadeEvent, ruleId: string): Alert[]
 }
 
 export interface DetectorOptions {
@@ -31,6 +37,8 @@ export interface DetectorOptions {
   mappings?: readonly string[]
   /** What correlations may hold in memory, and how late an event may be (`sigma.correlation`). */
   correlation?: { maxGroups?: number; maxPercentileValues?: number; allowedLatenessMs?: number }
+  /** Other detectors' outputs correlations may name (see `RuleSetOptions.externalRules`). */
+  externalRules?: readonly { id: string; title: string }[]
 }
 
 /** Evictions are logged at most this often, with what they added up to since. */
@@ -59,7 +67,10 @@ export function createDetector(
   const rules = new RuleControl({
     load: () => loadRules(ruleDirs),
     compile: (documents) => {
-      const ruleSet = compileRuleSet(documents, { mapping })
+      const ruleSet = compileRuleSet(documents, {
+        mapping,
+        ...(options.externalRules ? { externalRules: options.externalRules } : {}),
+      })
       for (const w of ruleSet.warnings.slice(0, 20)) {
         logger.warn({ file: w.file, line: w.line, rule_id: w.rule_id }, w.message)
       }
@@ -138,11 +149,29 @@ export function createDetector(
       reportEvictions(correlator, Date.now())
       return enabledOnly(alerts)
     },
+    correlate(event, ruleId) {
+      const { ruleSet, correlator } = rules.live
+      const rule = ruleSet.ruleById(ruleId)
+      if (rule?.kind !== 'detection' || off.has(ruleId)) return []
+      return enabledOnly(correlator.process(event, [rule]))
+    },
     flush(nowMs) {
       const correlator = rules.correlator
       const alerts = correlator.flush(nowMs - lastEventAt >= idleMs ? nowMs : undefined)
       reportEvictions(correlator, nowMs)
       return enabledOnly(alerts)
     },
+  }
+}
+
+/**
+ * Detectors side by side: each sees every batch, in order, and their alerts are joined. The
+ * Sigma detector goes first, so that an anomaly handed to its correlations during the same
+ * batch meets the rule matches of that batch already counted.
+ */
+export function composeDetectors(...detectors: Detector[]): Detector {
+  return {
+    detect: (events) => detectors.flatMap((d) => d.detect(events)),
+    flush: (nowMs) => detectors.flatMap((d) => d.flush(nowMs)),
   }
 }

@@ -11,6 +11,31 @@ export function levelRank(level: AlertLevel): number {
   return alertLevels.indexOf(level)
 }
 
+/** Why an anomaly alert fired: its window, its score against the model, what moved. */
+export const anomalyFinding = z.object({
+  score: z.number(),
+  /** The model's threshold: the training windows' score quantile at 1 − contamination. */
+  threshold: z.number(),
+  model_version: z.number().int(),
+  window: z.object({ start: z.iso.datetime(), end: z.iso.datetime() }),
+  /** Every feature's value in the window. */
+  features: z.record(z.string(), z.number()),
+  /** The features far from their baseline, furthest first, in robust z (1.4826 MAD units). */
+  deviations: z.array(
+    z.object({
+      feature: z.string(),
+      value: z.number(),
+      /** The entity's last windows, its same hour of week before, or every entity's. */
+      baseline: z.enum(['entity', 'entity-hour-of-week', 'population']),
+      median: z.number(),
+      scale: z.number(),
+      z: z.number(),
+    }),
+  ),
+})
+
+export type AnomalyFinding = z.infer<typeof anomalyFinding>
+
 /**
  * An alert: what a detector says about one entity. Its id is derived from the rule, its
  * version and the contributing events (or the correlation window), so a redelivered batch
@@ -36,6 +61,8 @@ export const alertSchema = z.object({
   entity: z.object({ kind: z.string(), value: z.string() }),
   event_ids: z.array(z.uuid()),
   message: z.string().optional(),
+  /** For an anomaly alert: its score and the features that pushed it. */
+  anomaly: anomalyFinding.optional(),
 })
 
 export type Alert = z.infer<typeof alertSchema>

@@ -18,9 +18,10 @@ import type { CheckpointSigner } from '../audit/signers/checkpoint-signer.ts'
 import { openCheckpointSigner } from '../audit/signers/open-checkpoint-signer.ts'
 import { signerFailureAlert } from '../audit/signer-failure-alert.ts'
 import { auditStartup } from '../audit/startup-audit.ts'
+import { startAnomalyDetection } from '../detectors/anomaly/start-anomaly-detection.ts'
 import { CorrelationCheckpointer, EMBEDDED_STREAM } from '../detectors/correlation-checkpointer.ts'
 import { registerCorrelationMetrics } from '../detectors/correlation-metrics.ts'
-import { createDetector } from '../detectors/detector.ts'
+import { composeDetectors, createDetector } from '../detectors/detector.ts'
 import { resumeCorrelations } from '../detectors/resume-correlations.ts'
 import { createPipeline } from '../ingest/pipeline.ts'
 import type { Pipeline } from '../ingest/pipeline.ts'
@@ -131,12 +132,22 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       ...config.rules,
     ]
     const { checkpoint: correlationCheckpoint, ...correlationLimits } = config.sigma.correlation
+    const anomaly = config.anomaly.enabled
+      ? await startAnomalyDetection(
+          config.anomaly,
+          state.db,
+          logger.child({ component: 'anomaly' }),
+        )
+      : undefined
+    if (anomaly) closers.unshift(() => anomaly.drain())
     const detectorLogger = logger.child({ component: 'detector' })
     const detector = createDetector(ruleDirs, detectorLogger, {
       disabled: await listDisabledRules(state.db),
       mappings: config.sigma.mappings,
       correlation: correlationLimits,
+      ...(anomaly ? { externalRules: anomaly.outputs } : {}),
     })
+    anomaly?.connect(detector)
     // Audit the start, the key and what changed since the last start (or the last reload).
     await auditStartup({
       audit,
@@ -164,7 +175,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
     const lastSeq = Math.max(await lastIngestSeq(store), Number(checkpoint?.position) || 0)
     const pipeline = createPipeline({
       store,
-      detector,
+      detector: anomaly ? composeDetectors(detector, anomaly.detector) : detector,
       metrics,
       lastSeq,
       // Defined below, before any batch can arrive: the replay stores no batch.
@@ -206,6 +217,29 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
     // Registered before the API and the listeners, so it runs after they close: the last
     // checkpoint holds every batch they accepted.
     closers.unshift(() => correlationCheckpointer.stop())
+    if (anomaly) {
+      new Gauge({
+        name: 'palisade_anomaly_entities',
+        help: 'Entities anomaly detection holds now, over every feature set',
+        registers: [metrics.registry],
+        collect() {
+          this.set(anomaly.detector.state().entities)
+        },
+      })
+      new Gauge({
+        name: 'palisade_anomaly_evicted_entities',
+        help:
+          'Entities forgotten at anomaly.maxEntities: with an open window (state "open": its ' +
+          'anomaly may be missed) or without (state "idle")',
+        labelNames: ['state'],
+        registers: [metrics.registry],
+        collect() {
+          const { evicted } = anomaly.detector.state()
+          this.set({ state: 'open' }, evicted.open)
+          this.set({ state: 'idle' }, evicted.idle)
+        },
+      })
+    }
 
     const app = await buildApp({
       store,

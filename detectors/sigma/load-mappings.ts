@@ -228,7 +228,7 @@ function describeLogsource(ls: Logsource): string {
 }
 
 /** `routes[3].events[0].fields["gcp.audit.method_name"]` */
-function formatPath(path: readonly PropertyKey[]): string {
+export function formatPath(path: readonly PropertyKey[]): string {
   let out = ''
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`
@@ -244,7 +244,7 @@ function formatPath(path: readonly PropertyKey[]): string {
  * its own. A path that goes beyond the document (a scalar validated as a one-item list) stops
  * at the deepest node it reaches.
  */
-function lineAt(
+export function lineAt(
   doc: Document,
   counter: LineCounter,
   path: readonly PropertyKey[],

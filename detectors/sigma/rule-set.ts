@@ -79,6 +79,12 @@ export interface RuleSetOptions {
    * which is how the prefilter is tested.
    */
   prefilter?: boolean
+  /**
+   * Outputs of other detectors (an anomaly feature set's id) that correlations may name in
+   * `rules:` like a rule. Each becomes a rule that no event matches and that never alerts on
+   * its own; its detector hands the correlator an event for it (`SigmaDetector.correlate`).
+   */
+  externalRules?: readonly { id: string; title: string }[]
 }
 
 export interface RuleSet {
@@ -167,6 +173,7 @@ export function compileRuleSet(
 
   // Names and ids resolve to ids, for filters and correlations.
   const nameToId = new Map<string, string>()
+  for (const r of options.externalRules ?? []) nameToId.set(r.id, r.id)
   for (const d of [...detections, ...correlationDocs]) {
     nameToId.set(d.id, d.id)
     if (d.name) nameToId.set(d.name, d.id)
@@ -311,6 +318,21 @@ export function compileRuleSet(
   }
 
   const byId = new Map<string, CompiledRule | CompiledCorrelation>()
+  for (const r of options.externalRules ?? []) {
+    byId.set(r.id, {
+      kind: 'detection',
+      id: r.id,
+      title: r.title,
+      version: ruleVersion(r),
+      level: 'medium',
+      tags: [],
+      logsource: {},
+      file: '',
+      routed: false,
+      standalone: false,
+      field: resolverFor('ecs', undefined),
+    })
+  }
   for (const r of rules) byId.set(r.id, r)
   for (const c of correlations) byId.set(c.id, c)
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { parse as parseYaml } from 'yaml'
 
+import { loadFeatureSets } from '../../detectors/anomaly/load-feature-sets.ts'
 import { checkRules } from '../../detectors/sigma/check-rules.ts'
 import { loadMappings } from '../../detectors/sigma/load-mappings.ts'
 import { regress } from '../../detectors/sigma/regress.ts'
@@ -27,6 +28,11 @@ export function registerRulesCommands(program: Command): void {
     .option('--mapping <file>', 'a Sigma mapping file over the built-in one; repeatable', collect)
     .option('--placeholders <file>', 'YAML/JSON map of placeholder name to value(s)')
     .option('--unrouted', 'also list rules whose logsource has no route (they never fire)')
+    .option(
+      '--feature-sets <file>',
+      'an anomaly feature set file whose ids correlations may name, over the built-in; repeatable',
+      collect,
+    )
     .option('--strict', 'exit 1 when any rule is rejected')
     .option(
       '--json',
@@ -36,7 +42,12 @@ export function registerRulesCommands(program: Command): void {
       runOffline(options, () => {
         const mapping = loadMappings(options.mapping)
         const placeholders = readPlaceholders(options.placeholders)
-        const { ruleSet, ...report } = checkRules(dirs, { mapping, placeholders })
+        // Correlations may name anomaly outputs as they run in `start` (anomaly.featureSets).
+        const externalRules = loadFeatureSets(options.featureSets).map((s) => ({
+          id: s.id,
+          title: s.title,
+        }))
+        const { ruleSet, ...report } = checkRules(dirs, { mapping, placeholders, externalRules })
         void ruleSet
         if (options.json) {
           process.stdout.write(`${JSON.stringify(report)}\n`)
@@ -119,6 +130,7 @@ interface CheckOptions {
   mapping?: string[]
   placeholders?: string
   unrouted?: boolean
+  featureSets?: string[]
   strict?: boolean
   json?: boolean
 }

@@ -133,6 +133,32 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** Anomaly detection in the stream: see `createAnomalyDetector` and the README. */
+  anomaly: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Feature set files over the built-in `detectors/anomaly/feature-sets.yml`, in order. */
+      featureSets: z.array(z.string().min(1)).default([]),
+      /** Most entities each feature set holds; the least recently active is forgotten past it. */
+      maxEntities: z.number().int().positive().default(10_000),
+      /** How long after a window's end (event time) an event still counts in it, in ms. */
+      allowedLatenessMs: z.number().int().nonnegative().default(60_000),
+      /** The share of training windows expected to be anomalies: sets the score threshold. */
+      contamination: z.number().gt(0).max(0.5).default(0.01),
+      /** How many robust z (1.4826 MAD units) a feature must be from its baseline to alert. */
+      minDeviation: z.number().positive().default(6),
+      /** Windows an entity must have had before it can alert. */
+      warmupWindows: z.number().int().nonnegative().default(24),
+      /** Windows of an entity kind before its first model is trained. */
+      minTrainingWindows: z.number().int().min(2).default(256),
+      /** The rolling history a model is trained on, in windows. */
+      historyWindows: z.number().int().min(2).default(4096),
+      /** A model is retrained after this many windows closed since the last training… */
+      retrainEveryWindows: z.number().int().positive().default(2000),
+      /** …or once event time moved this far since, in ms (a day by default). */
+      retrainEveryMs: z.number().int().positive().default(86_400_000),
+    })
+    .prefault({}),
   clickhouse: z
     .strictObject({
       /** A ClickHouse server; when absent, ClickHouse runs embedded through chDB. */

@@ -48,6 +48,8 @@ export const environmentVariables: Record<
     path: 'sigma.correlation.checkpoint.everySeconds',
     kind: 'int',
   },
+  PALISADE_ANOMALY: { path: 'anomaly.enabled', kind: 'bool' },
+  PALISADE_ANOMALY_FEATURE_SETS: { path: 'anomaly.featureSets', kind: 'list' },
   PALISADE_CLICKHOUSE_URL: { path: 'clickhouse.url', kind: 'string' },
   PALISADE_CLICKHOUSE_USER: { path: 'clickhouse.username', kind: 'string' },
   PALISADE_CLICKHOUSE_PASSWORD: { path: 'clickhouse.password', kind: 'string' },

@@ -91,4 +91,23 @@ export const stateMigrations: Record<string, Migration> = {
       await db.schema.dropTable('stream_checkpoints').execute()
     },
   },
+  '0006_anomaly_models': {
+    async up(db: Kysely<unknown>) {
+      // One row per trained model of an anomaly feature set; the highest version is the one
+      // scored with after a restart, and a few before it are kept to compare alerts against.
+      await db.schema
+        .createTable('anomaly_models')
+        .addColumn('feature_set', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('feature_set_version', 'text', (c) => c.notNull())
+        .addColumn('trained_through', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('anomaly_models_pk', ['feature_set', 'version'])
+        .execute()
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('anomaly_models').execute()
+    },
+  },
 }

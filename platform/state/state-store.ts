@@ -52,6 +52,17 @@ export interface StateTables {
     state: string
     written_at: string
   }
+  /** Anomaly models, one row per feature set and version (see anomaly-models.ts). */
+  anomaly_models: {
+    feature_set: string
+    version: number
+    feature_set_version: string
+    /** The end of the latest window trained on, RFC 3339. */
+    trained_through: string
+    /** `StoredModel` as JSON. */
+    model: string
+    created_at: string
+  }
 }
 
 export type StateDb = Kysely<StateTables>
