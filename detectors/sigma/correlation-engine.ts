@@ -68,6 +68,8 @@ export interface CountWindow {
   last?: number
   /** Contributing event ids, capped at `maxEventIds`. */
   eventIds: string[]
+  /** The last event counted in it; absent in windows checkpointed before it was. */
+  lastId?: string
   /** value_count: distinct values seen. */
   values?: string[]
   /** value_sum, value_avg: the sum of the field's values (`count` of them). */
@@ -435,9 +437,12 @@ export function createCorrelator(
       }
     }
     const w = state.windows[key]!
-    // A redelivered event must not count twice: exact while the window holds at most `cap`
-    // ids, which covers every threshold up to the cap.
-    if (w.eventIds.includes(event.id)) return
+    // An event that several referenced rules match is one event of the group (SLIDING.md),
+    // stepped once per rule in a row: past `cap` ids, `eventIds` no longer tells, and it
+    // counted twice. A redelivered event must not count twice either: exact while the window
+    // holds at most `cap` ids, which covers every threshold up to the cap.
+    if (w.lastId === event.id || w.eventIds.includes(event.id)) return
+    w.lastId = event.id
     w.count++
     w.last = Math.max(w.last ?? t, t)
     if (w.eventIds.length < cap) w.eventIds.push(event.id)
