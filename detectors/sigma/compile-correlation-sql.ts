@@ -1,7 +1,14 @@
+import type { Alert } from '../../platform/alert-model.ts'
 import { ValidationError } from '../../platform/errors.ts'
 import { compileSqlRule, type SqlRuleOptions } from './compile-sql.ts'
 import { elementText, SqlUnsupportedError } from './compile-sql-value.ts'
 import { RuleCompileError } from './compile-value.ts'
+import {
+  correlationAlert,
+  distinctValuesKept,
+  slideAlertId,
+  windowAlertId,
+} from './correlation-alert.ts'
 import { builtinMapping } from './load-mappings.ts'
 import { findRoute } from './logsource-routes.ts'
 import type { CorrelationRule, CountCondition, DetectionRule, FilterRule } from './sigma-rule.ts'
@@ -257,6 +264,52 @@ export function compileCorrelationSql(
         `toNullable(ts[${from}]) AS t_open `) +
     `FROM (${walk}) ARRAY JOIN alerts AS alert ORDER BY group_values, window_start`
   return { sql, params: params.values, windows: sliding ? 'sliding' : 'anchored' }
+}
+
+/**
+ * The alert the stream raises for the same window (correlation-alert.ts): the same id (from
+ * the triggering event for a sliding set, from `t_open` for an anchored window), entity,
+ * contributing events, time and message, so a hunt's alerts and the stream's are compared,
+ * and stored, as one.
+ *
+ * @param row a row of `compileCorrelationSql(correlation, ...).sql`
+ * @param correlation the correlation it was compiled from (its version makes the id)
+ * @param maxEventIds the cap it was compiled with; default 100
+ * @throws ValidationError when the row is of another correlation
+ */
+export function correlationAlertFromRow(
+  row: CorrelationSqlRow,
+  correlation: CorrelationRule,
+  maxEventIds = 100,
+): Alert {
+  if (row.correlation_id !== correlation.id) {
+    throw new ValidationError(
+      `a row of correlation ${correlation.id} was expected, got one of ${row.correlation_id}`,
+      { expected: correlation.id, got: row.correlation_id },
+    )
+  }
+  const group = row.group_values
+  const anchored = row.trigger_event_id === null
+  const id = anchored
+    ? windowAlertId(correlation, group, Number(row.t_open))
+    : slideAlertId(correlation, group, row.trigger_event_id!)
+  // The stream counts an anchored window's distinct values up to a limit and says "more
+  // than" past it; the alert reads the same from either back end.
+  const countedTo =
+    anchored && correlation.type === 'value_count'
+      ? distinctValuesKept(correlation.condition, maxEventIds)
+      : undefined
+  return correlationAlert(
+    correlation,
+    group,
+    id,
+    Number(row.window_start),
+    Number(row.window_end),
+    row.event_ids,
+    Number(row.value),
+    maxEventIds,
+    countedTo === undefined ? {} : { countedTo },
+  )
 }
 
 /** SQL: a time as the `timestamp` column's type, so the table's order key can be used. */
