@@ -1,7 +1,14 @@
+import type { Alert } from '../../platform/alert-model.ts'
 import { ValidationError } from '../../platform/errors.ts'
 import { compileSqlRule, type SqlRuleOptions } from './compile-sql.ts'
 import { elementText, SqlUnsupportedError } from './compile-sql-value.ts'
 import { RuleCompileError } from './compile-value.ts'
+import {
+  correlationAlert,
+  distinctValuesKept,
+  slideAlertId,
+  windowAlertId,
+} from './correlation-alert.ts'
 import { builtinMapping } from './load-mappings.ts'
 import { findRoute } from './logsource-routes.ts'
 import type { CorrelationRule, CountCondition, DetectionRule, FilterRule } from './sigma-rule.ts'
@@ -17,6 +24,11 @@ import { SqlParams } from './sql-params.ts'
  *    set is the events after the one that raised the group's last alert and less than the
  *    timespan T before event k; when it meets the condition it raises an alert, and its events
  *    count toward no other alert of the group. 50 events with `gte: 10` raise 5 alerts.
+ *    A value_count's group is its events that have a value, and its set stands for each
+ *    distinct value by the value's latest event: those are the alert's events, and its
+ *    window starts at the first of them. That is what the stream keeps (one event per value,
+ *    so its memory grows with the values, not the events), and where SLIDING.md's "C_k's
+ *    first event" would need every event of a repeated value kept.
  * B. A condition with an upper bound (`lt`, `lte`, `eq`, `neq`, a range) is decided when a
  *    window closes: a window opens at a group's first event not in an open window, covers
  *    [t_open, t_open + T), and the next opens at the first event at or after t_open + T.
@@ -142,6 +154,7 @@ export function compileCorrelationSql(
       },
     )
   }
+  const sliding = lowerBoundOnly(correlation.condition)
   const timeRange = [
     options.from ? `timestamp >= ${instant(options.from, params)}` : '',
     options.to ? `timestamp < ${instant(options.to, params)}` : '',
@@ -193,10 +206,14 @@ export function compileCorrelationSql(
   })
 
   const T = correlation.timespanMs
-  const sliding = lowerBoundOnly(correlation.condition)
   const cap = params.bind(options.maxEventIds ?? 100, 'Float64')
   // One row per (group, event), read as the first referenced rule that matched it reads it.
-  const matched = `SELECT * FROM (${branches.join(' UNION ALL ')}) ORDER BY r LIMIT 1 BY g, id`
+  const valueCount = correlation.type === 'value_count'
+  // A sliding value_count's group is its events that have a value (the stream places no
+  // other), read as the first referenced rule that reads one reads it.
+  const valued = sliding && valueCount ? ` WHERE v != ''` : ''
+  const matched =
+    `SELECT * FROM (${branches.join(' UNION ALL ')})${valued} ` + `ORDER BY r LIMIT 1 BY g, id`
   const measure = (from: string, to: string): string =>
     correlation.type === 'event_count'
       ? `(${to} - ${from} + 1)`
@@ -245,10 +262,21 @@ export function compileCorrelationSql(
 
   const from = 'alert.1'
   const to = 'alert.2'
+  // A sliding value_count's set stands for each distinct value by its latest event (the
+  // stream keeps one event per value, so its memory is bounded by the values, not the
+  // events): those are its contributing events, and its window starts at the first of them.
+  const picked =
+    sliding && valueCount
+      ? `arrayReverse(arrayFilter((_j, _u) -> _u = 1, arrayReverse(range(${from}, ${to} + 1)), ` +
+        `arrayEnumerateUniq(arrayReverse(arraySlice(vs, ${from}, ${to} - ${from} + 1)))))`
+      : undefined
+  const eventIds = picked
+    ? `arrayMap(_j -> ids[_j], arraySlice(${picked}, 1, toUInt64(${cap})))`
+    : `arraySlice(ids, ${from}, least(${to} - ${from} + 1, toUInt64(${cap})))`
+  const start = picked ? `ts[${picked}[1]]` : `ts[${from}]`
   const sql =
-    `SELECT ${id} AS correlation_id, g AS group_values, ` +
-    `arraySlice(ids, ${from}, least(${to} - ${from} + 1, toUInt64(${cap}))) AS event_ids, ` +
-    `toUInt64(${measure(from, to)}) AS value, ts[${from}] AS window_start, ` +
+    `SELECT ${id} AS correlation_id, g AS group_values, ${eventIds} AS event_ids, ` +
+    `toUInt64(${measure(from, to)}) AS value, ${start} AS window_start, ` +
     (sliding
       ? `ts[${to}] AS window_end, ids[${to}] AS trigger_event_id, ` +
         `CAST(NULL, 'Nullable(Int64)') AS t_open `
@@ -257,6 +285,52 @@ export function compileCorrelationSql(
         `toNullable(ts[${from}]) AS t_open `) +
     `FROM (${walk}) ARRAY JOIN alerts AS alert ORDER BY group_values, window_start`
   return { sql, params: params.values, windows: sliding ? 'sliding' : 'anchored' }
+}
+
+/**
+ * The alert the stream raises for the same window (correlation-alert.ts): the same id (from
+ * the triggering event for a sliding set, from `t_open` for an anchored window), entity,
+ * contributing events, time and message, so a hunt's alerts and the stream's are compared,
+ * and stored, as one.
+ *
+ * @param row a row of `compileCorrelationSql(correlation, ...).sql`
+ * @param correlation the correlation it was compiled from (its version makes the id)
+ * @param maxEventIds the cap it was compiled with; default 100
+ * @throws ValidationError when the row is of another correlation
+ */
+export function correlationAlertFromRow(
+  row: CorrelationSqlRow,
+  correlation: CorrelationRule,
+  maxEventIds = 100,
+): Alert {
+  if (row.correlation_id !== correlation.id) {
+    throw new ValidationError(
+      `a row of correlation ${correlation.id} was expected, got one of ${row.correlation_id}`,
+      { expected: correlation.id, got: row.correlation_id },
+    )
+  }
+  const group = row.group_values
+  const anchored = row.trigger_event_id === null
+  const id = anchored
+    ? windowAlertId(correlation, group, Number(row.t_open))
+    : slideAlertId(correlation, group, row.trigger_event_id!)
+  // The stream counts an anchored window's distinct values up to a limit and says "more
+  // than" past it; the alert reads the same from either back end.
+  const countedTo =
+    anchored && correlation.type === 'value_count'
+      ? distinctValuesKept(correlation.condition, maxEventIds)
+      : undefined
+  return correlationAlert(
+    correlation,
+    group,
+    id,
+    Number(row.window_start),
+    Number(row.window_end),
+    row.event_ids,
+    Number(row.value),
+    maxEventIds,
+    countedTo === undefined ? {} : { countedTo },
+  )
 }
 
 /** SQL: a time as the `timestamp` column's type, so the table's order key can be used. */

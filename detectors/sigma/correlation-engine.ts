@@ -1,6 +1,12 @@
-import { alertId, alertLevels, type Alert, type AlertLevel } from '../../platform/alert-model.ts'
+import type { Alert } from '../../platform/alert-model.ts'
 import type { PalisadeEvent } from '../../platform/event-model.ts'
 import type { FieldGetter } from './compile-value.ts'
+import {
+  correlationAlert,
+  distinctValuesKept,
+  slideAlertId,
+  windowAlertId,
+} from './correlation-alert.ts'
 import { pathGetter } from './field-resolver.ts'
 import type { CompiledCorrelation, CompiledRule, RuleSet } from './rule-set.ts'
 import type { CorrelationType, CountCondition } from './sigma-rule.ts'
@@ -54,7 +60,9 @@ import type { KeptEvent, SlideMeasure, SlidingGroup } from './sliding-group.ts'
  * `maxEventIds` events and, past that, drops the oldest and marks the alerts they would have
  * counted in partial. An anchored value_percentile window keeps at most
  * `maxPercentileValues` values, a value_count window one more distinct value than its
- * condition's largest number, and every window at most `maxEventIds` event ids.
+ * condition's largest number (than `maxEventIds` if that is more and the condition has no
+ * upper bound: its alert says "more than" past it; see `distinctValuesKept`), and every
+ * window at most `maxEventIds` event ids.
  */
 
 /** An anchored window (see above): what a condition decided at its end needs. */
@@ -68,6 +76,8 @@ export interface CountWindow {
   last?: number
   /** Contributing event ids, capped at `maxEventIds`. */
   eventIds: string[]
+  /** The last event counted in it; absent in windows checkpointed before it was. */
+  lastId?: string
   /** value_count: distinct values seen. */
   values?: string[]
   /** value_sum, value_avg: the sum of the field's values (`count` of them). */
@@ -281,25 +291,8 @@ export function createCorrelator(
     at: number,
     eventIds: string[],
     count: number,
-    partial = false,
-  ): Alert => ({
-    id,
-    '@timestamp': new Date(at).toISOString(),
-    rule: { id: c.id, version: c.version, title: c.title, kind: 'correlation' },
-    level: (alertLevels as readonly string[]).includes(c.level ?? '')
-      ? (c.level as AlertLevel)
-      : 'medium',
-    tags: c.tags,
-    entity:
-      c.groupBy.length > 0
-        ? { kind: c.groupBy.join(','), value: group.join(',') }
-        : { kind: 'correlation', value: c.id },
-    event_ids: eventIds.slice(0, cap),
-    message:
-      `${c.title} (${measured(c)} ${count} in ${c.timespanMs / 1000}s, ` +
-      `from ${new Date(from).toISOString()} to ${new Date(at).toISOString()})` +
-      (partial ? '; counted on part of the group, some of its events were dropped at a limit' : ''),
-  })
+    options: { partial?: boolean; countedTo?: number } = {},
+  ): Alert => correlationAlert(c, group, id, from, at, eventIds, count, cap, options)
 
   const countLate = (c: CompiledCorrelation): void => {
     state.late++
@@ -361,14 +354,14 @@ export function createCorrelator(
     const hit = placeEvent(g, kept, measureOf(c), c.timespanMs, meetsOf(c), cap)
     if (!hit) return undefined
     const [at, lastId] = hit.last
-    const id = alertId(c.id, c.version, `${lastId}\u0000${group.join('\u0000')}`)
+    const id = slideAlertId(c, group, lastId)
     // Part of the group was dropped at a limit: the set may repeat one an evicted state
     // already alerted on (its events were counted again), or lack a sum's oldest events.
     const partial =
       hit.first <= (g.partialThrough ?? -Infinity) ||
       (g.cappedThrough ?? -Infinity) > at - c.timespanMs
     if (ruleSet.isStandalone(c.id))
-      out.push(alert(c, group, id, hit.first, at, hit.ids, hit.n, partial))
+      out.push(alert(c, group, id, hit.first, at, hit.ids, hit.n, { partial }))
     // A partial alert feeds nothing: it may be the second for the same events.
     if (partial) return undefined
     return [{ ...event, id, '@timestamp': new Date(at).toISOString() }, at]
@@ -435,13 +428,16 @@ export function createCorrelator(
       }
     }
     const w = state.windows[key]!
-    // A redelivered event must not count twice: exact while the window holds at most `cap`
-    // ids, which covers every threshold up to the cap.
-    if (w.eventIds.includes(event.id)) return
+    // An event that several referenced rules match is one event of the group (SLIDING.md),
+    // stepped once per rule in a row: past `cap` ids, `eventIds` no longer tells, and it
+    // counted twice. A redelivered event must not count twice either: exact while the window
+    // holds at most `cap` ids, which covers every threshold up to the cap.
+    if (w.lastId === event.id || w.eventIds.includes(event.id)) return
+    w.lastId = event.id
     w.count++
     w.last = Math.max(w.last ?? t, t)
     if (w.eventIds.length < cap) w.eventIds.push(event.id)
-    if (w.values && w.values.length < countCeiling(c.condition)) {
+    if (w.values && w.values.length < distinctValuesKept(c.condition, cap)) {
       const v = distinctValue(c, matchedId, event)
       if (v !== '' && !w.values.includes(v)) w.values.push(v)
     }
@@ -600,7 +596,12 @@ export function createCorrelator(
     const n = measure(c, w)
     if (n === undefined || !holds(c.condition, n)) return false
     const id = windowAlertId(c, w.group, w.start)
-    if (ruleSet.isStandalone(c.id)) out.push(alert(c, w.group, id, w.start, w.end, w.eventIds, n))
+    if (ruleSet.isStandalone(c.id)) {
+      // Its distinct values were counted up to a limit: past it, the alert says "more than".
+      const countedTo = w.values ? distinctValuesKept(c.condition, cap) : undefined
+      const options = countedTo === undefined ? {} : { countedTo }
+      out.push(alert(c, w.group, id, w.start, w.end, w.eventIds, n, options))
+    }
     if (!users.has(c.id)) return false
     feed([c.id], windowEvent(c, w), w.end, out)
     return true
@@ -696,10 +697,6 @@ function windowEvent(c: CompiledCorrelation, w: CountWindow): PalisadeEvent {
   return event as PalisadeEvent
 }
 
-function windowAlertId(c: CompiledCorrelation, group: string[], start: number): string {
-  return alertId(c.id, c.version, `${start}\u0000${group.join('\u0000')}`)
-}
-
 /** Event times this far past the wall clock do not advance a watermark. */
 const FUTURE_TOLERANCE_MS = 86_400_000
 
@@ -742,13 +739,6 @@ function measure(c: CompiledCorrelation, w: CountWindow): number | undefined {
   }
 }
 
-/** What an alert's number is: `event_count`, `value_avg of bytes`, `value_percentile p95 of t`. */
-function measured(c: CompiledCorrelation): string {
-  if (!isMetric(c.type)) return c.type
-  const p = c.type === 'value_percentile' ? ` p${c.percentile ?? 50}` : ''
-  return `${c.type}${p} of ${c.field ?? ''}`
-}
-
 /** A field's value as a number: a finite JSON number, or a string that holds only one. */
 function numeric(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined
@@ -757,17 +747,6 @@ function numeric(v: unknown): number | undefined {
 }
 
 const NUMBER = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/
-
-/**
- * How many distinct values a value_count window needs to keep: one more than the largest
- * number its condition names. Past that every comparison (`gt`, `lte`, `eq`, ...) answers the
- * same, so the condition is decided exactly, and a spray of a million user names against one
- * address keeps a few values, not a million.
- */
-function countCeiling(c: CountCondition): number {
-  const bounds = [c.gt, c.gte, c.lt, c.lte, c.eq, c.neq].filter((n) => n !== undefined)
-  return Math.floor(Math.max(0, ...bounds)) + 1
-}
 
 /** Every comparison in the condition holds (several make a range). */
 export function holds(c: CountCondition, n: number): boolean {

@@ -258,6 +258,9 @@ function text(v: unknown): string {
 /** SLIDING.md, walked by hand. */
 function reference(c: CorrelationRule, events: readonly PalisadeEvent[], cap = 100): Alert[] {
   const ruleIds = c.rules.map((r) => rules.find((d) => d.id === r || d.name === r)!.id)
+  const sliding = [c.condition.lt, c.condition.lte, c.condition.eq, c.condition.neq].every(
+    (b) => b === undefined,
+  )
   const groups = new Map<string, { group: string[]; t: number; id: string; v: string }[]>()
   for (const e of events) {
     const matched = new Set(set.evaluate(e).map((r) => r.id))
@@ -273,12 +276,18 @@ function reference(c: CorrelationRule, events: readonly PalisadeEvent[], cap = 1
       seen.add(key)
       const parts = (c.field ?? '').split(',').map(read)
       const v = c.type !== 'value_count' || parts.includes('') ? '' : parts.join('\u0001')
+      // A sliding value_count's group is its events that have a value.
+      if (c.type === 'value_count' && sliding && v === '') continue
       const list = groups.get(key) ?? []
       list.push({ group, t: Date.parse(e['@timestamp']), id: e.id, v })
       groups.set(key, list)
     }
   }
   const T = c.timespanMs
+  type Member = { group: string[]; t: number; id: string; v: string }
+  // A sliding value_count's set stands for each value by its latest event.
+  const standing = (xs: Member[]): Member[] =>
+    c.type === 'value_count' ? xs.filter((x, i) => !xs.slice(i + 1).some((y) => y.v === x.v)) : xs
   const measure = (xs: { v: string }[]): number =>
     c.type === 'event_count' ? xs.length : new Set(xs.map((x) => x.v).filter((v) => v)).size
   const holds = (n: number): boolean => {
@@ -292,9 +301,6 @@ function reference(c: CorrelationRule, events: readonly PalisadeEvent[], cap = 1
       (k.neq === undefined || n !== k.neq)
     )
   }
-  const sliding = [c.condition.lt, c.condition.lte, c.condition.eq, c.condition.neq].every(
-    (b) => b === undefined,
-  )
   const alerts: Alert[] = []
   for (const list of groups.values()) {
     list.sort((a, b) => a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
@@ -304,11 +310,12 @@ function reference(c: CorrelationRule, events: readonly PalisadeEvent[], cap = 1
         const tk = list[k]!.t
         const candidates = list.filter((x, j) => j > after && j <= k && tk - T < x.t)
         if (!holds(measure(candidates))) continue
+        const members = standing(candidates)
         alerts.push({
           group: list[k]!.group,
-          ids: candidates.map((x) => x.id).slice(0, cap),
+          ids: members.map((x) => x.id).slice(0, cap),
           value: measure(candidates),
-          start: candidates[0]!.t,
+          start: members[0]!.t,
           end: tk,
           trigger: list[k]!.id,
           tOpen: null,

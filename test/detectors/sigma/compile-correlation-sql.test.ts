@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest'
 
-import { compileCorrelationSql } from '../../../detectors/sigma/compile-correlation-sql.ts'
+import {
+  compileCorrelationSql,
+  correlationAlertFromRow,
+} from '../../../detectors/sigma/compile-correlation-sql.ts'
 import { SqlUnsupportedError } from '../../../detectors/sigma/compile-sql-value.ts'
 import { RuleCompileError } from '../../../detectors/sigma/compile-value.ts'
+import { slideAlertId, windowAlertId } from '../../../detectors/sigma/correlation-alert.ts'
 import { parseRuleText } from '../../../detectors/sigma/load-rules.ts'
 import type { CorrelationRule, DetectionRule } from '../../../detectors/sigma/sigma-rule.ts'
 
@@ -116,6 +120,51 @@ correlation:
     expect(() => compileCorrelationSql(correlation, [])).toThrow(RuleCompileError)
     expect(() => compileCorrelationSql(correlation, [])).toThrow(
       /references a rule that is not given: failed_password/,
+    )
+  })
+
+  it('makes a row the alert the stream raises: its id from the trigger, or from t_open', () => {
+    const { correlation } = load(counting('{gte: 2}'))
+    const row = {
+      correlation_id: correlation.id,
+      group_values: ['10.0.0.1'],
+      event_ids: ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002'],
+      value: '2',
+      window_start: '1740830400000',
+      window_end: '1740830401000',
+      trigger_event_id: '00000000-0000-4000-8000-000000000002',
+      t_open: null,
+    }
+    const alert = correlationAlertFromRow(row, correlation)
+    expect(alert.id).toBe(slideAlertId(correlation, ['10.0.0.1'], row.trigger_event_id))
+    expect(alert).toMatchObject({
+      '@timestamp': '2025-03-01T12:00:01.000Z',
+      entity: { kind: 'source.ip', value: '10.0.0.1' },
+      event_ids: row.event_ids,
+      message:
+        'many failures (event_count 2 in 300s, from 2025-03-01T12:00:00.000Z to ' +
+        '2025-03-01T12:00:01.000Z)',
+    })
+    const anchored = { ...row, trigger_event_id: null, t_open: 1740830400000 }
+    expect(correlationAlertFromRow(anchored, correlation).id).toBe(
+      windowAlertId(correlation, ['10.0.0.1'], 1740830400000),
+    )
+  })
+
+  it('refuses a row of another correlation, naming both', () => {
+    const { correlation } = load(counting('{gte: 2}'))
+    const row = {
+      correlation_id: 'other',
+      group_values: [],
+      event_ids: [],
+      value: 0,
+      window_start: 0,
+      window_end: 0,
+      trigger_event_id: 'x',
+      t_open: null,
+    }
+    expect(() => correlationAlertFromRow(row, correlation)).toThrow(
+      /correlation 20000000-0000-4000-a000-000000000001 was expected, got one of other/,
     )
   })
 })

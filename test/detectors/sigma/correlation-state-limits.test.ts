@@ -284,6 +284,20 @@ describe('values kept per window', () => {
     expect(correlationAlerts(run(set, users(9)).close())).toHaveLength(1)
     expect(correlationAlerts(run(set, users(10)).close())).toEqual([])
   })
+
+  it('says "more than" the values it kept when a condition without upper bound holds past them', () => {
+    // `neq: 1` holds for any count but one: the window keeps one value more than the 100 event
+    // ids an alert carries, and the alert reports an exact count only up to there.
+    const set = ruleSetFrom(correlation('value_count', 'field: user.name, neq: 1'))
+    const users = (n: number) =>
+      Array.from({ length: n }, (_, i) => fail(i, '203.0.113.7', { user: { name: `u${i}` } }))
+    const many = run(set, users(150))
+    expect(Object.values(many.correlator.state().windows)[0]?.values).toHaveLength(101)
+    const [alert] = correlationAlerts(many.close())
+    expect(alert?.message).toContain('value_count more than 100 in')
+    const [few] = correlationAlerts(run(set, users(100)).close())
+    expect(few?.message).toContain('value_count 100 in')
+  })
 })
 
 describe('a checkpointed state', () => {

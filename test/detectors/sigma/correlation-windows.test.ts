@@ -290,6 +290,24 @@ describe('an anchored window (a condition decided at its end)', () => {
     const homeless = run(set, [ev(0, { ip: undefined }), ev(1, { ip: undefined }), ev(2)])
     expect(homeless.close().map((a) => a.entity.value)).toEqual([''])
   })
+
+  it('counts an event two of its rules match once, past the event ids it keeps', () => {
+    // Found by the SQL equivalence harness: with two ids kept, the third event matched by
+    // both rules was counted twice, and `lt: 5` failed on four events.
+    const also = `title: any sshd event
+id: eeeeeeee-0000-4000-8000-000000000003
+name: any
+logsource: {product: linux, service: sshd}
+detection:
+    s: {event.dataset: sshd}
+    condition: s
+---
+`
+    const both = ruleSetFrom(also + correlation('event_count', 'gte: 4, lt: 5', '[fail, any]'))
+    const four = [ev(0), ev(1000), ev(2000), ev(3000)]
+    const closed = run(both, four, { maxEventIds: 2 }).close()
+    expect(closed.map((a) => a.event_ids)).toEqual([ids(four.slice(0, 2))])
+  })
 })
 
 describe('temporal correlations at the edge of the timespan', () => {
