@@ -254,9 +254,13 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
         people.now(),
       )
       await factorChanged(signedIn, request.ip, 'factor_add', 'webauthn')
-      return reply
-        .status(201)
-        .send({ id: row.id, name: row.name, created_at: row.created_at, aaguid: row.aaguid })
+      // Registering proves the authenticator is at hand, as confirming a TOTP code does: the
+      // session counts it as its second factor, under a new id.
+      const session = await completeFactor(db, people, request, reply, signedIn, 'webauthn')
+      return reply.status(201).send({
+        credential: { id: row.id, name: row.name, created_at: row.created_at, aaguid: row.aaguid },
+        session,
+      })
     },
   )
 

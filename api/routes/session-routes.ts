@@ -350,7 +350,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteDeps> = async (app
           outcome: 'failure',
           reason: 'counter_not_increased',
           details: {
-            credential_id: result.credential.id.slice(0, 256),
+            authenticator_id: result.credential.id.slice(0, 256),
             stored_counter: result.stored,
             received_counter: result.received,
           },
@@ -359,7 +359,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteDeps> = async (app
           'PAL_CLONED_AUTHENTICATOR',
           `the authenticator's sign counter went from ${result.stored} to ${result.received}: ` +
             'it may be cloned, so it is refused; an alert was raised',
-          { status: 401, context: { credential_id: result.credential.id } },
+          { status: 401, context: { authenticator_id: result.credential.id } },
         )
       }
       await clearFailures(db, keys)
