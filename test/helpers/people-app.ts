@@ -47,10 +47,10 @@ export interface PeopleApp {
 }
 
 export async function startPeopleApp(
-  options: { attestation?: 'none' | 'direct' } = {},
+  options: { attestation?: 'none' | 'direct'; stateUrl?: string } = {},
 ): Promise<PeopleApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'palisade-people-'))
-  const state = await openStateStore({ dataDir })
+  const state = await openStateStore({ dataDir, url: options.stateUrl })
   const audit: AuditEntryInput[] = []
   const auditLog: AuditLog = {
     async record(entry) {
