@@ -1,5 +1,6 @@
 import type { RegistrationResponseJSON } from '@simplewebauthn/server'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { answers, SESSION_401, STEP_UP } from './error-responses.ts'
 import { z } from 'zod'
 
 import {
@@ -83,7 +84,14 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
 
   app.get(
     '/v1/me/factors',
-    { onRequest: session, schema: { summary: 'My second factors', tags: ['factors'] } },
+    {
+      onRequest: session,
+      schema: {
+        summary: 'My second factors',
+        tags: ['factors'],
+        response: answers(200, { 401: SESSION_401 }),
+      },
+    },
     async (request) => factorSummary(db, request.signedIn!.user),
   )
 
@@ -97,6 +105,7 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
           'The secret is stored encrypted and takes effect once a code from it is confirmed. ' +
           'Errors: 401 step_up_required, 503 PAL_KEK_MISSING.',
         tags: ['factors'],
+        response: answers(200, { 401: [...SESSION_401, STEP_UP], 503: ['PAL_KEK_MISSING'] }),
       },
     },
     async (request) => {
@@ -123,6 +132,11 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
         summary: 'Confirm TOTP enrolment with a code from the new secret',
         description: 'Errors: 401 PAL_TOTP_REFUSED, 409 PAL_FACTOR_ABSENT.',
         tags: ['factors'],
+        response: answers(200, {
+          400: ['PAL_INVALID_REQUEST'],
+          401: [...SESSION_401, 'PAL_TOTP_REFUSED'],
+          409: ['PAL_FACTOR_ABSENT'],
+        }),
         body: z.strictObject({
           code: z.string().regex(TOTP_CODE, { error: 'expected a code of six digits' }),
         }),
@@ -160,7 +174,11 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
     '/v1/me/totp',
     {
       onRequest: session,
-      schema: { summary: 'Remove my TOTP authenticator (step-up)', tags: ['factors'] },
+      schema: {
+        summary: 'Remove my TOTP authenticator (step-up)',
+        tags: ['factors'],
+        response: answers(200, { 401: [...SESSION_401, STEP_UP] }),
+      },
     },
     async (request, reply) => {
       const signedIn = request.signedIn!
@@ -182,6 +200,7 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
       schema: {
         summary: 'Ten new recovery codes, shown once; the old ones stop working (step-up)',
         tags: ['factors'],
+        response: answers(200, { 401: [...SESSION_401, STEP_UP] }),
       },
     },
     async (request) => {
@@ -215,6 +234,7 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
         summary: 'Options to register a security key or passkey',
         description: 'Errors: 401 step_up_required (when a factor exists).',
         tags: ['factors'],
+        response: answers(200, { 401: [...SESSION_401, STEP_UP] }),
       },
     },
     async (request) => {
@@ -235,6 +255,16 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
           'Errors: 400 PAL_INVALID_REQUEST, PAL_WEBAUTHN_NO_CHALLENGE, PAL_WEBAUTHN_REFUSED, ' +
           'PAL_ATTESTATION_REQUIRED; 409 for a credential already registered.',
         tags: ['factors'],
+        response: answers(201, {
+          400: [
+            'PAL_INVALID_REQUEST',
+            'PAL_WEBAUTHN_NO_CHALLENGE',
+            'PAL_WEBAUTHN_REFUSED',
+            'PAL_ATTESTATION_REQUIRED',
+          ],
+          401: SESSION_401,
+          409: ['PAL_WEBAUTHN_REFUSED'],
+        }),
         body: z.strictObject({
           name: z.string().min(1).max(100).default('security key'),
           response: registrationResponse,
@@ -271,6 +301,7 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
       schema: {
         summary: 'Remove one of my WebAuthn credentials (step-up)',
         tags: ['factors'],
+        response: answers(200, { 401: [...SESSION_401, STEP_UP], 404: ['PAL_NOT_FOUND'] }),
         params: z.object({ id: z.string().min(1).max(1366) }),
       },
     },

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { answers, PARTIAL_SESSION_401, SESSION_401 } from './error-responses.ts'
 import { z } from 'zod'
 
 import {
@@ -75,6 +76,11 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteDeps> = async (app
           'true and the session may only verify it (401 PAL_MFA_REQUIRED elsewhere). ' +
           'Errors: 401 PAL_SIGN_IN_FAILED, 429 PAL_LOCKED_OUT.',
         tags: ['session'],
+        response: answers(201, {
+          400: ['PAL_INVALID_REQUEST'],
+          401: ['PAL_SIGN_IN_FAILED'],
+          429: ['PAL_LOCKED_OUT'],
+        }),
         security: [],
         body: signInBody,
       },
@@ -136,6 +142,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteDeps> = async (app
       schema: {
         summary: 'The signed-in user, their factors and step-up freshness',
         tags: ['session'],
+        response: answers(200, { 401: PARTIAL_SESSION_401 }),
       },
     },
     async (request) => describeSession(db, people, request.signedIn!),
@@ -145,7 +152,11 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteDeps> = async (app
     '/v1/session',
     {
       onRequest: partial,
-      schema: { summary: 'Sign out: end this session', tags: ['session'] },
+      schema: {
+        summary: 'Sign out: end this session',
+        tags: ['session'],
+        response: answers(200, { 401: PARTIAL_SESSION_401 }),
+      },
     },
     async (request, reply) => {
       const { session, user } = request.signedIn!
@@ -169,6 +180,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteDeps> = async (app
       schema: {
         summary: "Sign out everywhere: end all of this user's sessions",
         tags: ['session'],
+        response: answers(200, { 401: SESSION_401 }),
       },
     },
     async (request, reply) => {
@@ -197,6 +209,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteDeps> = async (app
           'Errors: 400 PAL_INVALID_REQUEST (not six digits), 401 PAL_TOTP_REFUSED (wrong, ' +
           'outside one step of drift, or used before), 409 PAL_FACTOR_ABSENT, 429 PAL_LOCKED_OUT.',
         tags: ['session'],
+        response: answers(200, {
+          400: ['PAL_INVALID_REQUEST'],
+          401: [...PARTIAL_SESSION_401, 'PAL_TOTP_REFUSED'],
+          409: ['PAL_FACTOR_ABSENT'],
+          429: ['PAL_LOCKED_OUT'],
+          503: ['PAL_KEK_MISSING'],
+        }),
         body: z.strictObject({
           code: z.string().regex(TOTP_CODE, { error: 'expected a code of six digits' }),
         }),
@@ -244,6 +263,11 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteDeps> = async (app
         summary: 'Use a recovery code instead of a second factor (each works once)',
         description: 'Errors: 401 PAL_RECOVERY_CODE_REFUSED, 429 PAL_LOCKED_OUT.',
         tags: ['session'],
+        response: answers(200, {
+          400: ['PAL_INVALID_REQUEST'],
+          401: [...PARTIAL_SESSION_401, 'PAL_RECOVERY_CODE_REFUSED'],
+          429: ['PAL_LOCKED_OUT'],
+        }),
         body: z.strictObject({ code: z.string().min(1).max(64) }),
       },
     },
@@ -285,6 +309,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteDeps> = async (app
           'User verification is required when the session already has a second factor ' +
           '(step-up), preferred otherwise. Errors: 409 PAL_FACTOR_ABSENT.',
         tags: ['session'],
+        response: answers(200, { 401: PARTIAL_SESSION_401, 409: ['PAL_FACTOR_ABSENT'] }),
       },
     },
     async (request) => {
@@ -313,6 +338,11 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteDeps> = async (app
           'challenge, origin, RP id, signature or missing user verification), 401 ' +
           'PAL_CLONED_AUTHENTICATOR (sign counter did not grow), 429 PAL_LOCKED_OUT.',
         tags: ['session'],
+        response: answers(200, {
+          400: ['PAL_INVALID_REQUEST', 'PAL_WEBAUTHN_NO_CHALLENGE', 'PAL_WEBAUTHN_REFUSED'],
+          401: [...PARTIAL_SESSION_401, 'PAL_CLONED_AUTHENTICATOR'],
+          429: ['PAL_LOCKED_OUT'],
+        }),
         body: authenticationResponse,
       },
     },
@@ -374,6 +404,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteDeps> = async (app
         summary: 'Use a one-time enrolment token to set a new user\u2019s password',
         description: 'Errors: 401 PAL_ENROLMENT_INVALID (unknown, used or expired token).',
         tags: ['session'],
+        response: answers(200, { 400: ['PAL_INVALID_REQUEST'], 401: ['PAL_ENROLMENT_INVALID'] }),
         security: [],
         body: z.strictObject({ token: z.string().min(1).max(200), password: newPassword }),
       },

@@ -1,3 +1,4 @@
+import { answers, SCOPE_401, STEP_UP } from './error-responses.ts'
 import { randomBytes } from 'node:crypto'
 
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
@@ -69,7 +70,11 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteDeps> = async (app, deps
     {
       onRequest: read,
       config: { audit: { action: 'user.list' } },
-      schema: { summary: 'People who can sign in', tags: ['users'] },
+      schema: {
+        summary: 'People who can sign in',
+        tags: ['users'],
+        response: answers(200, { 401: SCOPE_401, 403: ['PAL_AUTH_SCOPE'] }),
+      },
     },
     async () => ({ items: (await listUsers(db)).map(publicUser) }),
   )
@@ -83,6 +88,12 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteDeps> = async (app, deps
         summary: 'Add a person; answers a one-time enrolment link, shown once',
         description: 'Errors: 401 step_up_required, 409 PAL_USER_EXISTS.',
         tags: ['users'],
+        response: answers(201, {
+          400: ['PAL_INVALID_REQUEST'],
+          401: [...SCOPE_401, STEP_UP],
+          403: ['PAL_AUTH_SCOPE'],
+          409: ['PAL_USER_EXISTS'],
+        }),
         body: z.strictObject({
           name: z
             .string()
@@ -129,6 +140,12 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteDeps> = async (app, deps
       schema: {
         summary: "Change a person's role or disable them; ends their sessions",
         tags: ['users'],
+        response: answers(200, {
+          400: ['PAL_INVALID_REQUEST'],
+          401: [...SCOPE_401, STEP_UP],
+          403: ['PAL_AUTH_SCOPE'],
+          404: ['PAL_NOT_FOUND'],
+        }),
         params: userParams,
         body: z.strictObject({ role: z.enum(roles).optional(), disabled: z.boolean().optional() }),
       },
@@ -161,6 +178,11 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteDeps> = async (app, deps
       schema: {
         summary: "Remove a person's second factors and recovery codes; ends their sessions",
         tags: ['users'],
+        response: answers(200, {
+          401: [...SCOPE_401, STEP_UP],
+          403: ['PAL_AUTH_SCOPE'],
+          404: ['PAL_NOT_FOUND'],
+        }),
         params: userParams,
       },
     },

@@ -207,6 +207,26 @@ describe('every route, for every role, every token and no credentials', () => {
     )
   })
 
+  it('documents the error codes of every people route in OpenAPI', async () => {
+    const doc = (await palisade.request('GET', '/docs/json')).body as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>
+    }
+    const people = /^\/v1\/(session|sessions|enrolment|me|users)\b/
+    for (const [path, methods] of Object.entries(doc.paths).filter(([p]) => people.test(p))) {
+      for (const [method, operation] of Object.entries(methods)) {
+        const errors = JSON.stringify(
+          Object.entries(operation.responses).filter(([status]) => status >= '400'),
+        )
+        expect(errors, `${method} ${path}`).toMatch(/"PAL_[A-Z_]+"/)
+      }
+    }
+    const totp = doc.paths['/v1/session/totp']!.post!.responses
+    expect(JSON.stringify(totp['401'])).toContain('PAL_TOTP_REFUSED')
+    expect(JSON.stringify(totp['429'])).toContain('PAL_LOCKED_OUT')
+    const addUser = doc.paths['/v1/users']!.post!.responses
+    expect(JSON.stringify(addUser['401'])).toContain('step_up_required')
+  })
+
   it('answers each caller as the table says', async () => {
     const problems: string[] = []
     for (const [route, access] of Object.entries(routes)) {
