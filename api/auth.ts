@@ -130,9 +130,7 @@ export function requireScope(
 
     const tokenScope = scope === 'audit_export' ? 'admin' : scope
     if (!token.scopes.includes(tokenScope) && !token.scopes.includes('admin')) {
-      request.token = token
-      if (audit) await auditScopeRefusal(audit, request, tokenScope, token.scopes.join(','))
-      request.token = undefined
+      if (audit) await auditScopeRefusal(audit, request, tokenScope, token.scopes.join(','), token)
       throw new PalisadeError(
         'PAL_AUTH_SCOPE',
         `this request needs a token with the "${tokenScope}" scope; ` +
@@ -239,12 +237,13 @@ async function auditScopeRefusal(
   request: FastifyRequest,
   required: Permission,
   held: string,
+  token?: ApiToken,
 ): Promise<void> {
   const declared = request.routeOptions.config.audit
   const params = request.params as Record<string, unknown> | undefined
   const id = declared?.target?.id ?? params?.['id']
   await audit.record({
-    ...auditContext(request),
+    ...auditContext(request, token),
     action: declared?.action ?? 'api.request',
     ...(declared?.target && typeof id === 'string' && id !== ''
       ? { target: { kind: declared.target.kind, id: id.slice(0, 256) } }

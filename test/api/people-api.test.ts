@@ -380,6 +380,25 @@ describe('people: step-up', () => {
   })
 })
 
+describe('people: the slower per-user limit on second factors', () => {
+  it('stops a guesser who holds the password and spreads codes over many addresses', async () => {
+    await addPerson(people, 'judy', 'analyst')
+    const owner = await signIn('judy', 'correct horse battery staple', '192.0.2.50')
+    const secret = await enrolTotp(owner)
+    nextStep()
+    const good = await totpAt(secret, people.clock.now)
+    const wrong = good === '000000' ? '111111' : '000000'
+    for (let address = 1; address <= 4; address++) {
+      const guesser = await signIn('judy', 'correct horse battery staple', `203.0.113.${address}`)
+      for (let i = 0; i < 5; i++) await guesser.send('POST', '/v1/session/totp', { code: wrong })
+    }
+    const fresh = await signIn('judy', 'correct horse battery staple', '203.0.113.99')
+    const locked = await fresh.send('POST', '/v1/session/totp', { code: good })
+    expect(locked.status).toBe(429)
+    expect(locked.body.error.limit).toBe('user')
+  })
+})
+
 describe('service tokens', () => {
   it('are refused once expired', async () => {
     const { token } = await createToken(people.state.db, 'short-lived', ['read'], {
