@@ -9,51 +9,18 @@ import {
   RECOVERY_CODE_COUNT,
 } from '../../auth/recovery-codes.ts'
 import { checkTotp, newTotpSecret, TOTP_CODE, totpEnrolment } from '../../auth/totp-factor.ts'
-import {
-  listCredentials,
-  registerCredential,
-  registrationOptions,
-  relyingParty,
-} from '../../auth/webauthn-ceremonies.ts'
-import type { RelyingParty } from '../../auth/webauthn-ceremonies.ts'
+import { registerCredential, registrationOptions } from '../../auth/webauthn-ceremonies.ts'
 import { PalisadeError } from '../../platform/errors.ts'
 import type { StateDb } from '../../platform/state/state-store.ts'
 import { findUser, hasSecondFactor, updateUser } from '../../platform/state/users.ts'
-import type { UserRow } from '../../platform/state/users.ts'
 import { requireRecentFactor, requireSession } from '../auth.ts'
 import type { PeopleContext, SignedIn } from '../people-context.ts'
-import { completeFactor, kekMissing } from './session-routes.ts'
+import { completeFactor, factorSummary, kekMissing, rpFor } from '../complete-factor.ts'
 import { registrationResponse } from './webauthn-schemas.ts'
 
 export interface FactorRouteDeps {
   db: StateDb
   people: PeopleContext
-}
-
-/** The relying party people's browsers talk to. */
-export function rpFor(people: PeopleContext): RelyingParty {
-  return relyingParty(people.publicUrl ?? 'http://localhost', people.issuer, people.attestation)
-}
-
-/** What second factors a user has, without any secret. */
-export async function factorSummary(db: StateDb, user: UserRow) {
-  const credentials = await listCredentials(db, user.id)
-  const codes = await db
-    .selectFrom('recovery_codes')
-    .select('code_hash')
-    .where('user_id', '=', user.id)
-    .where('used_at', 'is', null)
-    .execute()
-  return {
-    totp: user.totp_confirmed === 1,
-    webauthn: credentials.map((c) => ({
-      id: c.id,
-      name: c.name,
-      created_at: c.created_at,
-      last_used_at: c.last_used_at,
-    })),
-    recovery_codes_left: codes.length,
-  }
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { answers, PARTIAL_SESSION_401, SESSION_401 } from './error-responses.ts'
 import { z } from 'zod'
@@ -35,9 +34,15 @@ import {
 import type { UserRow } from '../../platform/state/users.ts'
 import { requireSession } from '../auth.ts'
 import { clearSessionCookie, SESSION_COOKIE, setSessionCookie } from '../people-context.ts'
-import type { PeopleContext, SignedIn } from '../people-context.ts'
+import type { PeopleContext } from '../people-context.ts'
 import { authenticationResponse } from './webauthn-schemas.ts'
-import { factorSummary, rpFor } from './factor-routes.ts'
+import {
+  completeFactor,
+  describeSession,
+  factorSummary,
+  kekMissing,
+  rpFor,
+} from '../complete-factor.ts'
 
 export interface SessionRouteDeps {
   db: StateDb
@@ -507,15 +512,6 @@ function openTotpSecret(people: PeopleContext, user: UserRow): string {
   return people.secrets.open(user.totp_secret!, `totp:${user.id}`).toString('utf8')
 }
 
-export function kekMissing(): PalisadeError {
-  return new PalisadeError(
-    'PAL_KEK_MISSING',
-    'no key-encryption key for TOTP secrets: set the environment variable named by ' +
-      'people.kekEnv (PALISADE_KEK) to 32 random bytes in base64',
-    { status: 503 },
-  )
-}
-
 function lastStep(user: UserRow): number | null {
   return user.totp_last_step === null ? null : Number(user.totp_last_step)
 }
@@ -528,48 +524,4 @@ async function claimStep(db: StateDb, user: UserRow, step: number): Promise<bool
     .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]))
     .executeTakeFirst()
   return Number(result.numUpdatedRows) === 1
-}
-
-/**
- * A second factor verified: the session is replaced by one with a new id that records the
- * factor and its time (a privilege change, OWASP Session Management: renew the id), and the
- * event is recorded.
- */
-export async function completeFactor(
-  db: StateDb,
-  people: PeopleContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  { session, user }: SignedIn,
-  method: string,
-) {
-  const now = people.now()
-  const { cookie, row } = await createSession(db, user.id, now, {
-    created_at: session.created_at,
-    mfa_at: now.toISOString(),
-    mfa_method: method,
-  })
-  await deleteSession(db, session.id)
-  setSessionCookie(request, reply, cookie, people.absoluteMs)
-  request.signedIn = { session: row, user }
-  await people.events.record({
-    ...baseEvent(user, request.ip, method, now),
-    action: 'mfa_verify',
-    outcome: 'success',
-    details: { step_up: session.mfa_at !== null },
-  })
-  return describeSession(db, people, { session: row, user })
-}
-
-async function describeSession(db: StateDb, people: PeopleContext, { session, user }: SignedIn) {
-  const mfaAt = session.mfa_at === null ? null : new Date(session.mfa_at).getTime()
-  return {
-    user: publicUser(user),
-    mfa_required: session.mfa_at === null && (await hasSecondFactor(db, user)),
-    mfa_at: session.mfa_at,
-    mfa_method: session.mfa_method,
-    step_up_until: mfaAt === null ? null : new Date(mfaAt + people.stepUpMs).toISOString(),
-    expires_at: new Date(new Date(session.created_at).getTime() + people.absoluteMs).toISOString(),
-    factors: await factorSummary(db, user),
-  }
 }
