@@ -99,7 +99,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteDeps> = async (app
         attemptKey(ATTEMPT_RULES.address, ip),
       ]
       const base = { user: { name }, ip, factor: 'password', time: now }
-      await refuseIfLocked(db, people, keys, base, now)
+      await refuseIfLocked(db, people, keys, { ...base, action: 'sign_in' }, now)
 
       const user = await findUserByName(db, name)
       const usable = user && user.password_hash !== null && user.disabled_at === null
@@ -232,7 +232,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteDeps> = async (app
       const now = people.now()
       const keys = factorKeys(user, request.ip)
       const base = baseEvent(user, request.ip, 'totp', now)
-      await refuseIfLocked(db, people, keys, base, now)
+      await refuseIfLocked(db, people, keys, { ...base, action: 'mfa_verify' }, now)
 
       if (user.totp_confirmed !== 1 || user.totp_secret === null) {
         throw new PalisadeError('PAL_FACTOR_ABSENT', 'this user has no TOTP authenticator', {
@@ -282,7 +282,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteDeps> = async (app
       const now = people.now()
       const keys = factorKeys(user, request.ip)
       const base = baseEvent(user, request.ip, 'recovery_code', now)
-      await refuseIfLocked(db, people, keys, base, now)
+      await refuseIfLocked(db, people, keys, { ...base, action: 'mfa_verify' }, now)
 
       const used = await db
         .updateTable('recovery_codes')
@@ -357,7 +357,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRouteDeps> = async (app
       const now = people.now()
       const keys = factorKeys(user, request.ip)
       const base = baseEvent(user, request.ip, 'webauthn', now)
-      await refuseIfLocked(db, people, keys, base, now)
+      await refuseIfLocked(db, people, keys, { ...base, action: 'mfa_verify' }, now)
 
       const stepUp = session.mfa_at !== null
       let result
@@ -465,19 +465,19 @@ function factorKeys(user: UserRow, ip: string): AttemptKey[] {
 
 type EventBase = Omit<AuthEvent, 'action' | 'outcome'>
 
+/** Refuses an attempt while one of its keys is locked, recorded as a failed `attempt.action`. */
 async function refuseIfLocked(
   db: StateDb,
   people: PeopleContext,
   keys: AttemptKey[],
-  base: EventBase,
+  attempt: EventBase & { action: 'sign_in' | 'mfa_verify' },
   now: Date,
 ): Promise<void> {
   const locked = await lockedKey(db, keys, now)
   if (!locked) return
   const retryAfter = Math.ceil((locked.until.getTime() - now.getTime()) / 1000)
   await people.events.record({
-    ...base,
-    action: 'sign_in',
+    ...attempt,
     outcome: 'failure',
     reason: 'locked',
     details: { locked_by: locked.key.rule.kind },
