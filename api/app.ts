@@ -1,3 +1,4 @@
+import fastifyCookie from '@fastify/cookie'
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import Fastify, { LogController } from 'fastify'
@@ -16,12 +17,16 @@ import type { AnalyticsStore } from '../platform/clickhouse/analytics-store.ts'
 import type { Metrics } from '../platform/metrics/metrics.ts'
 import type { StateStore } from '../platform/state/state-store.ts'
 import { handleError } from './error-handler.ts'
+import type { PeopleContext } from './people-context.ts'
 import { auditRoutes } from './routes/audit-routes.ts'
 import { deadLetterRoutes } from './routes/dead-letter-routes.ts'
+import { factorRoutes } from './routes/factor-routes.ts'
 import { healthRoutes } from './routes/health-routes.ts'
 import { ingestRoutes } from './routes/ingest-routes.ts'
 import { queryRoutes } from './routes/query-routes.ts'
+import { sessionRoutes } from './routes/session-routes.ts'
 import { tokenRoutes } from './routes/token-routes.ts'
+import { userRoutes } from './routes/user-routes.ts'
 
 export interface AppDeps {
   store: AnalyticsStore
@@ -36,6 +41,8 @@ export interface AppDeps {
   bodyLimitBytes: number
   timeZone: string
   version: string
+  /** Sign-in, sessions and second factors; without it only bearer tokens are accepted. */
+  people?: PeopleContext
 }
 
 /** The HTTP API: a thin layer that checks the caller and the input, then calls the domain. */
@@ -67,13 +74,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           'Ingest security events, read alerts and events, manage dead letters, prove the audit log.',
       },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: 'palisade_session' },
+        },
       },
-      security: [{ bearer: [] }],
+      security: [{ bearer: [] }, { session: [] }],
     },
     transform: jsonSchemaTransform,
   })
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
+  await app.register(fastifyCookie)
+  if (deps.people) app.decorate('people', deps.people)
 
   const db = deps.state.db
   await app.register(healthRoutes, { store: deps.store, state: deps.state, metrics: deps.metrics })
@@ -87,6 +99,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     timeZone: deps.timeZone,
   })
   await app.register(tokenRoutes, { db, audit: deps.audit })
+  if (deps.people) {
+    const people = deps.people
+    await app.register(sessionRoutes, { db, people })
+    await app.register(factorRoutes, { db, people })
+    await app.register(userRoutes, { db, audit: deps.audit, people })
+  }
   await app.register(auditRoutes, {
     db,
     log: deps.audit,

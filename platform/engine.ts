@@ -8,6 +8,8 @@ import { buildApp } from '../api/app.ts'
 import { auditExportRoutes } from '../api/routes/audit-routes.ts'
 import { ruleRoutes } from '../api/routes/rule-routes.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
+import { AuthEvents } from '../auth/auth-events.ts'
+import { SecretBox } from '../auth/secret-box.ts'
 import { ClickHouseCheckpointStore } from '../audit/checkpoint-store.ts'
 import type { CheckpointStore } from '../audit/checkpoint-store.ts'
 import { Checkpointer } from '../audit/checkpointer.ts'
@@ -241,7 +243,29 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       })
     }
 
+    const apiLogger = logger.child({ component: 'api' })
+    const { people: peopleConfig } = config
+    const secrets = SecretBox.fromEnv(peopleConfig.kekEnv)
+    if (!secrets) {
+      apiLogger.warn(
+        { env: peopleConfig.kekEnv },
+        'no key-encryption key in the environment: TOTP enrolment and sign-in are refused',
+      )
+    }
     const app = await buildApp({
+      people: {
+        idleMs: peopleConfig.idleMinutes * 60_000,
+        absoluteMs: peopleConfig.absoluteHours * 3_600_000,
+        stepUpMs: peopleConfig.stepUpMinutes * 60_000,
+        enrolmentMs: peopleConfig.enrolmentHours * 3_600_000,
+        issuer: peopleConfig.issuer,
+        // WebAuthn needs a host name as RP id: browsers refuse an IP address (§5.1.3).
+        publicUrl: peopleConfig.publicUrl ?? `http://localhost:${config.http.port}`,
+        attestation: peopleConfig.webauthn.attestation,
+        secrets,
+        events: new AuthEvents(audit, pipeline, apiLogger),
+        now: () => new Date(),
+      },
       store,
       state,
       audit,
@@ -249,7 +273,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       signer,
       pipeline,
       metrics,
-      logger: logger.child({ component: 'api' }),
+      logger: apiLogger,
       bodyLimitBytes: config.http.bodyLimitBytes,
       timeZone: config.syslog.timeZone,
       version: packageInfo.version,

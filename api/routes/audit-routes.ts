@@ -188,13 +188,15 @@ const contentTypes: Record<string, string> = {
 
 /**
  * Signed audit exports (audit/export/export-format.ts): start one, follow it, download its
- * files. Every route needs an `admin` token, the reads too: an export holds every entry of its
- * range in clear (who acted, on what, from which address), which no `read` route shows, and
- * `read` tokens are the ones dashboards and analysts hold. Starting an export is audited
- * before it is answered, refusals included.
+ * files. Every route needs an `admin` token or a person with the `audit_export` permission
+ * (admin, compliance), the reads too: an export holds every entry of its range in clear (who
+ * acted, on what, from which address), which no `read` route shows, and `read` tokens are the
+ * ones dashboards and analysts hold. A person also needs a recent second factor (step-up), for
+ * the reads as well, since a download is the export. Starting an export is audited before it
+ * is answered, refusals included.
  */
 export const auditExportRoutes: FastifyPluginAsyncZod<AuditExportRouteDeps> = async (app, deps) => {
-  const admin = requireScope(deps.db, 'admin', deps.audit)
+  const admin = requireScope(deps.db, 'audit_export', deps.audit, { stepUp: true })
   const { exports } = deps
 
   app.post(

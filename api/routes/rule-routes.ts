@@ -69,7 +69,8 @@ const toggleBody = z.strictObject({
  */
 export const ruleRoutes: FastifyPluginAsyncZod<RuleRouteDeps> = async (app, deps) => {
   const read = requireScope(deps.db, 'read')
-  const admin = requireScope(deps.db, 'admin', deps.audit)
+  // Turning a rule off or reloading changes what is detected: a sensitive action (step-up).
+  const admin = requireScope(deps.db, 'admin', deps.audit, { stepUp: true })
   const { rules, audit } = deps
   const describe = () => describeRules(rules.live, (id) => rules.isEnabled(id))
 

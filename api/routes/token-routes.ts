@@ -25,6 +25,8 @@ export interface TokenRouteDeps {
  */
 export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteDeps> = async (app, { db, audit }) => {
   const admin = requireScope(db, 'admin', audit)
+  // Making or revoking a key is a key operation: a person needs a recent second factor.
+  const keyOperation = requireScope(db, 'admin', audit, { stepUp: true })
 
   app.get(
     '/v1/tokens',
@@ -41,7 +43,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteDeps> = async (app, { 
   app.post(
     '/v1/tokens',
     {
-      onRequest: admin,
+      onRequest: keyOperation,
       config: { audit: { action: 'token.create' } },
       schema: {
         summary: 'Create an API token',
@@ -49,17 +51,30 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteDeps> = async (app, { 
         body: z.object({
           name: z.string().min(1).max(100),
           scopes: z.array(z.enum(tokenScopes)).min(1),
+          expires_in_days: z
+            .number()
+            .int()
+            .min(1)
+            .max(3650)
+            .default(90)
+            .meta({ description: 'Days until the token is refused; 90 unless told' }),
         }),
       },
     },
     async (request, reply) => {
-      const { token, record } = await createToken(db, request.body.name, request.body.scopes)
+      const { name, scopes, expires_in_days: days } = request.body
+      const expiresAt = new Date(Date.now() + days * 86_400_000)
+      const { token, record } = await createToken(db, name, scopes, { expiresAt })
       await audit.record({
         ...auditContext(request),
         action: 'token.create',
         target: { kind: 'token', id: record.id },
         outcome: 'success',
-        details: { name: record.name, scopes: record.scopes.join(',') },
+        details: {
+          name: record.name,
+          scopes: record.scopes.join(','),
+          expires_at: record.expires_at ?? 'never',
+        },
       })
       return reply.status(201).send({ ...record, token })
     },
@@ -68,7 +83,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRouteDeps> = async (app, { 
   app.delete(
     '/v1/tokens/:id',
     {
-      onRequest: admin,
+      onRequest: keyOperation,
       config: { audit: { action: 'token.revoke', target: { kind: 'token' } } },
       schema: {
         summary: 'Revoke an API token',

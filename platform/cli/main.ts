@@ -15,6 +15,7 @@ import { registerRulesCommands } from './rules-command.ts'
 import { registerRulesManageCommands } from './rules-manage-command.ts'
 import { registerRulesTestCommand } from './rules-test-command.ts'
 import { registerStartCommand } from './start-command.ts'
+import { registerUsersCommands } from './users-command.ts'
 
 const program = new Command('palisade')
   .description('Palisade: security events in, Sigma detections and alerts out')
@@ -42,6 +43,7 @@ registerRulesManageCommands(program, client)
 registerAuditCommands(program, client)
 registerConfigCommands(program, serverOptions)
 registerAnomalyCommands(program)
+registerUsersCommands(program, client)
 
 /** Options that configure a running server; `start` and `config check` take them. */
 function serverOptions(command: Command): Command {

@@ -198,6 +198,44 @@ export const configSchema = z.strictObject({
         .default({ kind: 'software' }),
     })
     .prefault({}),
+  people: z
+    .strictObject({
+      /**
+       * Where people reach the API, as their browser writes it (`https://palisade.example`):
+       * the enrolment link starts with it, and WebAuthn takes its origin and host as the
+       * expected origin and RP id. Absent, the API's own address on loopback.
+       */
+      publicUrl: z.url().optional(),
+      /** A session unused for this long ends (NIST SP 800-63B §7.2: 30 minutes at AAL2). */
+      idleMinutes: z.number().int().positive().default(30),
+      /** A session ends this long after sign-in however busy (SP 800-63B §7.2: 12 hours). */
+      absoluteHours: z.number().int().positive().default(12),
+      /** How recent a second factor must be for a sensitive action (step-up). */
+      stepUpMinutes: z.number().int().positive().default(10),
+      /** How long a one-time enrolment link from `users add` stays valid. */
+      enrolmentHours: z.number().int().positive().default(24),
+      /**
+       * The NAME of the environment variable holding the key-encryption key for TOTP
+       * secrets: 32 bytes in base64. The key is never in the configuration nor in the state
+       * store, so a copy of either leaks no secret.
+       */
+      kekEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
+        .default('PALISADE_KEK'),
+      /** Name shown in authenticator apps and on security-key prompts. */
+      issuer: z.string().min(1).max(64).default('Palisade'),
+      webauthn: z
+        .strictObject({
+          /**
+           * `none` accepts any authenticator without asking who made it; `direct` asks for
+           * an attestation statement and refuses a registration that brings none (fmt none).
+           */
+          attestation: z.enum(['none', 'direct']).default('none'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -65,6 +65,13 @@ export const environmentVariables: Record<
   PALISADE_PKCS11_ALGORITHM: { path: 'audit.signer.algorithm', kind: 'string' },
   PALISADE_PKCS11_PIN_ENV: { path: 'audit.signer.pinEnv', kind: 'string' },
   PALISADE_PKCS11_GENERATE_KEY: { path: 'audit.signer.generateKey', kind: 'bool' },
+  PALISADE_PUBLIC_URL: { path: 'people.publicUrl', kind: 'string' },
+  PALISADE_SESSION_IDLE_MINUTES: { path: 'people.idleMinutes', kind: 'int' },
+  PALISADE_SESSION_ABSOLUTE_HOURS: { path: 'people.absoluteHours', kind: 'int' },
+  PALISADE_STEP_UP_MINUTES: { path: 'people.stepUpMinutes', kind: 'int' },
+  PALISADE_ENROLMENT_HOURS: { path: 'people.enrolmentHours', kind: 'int' },
+  PALISADE_KEK_ENV: { path: 'people.kekEnv', kind: 'string' },
+  PALISADE_WEBAUTHN_ATTESTATION: { path: 'people.webauthn.attestation', kind: 'string' },
   PALISADE_LOG_LEVEL: { path: 'log.level', kind: 'string' },
 }
 

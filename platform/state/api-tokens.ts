@@ -15,6 +15,8 @@ export interface ApiToken {
   name: string
   scopes: TokenScope[]
   created_at: string
+  /** After this the token is refused; null for one that never expires. */
+  expires_at: string | null
 }
 
 /** Prefix that makes a Palisade token recognisable to secret scanners and to people. */
@@ -28,24 +30,41 @@ export async function createToken(
   db: StateDb,
   name: string,
   scopes: TokenScope[],
+  options: { expiresAt?: Date } = {},
 ): Promise<{ token: string; record: ApiToken }> {
   const token = PREFIX + randomBytes(32).toString('base64url')
-  const record: ApiToken = { id: newId(), name, scopes, created_at: new Date().toISOString() }
+  const record: ApiToken = {
+    id: newId(),
+    name,
+    scopes,
+    created_at: new Date().toISOString(),
+    expires_at: options.expiresAt?.toISOString() ?? null,
+  }
   await db
     .insertInto('api_tokens')
-    .values({ ...record, scopes: scopes.join(','), token_hash: hashToken(token), revoked_at: null })
+    .values({
+      ...record,
+      scopes: scopes.join(','),
+      token_hash: hashToken(token),
+      revoked_at: null,
+    })
     .execute()
   return { token, record }
 }
 
-/** The token's record when it exists and is not revoked; otherwise null. */
-export async function findToken(db: StateDb, token: string): Promise<ApiToken | null> {
+/** The token's record when it exists, is not revoked and has not expired; otherwise null. */
+export async function findToken(
+  db: StateDb,
+  token: string,
+  now = new Date(),
+): Promise<ApiToken | null> {
   const hash = hashToken(token)
   const row = await db
     .selectFrom('api_tokens')
     .selectAll()
     .where('token_hash', '=', hash)
     .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now.toISOString())]))
     .executeTakeFirst()
   // The lookup is by hash, so timing reveals nothing about the token; the compare below only
   // guards against a store that matched loosely.
@@ -55,6 +74,7 @@ export async function findToken(db: StateDb, token: string): Promise<ApiToken | 
     name: row.name,
     scopes: row.scopes.split(',') as TokenScope[],
     created_at: row.created_at,
+    expires_at: row.expires_at,
   }
 }
 
@@ -78,6 +98,7 @@ export async function listTokens(db: StateDb): Promise<ApiToken[]> {
     name: r.name,
     scopes: r.scopes.split(',') as TokenScope[],
     created_at: r.created_at,
+    expires_at: r.expires_at,
   }))
 }
 

@@ -110,4 +110,95 @@ export const stateMigrations: Record<string, Migration> = {
       await db.schema.dropTable('anomaly_models').execute()
     },
   },
+  '0007_people': {
+    async up(db: Kysely<unknown>) {
+      // People who sign in, with their role; a password hash (Argon2id, PHC string) once
+      // they used their one-time enrolment link, whose SHA-256 alone is kept until then.
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text')
+        .addColumn('enrolment_hash', 'text', (c) => c.unique())
+        .addColumn('enrolment_expires_at', 'text')
+        // AES-256-GCM under the key-encryption key from configuration, never the key itself.
+        .addColumn('totp_secret', 'text')
+        .addColumn('totp_confirmed', 'integer', (c) => c.notNull().defaultTo(0))
+        // RFC 6238 §5.2: the last time step accepted, so a code is refused when used again.
+        .addColumn('totp_last_step', 'bigint')
+        .addColumn('factor_reset_at', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('disabled_at', 'text')
+        .execute()
+      // A session by the SHA-256 of its cookie, so a leaked state store holds no session.
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_seen_at', 'text', (c) => c.notNull())
+        .addColumn('mfa_at', 'text')
+        .addColumn('mfa_method', 'text')
+        .execute()
+      await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute()
+      await db.schema
+        .createTable('recovery_codes')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'text')
+        .execute()
+      await db.schema
+        .createTable('webauthn_credentials')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('counter', 'bigint', (c) => c.notNull())
+        .addColumn('transports', 'text', (c) => c.notNull())
+        .addColumn('aaguid', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'text')
+        .execute()
+      // One pending WebAuthn challenge per session and purpose, deleted when answered.
+      await db.schema
+        .createTable('webauthn_challenges')
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('challenge', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('webauthn_challenges_pk', ['session_id', 'purpose'])
+        .execute()
+      // Failed attempts by key (`pair:<user>|<address>`, `user:<user>`, `address:<address>`).
+      await db.schema
+        .createTable('auth_attempts')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('window_start', 'text', (c) => c.notNull())
+        .addColumn('locked_until', 'text')
+        .execute()
+    },
+    async down(db: Kysely<unknown>) {
+      for (const table of [
+        'auth_attempts',
+        'webauthn_challenges',
+        'webauthn_credentials',
+        'recovery_codes',
+        'sessions',
+        'users',
+      ]) {
+        await db.schema.dropTable(table).execute()
+      }
+    },
+  },
+  '0008_api_token_expiry': {
+    async up(db: Kysely<unknown>) {
+      // Service tokens expire (issue 7); tokens made before this have none, as they had.
+      await db.schema.alterTable('api_tokens').addColumn('expires_at', 'text').execute()
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('api_tokens').dropColumn('expires_at').execute()
+    },
+  },
 }

@@ -16,6 +16,8 @@ export interface StateTables {
     scopes: string
     created_at: string
     revoked_at: string | null
+    /** Absent for tokens that never expire (the first start's admin token). */
+    expires_at: string | null
   }
   /** The audit log's Merkle tree state: one row, `id` = 'audit'. */
   audit_tree: {
@@ -62,6 +64,63 @@ export interface StateTables {
     /** `StoredModel` as JSON. */
     model: string
     created_at: string
+  }
+  /** People who sign in (see `platform/state/users.ts`). */
+  users: {
+    id: string
+    name: string
+    role: string
+    password_hash: string | null
+    enrolment_hash: string | null
+    enrolment_expires_at: string | null
+    totp_secret: string | null
+    totp_confirmed: number
+    totp_last_step: number | null
+    factor_reset_at: string | null
+    created_at: string
+    disabled_at: string | null
+  }
+  sessions: {
+    /** SHA-256 of the cookie value, hex. */
+    id: string
+    user_id: string
+    created_at: string
+    last_seen_at: string
+    /** When a second factor was last verified in this session: none until then. */
+    mfa_at: string | null
+    mfa_method: string | null
+  }
+  recovery_codes: {
+    code_hash: string
+    user_id: string
+    created_at: string
+    used_at: string | null
+  }
+  webauthn_credentials: {
+    /** The credential id, base64url. */
+    id: string
+    user_id: string
+    name: string
+    /** COSE public key, base64url. */
+    public_key: string
+    counter: number
+    /** Comma-separated transports. */
+    transports: string
+    aaguid: string
+    created_at: string
+    last_used_at: string | null
+  }
+  webauthn_challenges: {
+    session_id: string
+    purpose: string
+    challenge: string
+    expires_at: string
+  }
+  auth_attempts: {
+    key: string
+    failures: number
+    window_start: string
+    locked_until: string | null
   }
 }
 
