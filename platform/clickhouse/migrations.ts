@@ -126,4 +126,15 @@ export const migrations: Migration[] = [
       ORDER BY tree_size`,
     ],
   },
+  {
+    version: 4,
+    name: 'alert origin',
+    // Hunts write alerts beside the stream's: `origin` tells them apart and `hunt_id` says
+    // which hunt found one. Rows from before have the stream's defaults.
+    statements: [
+      `ALTER TABLE {db}.alerts
+        ADD COLUMN IF NOT EXISTS origin LowCardinality(String) DEFAULT 'stream'`,
+      `ALTER TABLE {db}.alerts ADD COLUMN IF NOT EXISTS hunt_id String DEFAULT ''`,
+    ],
+  },
 ]
