@@ -1,8 +1,9 @@
 import type { AlertLevel } from '../../platform/alert-model.ts'
-import { compileSqlRule } from '../sigma/compile-sql.ts'
+import { compileSqlRule, routeMembership } from '../sigma/compile-sql.ts'
 import { SqlUnsupportedError } from '../sigma/compile-sql-value.ts'
 import { RuleCompileError } from '../sigma/compile-value.ts'
 import { builtinMapping, type SigmaMapping } from '../sigma/load-mappings.ts'
+import { findRoute } from '../sigma/logsource-routes.ts'
 import { compileRuleSet } from '../sigma/rule-set.ts'
 import type { FilterRule, SigmaDocument } from '../sigma/sigma-rule.ts'
 import { SqlColumns, SqlParams } from '../sigma/sql-params.ts'
@@ -46,6 +47,12 @@ export interface HuntBatch {
   hits: string
   /** `expression AS c0, ...`: the fields the rules read. */
   columns: readonly string[]
+  /**
+   * Whether an event is on the route of any of the batch's rules (its channel and event id,
+   * its dataset or its program): only those events have the fields computed and the rules
+   * run, which is most of what makes a hunt fast. Every rule tests its route again itself.
+   */
+  routes: string
   params: Record<string, unknown>
 }
 
@@ -101,6 +108,7 @@ export function planHunt(
   let batch: { rule: HuntRule; sql: string }[] = []
   let params = new SqlParams()
   let columns = new SqlColumns()
+  let routes = new Map<string, string>()
   let size = 0
   const flush = (): void => {
     if (batch.length === 0) return
@@ -108,15 +116,19 @@ export function planHunt(
       rules: batch.map((b) => b.rule),
       hits: batch.map((b, i) => `(${b.sql}) AS r${i}`).join(',\n'),
       columns: columns.definitions,
+      routes: [...routes.values()].map((r) => `(${r})`).join(' OR '),
       params: params.values,
     })
     batch = []
     params = new SqlParams()
     columns = new SqlColumns()
+    routes = new Map()
     size = 0
   }
 
-  for (const doc of documents) {
+  // Rules of one logsource go in the same batches, so a batch's routes are few and narrow.
+  const ordered = [...documents].sort((a, b) => logsourceKey(a).localeCompare(logsourceKey(b)))
+  for (const doc of ordered) {
     const refuse = (kind: RefusalKind, reason: string) =>
       refused.push({ id: doc.id, title: doc.title, kind, reason })
     if (doc.kind === 'filter') continue
@@ -157,6 +169,12 @@ export function planHunt(
       else throw error
       continue
     }
+    const route = findRoute(doc.logsource, mapping.routes)!
+    const key = logsourceKey(doc)
+    if (!routes.has(key)) {
+      const variants = route.variants.map((v) => `(${routeMembership(v, params, 'event')})`)
+      routes.set(key, variants.join(' OR '))
+    }
     const rule: HuntRule = {
       id: compiled.id,
       title: compiled.title,
@@ -170,7 +188,16 @@ export function planHunt(
     if (batch.length >= batchRules || size > batchChars) flush()
   }
   flush()
+  // Said in the order the rules were given.
+  const place = new Map(documents.map((d, i) => [d.id, i]))
+  refused.sort((a, b) => place.get(a.id)! - place.get(b.id)!)
   return { rules, refused, batches }
+}
+
+function logsourceKey(doc: SigmaDocument): string {
+  if (doc.kind === 'correlation') return ''
+  const { product = '', category = '', service = '' } = doc.logsource
+  return `${product}\u0000${category}\u0000${service}`
 }
 
 /** The filters that name each detection rule, by the rule's id (as `compileRuleSet` folds them). */
@@ -205,7 +232,8 @@ export function batchQuery(batch: HuntBatch, database: string): string {
     `SELECT toString(id) AS event_id, event, ${batch.hits}\n` +
     `FROM (SELECT id, event${fields} FROM ${database}.events\n` +
     `  WHERE timestamp >= fromUnixTimestamp64Milli({hunt_from:Int64}, 'UTC')\n` +
-    `    AND timestamp < fromUnixTimestamp64Milli({hunt_to:Int64}, 'UTC'))\n` +
+    `    AND timestamp < fromUnixTimestamp64Milli({hunt_to:Int64}, 'UTC')\n` +
+    `    AND (${batch.routes}))\n` +
     `WHERE ${any}`
   )
 }
