@@ -3,7 +3,7 @@ import { compileSqlRule, routeMembership } from '../sigma/compile-sql.ts'
 import { SqlUnsupportedError } from '../sigma/compile-sql-value.ts'
 import { RuleCompileError } from '../sigma/compile-value.ts'
 import { builtinMapping, type SigmaMapping } from '../sigma/load-mappings.ts'
-import { findRoute } from '../sigma/logsource-routes.ts'
+import { findRoute, variantKeys } from '../sigma/logsource-routes.ts'
 import { compileRuleSet } from '../sigma/rule-set.ts'
 import type { FilterRule, SigmaDocument } from '../sigma/sigma-rule.ts'
 import { SqlColumns, SqlParams } from '../sigma/sql-params.ts'
@@ -53,6 +53,8 @@ export interface HuntBatch {
    * run, which is most of what makes a hunt fast. Every rule tests its route again itself.
    */
   routes: string
+  /** The keys the stream files the batch's rules under (`variantKeys`), for `routeKeysIn`. */
+  keys: readonly string[]
   params: Record<string, unknown>
 }
 
@@ -109,6 +111,7 @@ export function planHunt(
   let params = new SqlParams()
   let columns = new SqlColumns()
   let routes = new Map<string, string>()
+  let keys = new Set<string>()
   let size = 0
   const flush = (): void => {
     if (batch.length === 0) return
@@ -117,12 +120,14 @@ export function planHunt(
       hits: batch.map((b, i) => `(${b.sql}) AS r${i}`).join(',\n'),
       columns: columns.definitions,
       routes: [...routes.values()].map((r) => `(${r})`).join(' OR '),
+      keys: [...keys],
       params: params.values,
     })
     batch = []
     params = new SqlParams()
     columns = new SqlColumns()
     routes = new Map()
+    keys = new Set()
     size = 0
   }
 
@@ -174,6 +179,7 @@ export function planHunt(
     if (!routes.has(key)) {
       const variants = route.variants.map((v) => `(${routeMembership(v, params, 'event')})`)
       routes.set(key, variants.join(' OR '))
+      for (const v of route.variants) for (const k of variantKeys(v)) keys.add(k)
     }
     const rule: HuntRule = {
       id: compiled.id,

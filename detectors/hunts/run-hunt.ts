@@ -7,14 +7,16 @@ import type { PalisadeEvent } from '../../platform/event-model.ts'
 import { mainActor } from '../sigma/rule-set.ts'
 import { batchQuery, huntQuerySettings, type HuntPlan, type HuntRule } from './hunt-plan.ts'
 import { planSlices } from './hunt-slices.ts'
+import { routeKeysIn } from './slice-routes.ts'
 
 /** How far a hunt has got. */
 export interface HuntProgress {
   slices: { done: number; total: number }
   events: { done: number; total: number }
   /**
-   * Queries sent of all the hunt will send (one per batch of rules and slice): they move while
-   * a slice is read, so a bar can follow them.
+   * Queries done of all the hunt may send (one per batch of rules and slice; a batch whose
+   * routes no event of the slice is on is done without one): they move while a slice is read,
+   * so a bar can follow them.
    */
   queries: { done: number; total: number }
   /** Alerts written so far: one per rule and event it matched. */
@@ -96,8 +98,19 @@ export async function runHunt(options: RunHuntOptions): Promise<HuntOutcome> {
     // By id: one event stored twice (a redelivery not yet merged) is one alert.
     const alerts = new Map<string, Alert>()
     if (slice.events > 0) {
+      let present: Set<string>
+      try {
+        present = await routeKeysIn(store, slice, signal)
+      } catch (error) {
+        if (signal?.aborted) return cancelled()
+        throw error
+      }
       for (const batch of plan.batches) {
         if (signal?.aborted) return cancelled()
+        if (!batch.keys.some((k) => present.has(k))) {
+          progress.queries.done++
+          continue
+        }
         let rows: Record<string, unknown>[]
         try {
           const result = await store.client.query({

@@ -23,6 +23,8 @@ const dir = mkdtempSync(join(tmpdir(), 'palisade-hunts-'))
 const ruleDir = join(dir, 'rules')
 const mappingFile = join(dir, 'acme.yml')
 const EVENTS = 3000
+/** Sysmon process creations among them, which the SigmaHQ rules of the cancel test read. */
+const SYSMON = 300
 const start = Date.parse('2026-10-01T00:00:00Z')
 const range = { from: '2026-10-01T00:00:00Z', to: '2026-10-02T00:00:00Z' }
 
@@ -87,6 +89,7 @@ beforeAll(async () => {
       message: i % 13 === 0 ? `token SECRET ${i}` : `record ${i} read`,
     }),
   )
+  for (let i = 0; i < SYSMON; i++) lines.push(JSON.stringify(sysmonEvent(start + i * 70_000 + 1)))
   for (let i = 0; i < lines.length; i += 500) {
     const res = await palisade.request('POST', '/v1/events?format=ndjson', {
       body: lines.slice(i, i + 500).join('\n'),
@@ -96,6 +99,21 @@ beforeAll(async () => {
     expect(res.body.stored).toBe(Math.min(500, lines.length - i))
   }
 }, 120_000)
+
+/** A Sysmon process creation, as an NDJSON emitter would send one. */
+function sysmonEvent(time: number) {
+  return {
+    '@timestamp': new Date(time).toISOString(),
+    event: { kind: 'event' },
+    host: { name: 'ws1' },
+    winlog: {
+      channel: 'Microsoft-Windows-Sysmon/Operational',
+      event_id: 1,
+      computer_name: 'ws1',
+      event_data: { Image: 'C:\\Windows\\System32\\cmd.exe', CommandLine: 'cmd /c echo' },
+    },
+  }
+}
 
 afterAll(async () => {
   await palisade?.close()
@@ -162,7 +180,8 @@ describe('POST /v1/hunts', () => {
     expect(last.state).toBe('done')
     expect(last.progress.slices.total).toBeGreaterThanOrEqual(3)
     expect(last.progress.slices.done).toBe(last.progress.slices.total)
-    expect(last.progress.events).toEqual({ done: EVENTS, total: EVENTS })
+    const stored = EVENTS + SYSMON
+    expect(last.progress.events).toEqual({ done: stored, total: stored })
     for (let i = 1; i < seen.length; i++) {
       expect(seen[i].progress.queries.done).toBeGreaterThanOrEqual(
         seen[i - 1].progress.queries.done,
@@ -202,8 +221,9 @@ describe('POST /v1/hunts', () => {
   }, 120_000)
 
   it('stops a hunt cancelled mid-way, says cancelled and keeps the alerts it stored', async () => {
-    // SigmaHQ rules make each query slow enough to cancel between slices: ClickHouse takes a
-    // second or more to analyse a batch of them, however few events it reads.
+    // SigmaHQ process-creation rules make each query slow enough to cancel between slices
+    // (every slice holds Sysmon events): ClickHouse takes a second or more to analyse a batch
+    // of them, however few events it reads.
     const folder = join(corpora, 'sigma', 'rules', 'windows', 'process_creation')
     const texts = readdirSync(folder)
       .sort()

@@ -16,6 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'palisade-hunt-cli-'))
 const ruleFile = join(dir, 'root-login.yml')
 const EVENTS = 3000
 const ROOT_EVERY = 9
+const SYSMON = 300
 const range = ['--from', '2026-10-01T00:00:00Z', '--to', '2026-10-02T00:00:00Z']
 let server: PalisadeProcess
 
@@ -70,9 +71,25 @@ beforeAll(async () => {
       message: `Accepted password for user ${i}`,
     }),
   )
+  // Sysmon process creations among them, for the SigmaHQ rules of the Ctrl-C test to read.
+  for (let i = 0; i < SYSMON; i++) {
+    lines.push(
+      JSON.stringify({
+        '@timestamp': new Date(Date.parse('2026-10-01T00:00:00Z') + i * 50_000 + 1).toISOString(),
+        event: { kind: 'event' },
+        host: { name: 'ws1' },
+        winlog: {
+          channel: 'Microsoft-Windows-Sysmon/Operational',
+          event_id: 1,
+          event_data: { Image: 'C:\\Windows\\System32\\cmd.exe', CommandLine: 'cmd /c echo' },
+        },
+      }),
+    )
+  }
   for (let i = 0; i < lines.length; i += 1000) {
-    const res = await api('POST', '/v1/events?format=ndjson', lines.slice(i, i + 1000).join('\n'))
-    expect(res.stored).toBe(1000)
+    const batch = lines.slice(i, i + 1000)
+    const res = await api('POST', '/v1/events?format=ndjson', batch.join('\n'))
+    expect(res.stored).toBe(batch.length)
   }
 }, 120_000)
 
@@ -114,7 +131,8 @@ describe('palisade hunt', () => {
     )
     expect(lines.at(-1)).toMatch(
       new RegExp(
-        `^hunt \\S+ done: ${expected} alerts from ${EVENTS}/${EVENTS} events in 3/3 slices; 1 rules hunted, 0 refused$`,
+        `^hunt \\S+ done: ${expected} alerts from ${EVENTS + SYSMON}/${EVENTS + SYSMON} events ` +
+          'in 4/4 slices; 1 rules hunted, 0 refused$',
       ),
     )
 
