@@ -53,8 +53,8 @@ export interface StartHunt extends Caller {
  * its range once per batch of rules, and on the embedded engine's two cores two at once would
  * only slow both and ingest with them. A second request while one runs gets 409
  * `PAL_HUNT_BUSY`. Each hunt is a row in the state store (`hunt-records.ts`), its progress
- * written after every slice; a hunt the process did not see end (a stop, a crash) is marked
- * failed at the next start, with the alerts it had stored kept.
+ * written after every query; a stop cancels the running hunt, and one the process did not see
+ * end (a crash) is marked failed at the next start, with the alerts it had stored kept.
  *
  * Starting and cancelling are audited (`hunt.start`, `hunt.cancel`) before they are answered,
  * refusals included, as rule changes are.
@@ -256,12 +256,23 @@ export class HuntJobs {
     return this.#running?.id
   }
 
-  /** Cancels the running hunt, if any, and waits for it; refuses new ones from then on. */
+  /**
+   * Cancels the running hunt, if any, and waits for it; refuses new ones from then on. The
+   * cancellation is audited as Palisade's own (`hunt.cancel`, reason `stop`).
+   */
   async close(): Promise<void> {
     this.#closing = true
     const running = this.#running
-    running?.abort.abort()
-    await running?.done
+    if (!running) return
+    running.abort.abort()
+    await running.done
+    await this.#options.audit.record({
+      actor: { kind: 'system', id: 'palisade', name: 'stop' },
+      action: 'hunt.cancel',
+      target: { kind: 'hunt', id: running.id },
+      outcome: 'success',
+      details: { reason: 'stop' },
+    })
   }
 
   /**
