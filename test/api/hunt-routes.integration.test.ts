@@ -11,6 +11,7 @@ import { runHunt } from '../../detectors/hunts/run-hunt.ts'
 import { loadMappings } from '../../detectors/sigma/load-mappings.ts'
 import { loadRules } from '../../detectors/sigma/load-rules.ts'
 import { readAuditRows } from '../../platform/clickhouse/audit-repository.ts'
+import { getHunt } from '../../platform/state/hunt-records.ts'
 import { corpora, startTestEngine } from '../helpers/test-engine.ts'
 import type { TestEngine } from '../helpers/test-engine.ts'
 
@@ -150,6 +151,16 @@ async function follow(id: string, until: (hunt: any) => boolean): Promise<any[]>
   }
 }
 
+/** A hunt of the admin rule and 99 SigmaHQ process-creation rules, in slices of 1,000. */
+function slowHunt() {
+  const folder = join(corpora, 'sigma', 'rules', 'windows', 'process_creation')
+  const texts = readdirSync(folder)
+    .sort()
+    .slice(0, 99)
+    .map((f) => readFileSync(join(folder, f), 'utf8'))
+  return { rule_ids: [ids.admin], rules: texts, ...range, max_slice_events: 1000 }
+}
+
 const key = (a: any) => `${a.rule.id} ${a.rule.version} ${a.event_ids.join(',')}`
 
 describe('POST /v1/hunts', () => {
@@ -224,14 +235,7 @@ describe('POST /v1/hunts', () => {
     // SigmaHQ process-creation rules make each query slow enough to cancel between slices
     // (every slice holds Sysmon events): ClickHouse takes a second or more to analyse a batch
     // of them, however few events it reads.
-    const folder = join(corpora, 'sigma', 'rules', 'windows', 'process_creation')
-    const texts = readdirSync(folder)
-      .sort()
-      .slice(0, 99)
-      .map((f) => readFileSync(join(folder, f), 'utf8'))
-    const res = await palisade.request('POST', '/v1/hunts', {
-      body: { rule_ids: [ids.admin], rules: texts, ...range, max_slice_events: 1000 },
-    })
+    const res = await palisade.request('POST', '/v1/hunts', { body: slowHunt() })
     expect(res.status).toBe(202)
     await follow(res.body.id, (h) => h.progress.slices.done >= 1 || h.state !== 'running')
 
@@ -316,4 +320,26 @@ describe('POST /v1/hunts', () => {
     const anonymous = await palisade.request('GET', '/v1/hunts', { token: null })
     expect(anonymous.status).toBe(401)
   })
+
+  // Last: the hunts of the engine are closed afterwards.
+  it('cancels the running hunt when Palisade stops, and audits it as its own', async () => {
+    const res = await palisade.request('POST', '/v1/hunts', { body: slowHunt() })
+    expect(res.status).toBe(202)
+    await follow(res.body.id, (h) => h.progress.queries.done >= 1 || h.state !== 'running')
+    const { engine } = palisade
+    await engine.hunts.close()
+    expect((await getHunt(engine.state.db, res.body.id))?.state).toBe('cancelled')
+    const entries = (await readAuditRows(engine.store, 0, engine.audit.size())).map(
+      (r) => JSON.parse(r.entry) as AuditEntry,
+    )
+    expect(entries.filter((e) => e.target?.id === res.body.id).at(-1)).toMatchObject({
+      action: 'hunt.cancel',
+      actor: { kind: 'system', id: 'palisade' },
+      details: { reason: 'stop' },
+    })
+    const refused = await palisade.request('POST', '/v1/hunts', {
+      body: { rule_ids: [ids.admin], ...range },
+    })
+    expect(refused.status).toBe(503)
+  }, 120_000)
 })
