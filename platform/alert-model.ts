@@ -63,6 +63,13 @@ export const alertSchema = z.object({
   message: z.string().optional(),
   /** For an anomaly alert: its score and the features that pushed it. */
   anomaly: anomalyFinding.optional(),
+  /**
+   * Where the alert comes from: the stream (absent, or 'stream') or a hunt over stored events
+   * ('hunt', with the hunt's id). A hunt alert names the same rule, version and events as the
+   * stream's alert for them, under an id of its own, so neither replaces the other.
+   */
+  origin: z.enum(['stream', 'hunt']).optional(),
+  hunt_id: z.uuid().optional(),
 })
 
 export type Alert = z.infer<typeof alertSchema>
@@ -70,4 +77,18 @@ export type Alert = z.infer<typeof alertSchema>
 /** Deterministic alert id from the rule version and what makes this firing unique. */
 export function alertId(ruleId: string, ruleVersion: string, identity: string): string {
   return derivedId('alert', `${ruleId}\u0000${ruleVersion}\u0000${identity}`)
+}
+
+/**
+ * The id of a hunt's alert for one rule and event: deterministic, so a hunt run again writes
+ * the same rows, and distinct from the stream's (`alertId(rule, version, eventId)`) and from
+ * any other hunt's, so a hunt neither replaces the stream's alert nor another hunt's.
+ */
+export function huntAlertId(
+  huntId: string,
+  ruleId: string,
+  ruleVersion: string,
+  eventId: string,
+): string {
+  return alertId(ruleId, ruleVersion, `hunt\u0000${huntId}\u0000${eventId}`)
 }

@@ -6,6 +6,7 @@ import { Counter, Gauge } from 'prom-client'
 
 import { buildApp } from '../api/app.ts'
 import { auditExportRoutes } from '../api/routes/audit-routes.ts'
+import { huntRoutes } from '../api/routes/hunt-routes.ts'
 import { ruleRoutes } from '../api/routes/rule-routes.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
 import { AuthEvents } from '../auth/auth-events.ts'
@@ -24,7 +25,9 @@ import { startAnomalyDetection } from '../detectors/anomaly/start-anomaly-detect
 import { CorrelationCheckpointer, EMBEDDED_STREAM } from '../detectors/correlation-checkpointer.ts'
 import { registerCorrelationMetrics } from '../detectors/correlation-metrics.ts'
 import { composeDetectors, createDetector } from '../detectors/detector.ts'
+import { HuntJobs } from '../detectors/hunts/hunt-jobs.ts'
 import { resumeCorrelations } from '../detectors/resume-correlations.ts'
+import { loadMappings } from '../detectors/sigma/load-mappings.ts'
 import { createPipeline } from '../ingest/pipeline.ts'
 import type { Pipeline } from '../ingest/pipeline.ts'
 import { startSyslogListeners } from '../ingest/sources/syslog-listener.ts'
@@ -58,6 +61,8 @@ export interface Engine {
   checkpoints: CheckpointStore
   /** Signed audit exports, written one at a time to `<dataDir>/exports/<id>/`. */
   exports: ExportJobs
+  /** Hunts over stored events, run one at a time. */
+  hunts: HuntJobs
   pipeline: Pipeline
   syslog: SyslogListeners
   /** Where the API listens, e.g. `http://127.0.0.1:8470`. */
@@ -282,6 +287,17 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
     // Here rather than in buildApp: the export jobs are the running engine's, not the app's.
     await app.register(auditExportRoutes, { db: state.db, exports, audit })
     await app.register(ruleRoutes, { db: state.db, audit, rules: detector.rules })
+    const hunts = await HuntJobs.open({
+      store,
+      db: state.db,
+      audit,
+      rules: detector.rules,
+      // Read again, as the detector read it: both back ends route and map fields alike.
+      mapping: loadMappings(config.sigma.mappings),
+      logger: logger.child({ component: 'hunts' }),
+    })
+    closers.unshift(() => hunts.close())
+    await app.register(huntRoutes, { db: state.db, store, audit, hunts })
     const address = await listen(app, config.http.host, config.http.port)
 
     // Windows with an upper bound are decided when they close, which wall-clock time decides
@@ -310,6 +326,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       checkpointer,
       checkpoints,
       exports,
+      hunts,
       pipeline,
       syslog,
       url: address.replace('[::1]', 'localhost'),

@@ -64,8 +64,8 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRouteDeps> = async (app, de
       schema: { summary: 'List alerts', tags: ['alerts'], querystring: alertQuery },
     },
     async (request) => {
-      const { rule_id, ...rest } = request.query
-      return queryAlerts(deps.store, { ...rest, ruleId: rule_id })
+      const { rule_id, hunt_id, ...rest } = request.query
+      return queryAlerts(deps.store, { ...rest, ruleId: rule_id, huntId: hunt_id })
     },
   )
 }

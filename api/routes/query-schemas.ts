@@ -40,6 +40,11 @@ export const alertQuery = z
     rule_id: z.string().max(200).optional(),
     level: z.enum(alertLevels).optional(),
     q: z.string().min(1).max(200).optional(),
+    origin: z
+      .enum(['stream', 'hunt'], { error: 'expected stream or hunt' })
+      .optional()
+      .meta({ description: "Only the stream's alerts, or only hunts' (default: both)" }),
+    hunt_id: z.uuid({ error: 'expected a hunt id (a UUID)' }).optional(),
   })
   .superRefine(fromBeforeTo)
 

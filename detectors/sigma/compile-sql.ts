@@ -172,7 +172,7 @@ function or(items: readonly string[]): string {
  * rule-set.ts): a Windows event by its channel (compared as `toLowerCase` does) and event id,
  * any other by its `event.dataset` or its syslog program. A variant with none matches nothing.
  */
-function routeMembership(variant: RouteVariant, params: SqlParams, column: string): string {
+export function routeMembership(variant: RouteVariant, params: SqlParams, column: string): string {
   const text = (path: readonly string[]): string => {
     const keys = path.map((k) => `'${k}'`).join(', ')
     const raw = `JSONExtractRaw(${column}, ${keys})`

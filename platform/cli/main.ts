@@ -9,6 +9,7 @@ import { registerAuditCommands } from './audit-commands.ts'
 import { registerConfigCommands } from './config-command.ts'
 import type { GlobalOptions } from './global-options.ts'
 import { flagsToConfig } from './global-options.ts'
+import { registerHuntCommand } from './hunt-command.ts'
 import { registerQueryCommands } from './query-commands.ts'
 import { registerReplayCommand } from './replay-command.ts'
 import { registerRulesCommands } from './rules-command.ts'
@@ -41,6 +42,7 @@ registerRulesCommands(program)
 registerRulesTestCommand(program)
 registerRulesManageCommands(program, client)
 registerAuditCommands(program, client)
+registerHuntCommand(program, client)
 registerConfigCommands(program, serverOptions)
 registerAnomalyCommands(program)
 registerUsersCommands(program, client)

@@ -11,6 +11,10 @@ export interface AlertQuery extends PageQuery {
   level?: AlertLevel
   /** Free text in the title, entity or tags. */
   q?: string
+  /** Only the stream's alerts, or only hunts'. */
+  origin?: 'stream' | 'hunt'
+  /** Only the alerts this hunt found. */
+  huntId?: string
 }
 
 /** Stores alerts. An alert's id is deterministic, so a redelivered alert replaces itself. */
@@ -33,6 +37,8 @@ export async function insertAlerts(store: AnalyticsStore, alerts: Alert[], creat
       entity_kind: a.entity.kind,
       entity_value: wellFormed(a.entity.value),
       event_ids: a.event_ids,
+      origin: a.origin ?? 'stream',
+      hunt_id: a.hunt_id ?? '',
       alert: wellFormedJson(a),
     })),
     format: 'JSONEachRow',
@@ -48,7 +54,11 @@ export async function queryAlerts(store: AnalyticsStore, query: AlertQuery): Pro
       OR positionCaseInsensitiveUTF8(entity_value, {q:String}) > 0
       OR arrayExists(t -> positionCaseInsensitiveUTF8(t, {q:String}) > 0, tags))`)
   }
+  if (query.origin) where.push('origin = {origin:String}')
+  if (query.huntId) where.push('hunt_id = {hunt_id:String}')
   const params = {
+    origin: query.origin,
+    hunt_id: query.huntId,
     rule_id: query.ruleId,
     level_rank: query.level ? levelRank(query.level) : undefined,
     q: query.q,

@@ -140,4 +140,15 @@ export const migrations: Migration[] = [
         ADD INDEX IF NOT EXISTS ingest_seq_idx ingest_seq TYPE minmax GRANULARITY 1`,
     ],
   },
+  {
+    version: 5,
+    name: 'alert origin',
+    // Hunts write alerts beside the stream's: `origin` tells them apart and `hunt_id` says
+    // which hunt found one. Rows from before have the stream's defaults.
+    statements: [
+      `ALTER TABLE {db}.alerts
+        ADD COLUMN IF NOT EXISTS origin LowCardinality(String) DEFAULT 'stream'`,
+      `ALTER TABLE {db}.alerts ADD COLUMN IF NOT EXISTS hunt_id String DEFAULT ''`,
+    ],
+  },
 ]

@@ -201,4 +201,34 @@ export const stateMigrations: Record<string, Migration> = {
       await db.schema.alterTable('api_tokens').dropColumn('expires_at').execute()
     },
   },
+  '0009_hunts': {
+    async up(db: Kysely<unknown>) {
+      // One row per hunt: what it was asked for, how far it got and how it ended. The rules
+      // and refusals are JSON text; counts are bigint, since a hunt may read billions of
+      // events. The id is a UUIDv7, so ordering by it is ordering by start.
+      await db.schema
+        .createTable('hunts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('finished_at', 'text')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('range_from', 'text', (c) => c.notNull())
+        .addColumn('range_to', 'text', (c) => c.notNull())
+        .addColumn('rules', 'text', (c) => c.notNull())
+        .addColumn('refused', 'text', (c) => c.notNull())
+        .addColumn('slices_done', 'bigint', (c) => c.notNull())
+        .addColumn('slices_total', 'bigint', (c) => c.notNull())
+        .addColumn('events_done', 'bigint', (c) => c.notNull())
+        .addColumn('events_total', 'bigint', (c) => c.notNull())
+        .addColumn('queries_done', 'bigint', (c) => c.notNull())
+        .addColumn('queries_total', 'bigint', (c) => c.notNull())
+        .addColumn('matches', 'bigint', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .execute()
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('hunts').execute()
+    },
+  },
 }

@@ -122,6 +122,31 @@ export interface StateTables {
     window_start: string
     locked_until: string | null
   }
+  /** Hunts over stored events (`detectors/hunts/`), one row each. */
+  hunts: {
+    id: string
+    /** running, done, cancelled or failed. */
+    state: string
+    created_at: string
+    finished_at: string | null
+    /** Who started it, as the audit log names them (`token:<id>`). */
+    created_by: string
+    range_from: string
+    range_to: string
+    /** JSON array of the rules it runs (`HuntRule`). */
+    rules: string
+    /** JSON array of the rules it refused, with the reasons (`RefusedRule`). */
+    refused: string
+    slices_done: number
+    slices_total: number
+    events_done: number
+    events_total: number
+    queries_done: number
+    queries_total: number
+    matches: number
+    /** JSON `{ code, message }` when it failed. */
+    error: string | null
+  }
 }
 
 export type StateDb = Kysely<StateTables>

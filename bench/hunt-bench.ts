@@ -1,0 +1,200 @@
+/**
+ * `npm run bench:hunt`: a hunt with all corpus rules over stored events, in events per second,
+ * next to the stream engine on the same events in the same run. The SigmaHQ regression data's
+ * events are parsed and normalised as ingest does, repeated to a million by default with fresh
+ * ids and times (each copy a few milliseconds after the last), and inserted in large batches
+ * straight into the events table of an embedded ClickHouse in a temporary data dir (ingest
+ * over HTTP would take far longer than the hunt). The four SigmaHQ rule folders are loaded as
+ * `sigma-bench.ts` loads them.
+ *
+ * The hunt is `runHunt`, as `POST /v1/hunts` runs it: planned (the SQL compiled, once), then
+ * sliced, queried batch by batch and its alerts stored. The stream is `RuleSet.evaluate` over
+ * the same events (the distinct objects again for each copy, as in sigma-bench: a copy
+ * differs only in its id and time, which no rule reads), after an untimed warm-up pass. Both
+ * count matches of the rules the hunt runs, one per rule and event; they must be equal, and
+ * the run fails if not.
+ *
+ * The ratio is the stream's rate over the hunt's: what a hunt costs per event against what
+ * the stream spends on the same event. Absolute rates drift on a shared machine; the ratio,
+ * measured in one run, is what to compare between versions.
+ *
+ * Flags: `--events N` (default 1,000,000), `--max-slice-events N` (the runner's default
+ * otherwise), `--json`.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { v7 as uuidv7 } from 'uuid'
+
+import { planHunt } from '../detectors/hunts/hunt-plan.ts'
+import { runHunt } from '../detectors/hunts/run-hunt.ts'
+import { loadRules } from '../detectors/sigma/load-rules.ts'
+import { compileRuleSet, type RuleSet } from '../detectors/sigma/rule-set.ts'
+import { normaliseRecord } from '../ingest/normalise.ts'
+import type { ParseContext } from '../ingest/parsed-record.ts'
+import { parseEvtxJson } from '../ingest/parsers/evtx-json.ts'
+import { openAnalyticsStore } from '../platform/clickhouse/analytics-store.ts'
+import { insertEvents } from '../platform/clickhouse/event-repository.ts'
+import type { PalisadeEvent } from '../platform/event-model.ts'
+import { corporaDir } from './bench-inputs.ts'
+import { formatRate, timed } from './measure.ts'
+
+const ruleFolders = ['rules', 'rules-emerging-threats', 'rules-threat-hunting', 'rules-placeholder']
+const INSERT_BATCH = 20_000
+const START = Date.parse('2026-01-01T00:00:00Z')
+/** Milliseconds between two stored events. */
+const STEP_MS = 5
+
+interface Options {
+  json: boolean
+  events: number
+  maxSliceEvents?: number
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const options: Options = { json: false, events: 1_000_000 }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--json') {
+      options.json = true
+      continue
+    }
+
+    const number = Number(argv[i + 1])
+    if (arg !== '--events' && arg !== '--max-slice-events') {
+      throw new Error(`unknown argument ${arg}: expected --json, --events N, --max-slice-events N`)
+    }
+    if (!(number > 0)) throw new Error(`${arg}: expected a positive number, got ${argv[i + 1]}`)
+    if (arg === '--events') options.events = Math.round(number)
+    else options.maxSliceEvents = Math.round(number)
+    i++
+  }
+  return options
+}
+
+/** The regression data's events, parsed and normalised as ingest does, in file order. */
+function loadEvents(): PalisadeEvent[] {
+  const root = join(corporaDir, 'sigma', 'regression_data')
+  const ctx: ParseContext = {
+    stream: 'hunt-bench',
+    receivedAt: new Date('2026-06-01T00:00:00Z'),
+    timeZone: 'UTC',
+  }
+  const files = readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.json'))
+    .sort()
+  const events: PalisadeEvent[] = []
+  for (const file of files) {
+    for (const record of parseEvtxJson(readFileSync(join(root, file), 'utf8'), ctx)) {
+      const result = normaliseRecord(record, ctx)
+      if (!result.ok) throw new Error(`${file}: ${result.reason.message}`)
+      events.push(result.event)
+    }
+  }
+  return events
+}
+
+/** Matches of the hunted rules over `total` events: the distinct ones, over and over. */
+function evaluateAll(
+  ruleSet: RuleSet,
+  hunted: ReadonlySet<string>,
+  once: readonly PalisadeEvent[],
+  total: number,
+): number {
+  let matches = 0
+  for (let i = 0; i < total; i++) {
+    for (const rule of ruleSet.evaluate(once[i % once.length]!)) if (hunted.has(rule.id)) matches++
+  }
+  return matches
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2))
+  const loaded = loadRules(ruleFolders.map((folder) => join(corporaDir, 'sigma', folder)))
+  const ruleSet = compileRuleSet(loaded.documents)
+  const planned = await timed(() => planHunt(loaded.documents))
+  const plan = planned.value
+  const once = loadEvents()
+  const total = options.events
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'palisade-hunt-bench-'))
+  try {
+    const store = await openAnalyticsStore({ database: 'palisade', dataDir, eventDays: 3650 })
+    try {
+      const inserted = await timed(async () => {
+        for (let start = 0; start < total; start += INSERT_BATCH) {
+          const batch: PalisadeEvent[] = []
+          for (let i = start; i < Math.min(total, start + INSERT_BATCH); i++) {
+            const event = once[i % once.length]!
+            const time = new Date(START + i * STEP_MS).toISOString()
+            batch.push({ ...event, id: uuidv7(), '@timestamp': time })
+          }
+          await insertEvents(store, batch, new Date())
+        }
+      })
+
+      // The stream: one untimed pass to bring the JIT to its steady state, then the timed one.
+      // Only the rules the hunt runs count: the few it refuses may well match in the stream.
+      const hunted = new Set(plan.rules.map((r) => r.id))
+      evaluateAll(ruleSet, hunted, once, Math.min(total, 200_000))
+      const stream = await timed(() => evaluateAll(ruleSet, hunted, once, total))
+
+      const hunt = await timed(() =>
+        runHunt({
+          store,
+          huntId: uuidv7(),
+          plan,
+          from: START,
+          to: START + total * STEP_MS,
+          ...(options.maxSliceEvents ? { maxSliceEvents: options.maxSliceEvents } : {}),
+        }),
+      )
+      const { progress } = hunt.value
+
+      const result = {
+        events: total,
+        distinctEvents: once.length,
+        rules: plan.rules.length,
+        refused: plan.refused.length,
+        batches: plan.batches.length,
+        slices: progress.slices.total,
+        planSeconds: Number(planned.seconds.toFixed(1)),
+        insertSeconds: Number(inserted.seconds.toFixed(1)),
+        huntSeconds: Number(hunt.seconds.toFixed(1)),
+        streamSeconds: Number(stream.seconds.toFixed(1)),
+        huntPerSecond: Math.round(total / hunt.seconds),
+        streamPerSecond: Math.round(total / stream.seconds),
+        /** The stream's rate over the hunt's. */
+        ratio: Number((hunt.seconds / stream.seconds).toFixed(1)),
+        huntMatches: progress.matches,
+        streamMatches: stream.value,
+      }
+      if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+      else {
+        const lines = [
+          `events stored      ${total} (${once.length} distinct), in ${result.insertSeconds} s`,
+          `rules              ${result.rules} hunted in ${result.batches} batches, ` +
+            `${result.refused} refused; planned in ${result.planSeconds} s`,
+          `hunt               ${formatRate(result.huntPerSecond)} events/s ` +
+            `(${result.huntSeconds} s, ${result.slices} slices)`,
+          `stream             ${formatRate(result.streamPerSecond)} events/s ` +
+            `(${result.streamSeconds} s, rule-set evaluation)`,
+          `hunt vs stream     ${result.ratio}x the stream's time per event`,
+          `matches            hunt ${result.huntMatches}, stream ${result.streamMatches}`,
+        ]
+        process.stdout.write(`${lines.join('\n')}\n`)
+      }
+      if (result.huntMatches !== result.streamMatches) {
+        process.stderr.write('hunt-bench: the hunt and the stream matched differently\n')
+        process.exitCode = 1
+      }
+    } finally {
+      await store.close()
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+await main()
