@@ -118,7 +118,10 @@ export class HuntJobs {
       if (error instanceof PalisadeError) await refuse(error)
       throw error
     }
-    const plan = planHunt(documents, { mapping: this.#options.mapping })
+    const plan = planHunt(documents, {
+      mapping: this.#options.mapping,
+      ...(request.ruleIds ? { requested: request.ruleIds } : {}),
+    })
     if (plan.rules.length === 0) {
       await refuse(
         new PalisadeError(
@@ -276,9 +279,10 @@ export class HuntJobs {
   }
 
   /**
-   * The documents a hunt compiles: the posted texts and the loaded rules named, each once, and
-   * the loaded filters that are on and name one of them (the stream applies those too, and
-   * its alerts' versions include them).
+   * The documents a hunt compiles: the posted texts and the loaded rules named, each once, the
+   * loaded rules a loaded correlation named references (a posted correlation's must be posted
+   * with it), and the loaded filters that are on and name one of them (the stream applies
+   * those too, and its alerts' versions include them).
    */
   #documents(request: StartHunt): SigmaDocument[] {
     const { live } = this.#options.rules
@@ -314,6 +318,15 @@ export class HuntJobs {
       const doc = live.documents.find((d) => d.id === ruleId)
       if (doc && doc.kind !== 'filter') add(doc)
       else unknown.push(ruleId)
+    }
+    // After every named rule, so a rule both named and referenced keeps its place.
+    for (const ruleId of request.ruleIds ?? []) {
+      const doc = live.documents.find((d) => d.id === ruleId)
+      if (doc?.kind !== 'correlation') continue
+      for (const ref of doc.rules) {
+        const referenced = live.documents.find((d) => d.id === ref || d.name === ref)
+        if (referenced && referenced.kind !== 'filter') add(referenced)
+      }
     }
     if (unknown.length > 0) {
       throw new ValidationError(

@@ -1,16 +1,23 @@
-import type { AlertLevel } from '../../platform/alert-model.ts'
+import { alertLevels, type AlertLevel } from '../../platform/alert-model.ts'
+import { compileCorrelationSql, type CorrelationSql } from '../sigma/compile-correlation-sql.ts'
 import { compileSqlRule, routeMembership } from '../sigma/compile-sql.ts'
 import { SqlUnsupportedError } from '../sigma/compile-sql-value.ts'
 import { RuleCompileError } from '../sigma/compile-value.ts'
 import { builtinMapping, type SigmaMapping } from '../sigma/load-mappings.ts'
 import { findRoute, variantKeys } from '../sigma/logsource-routes.ts'
 import { compileRuleSet } from '../sigma/rule-set.ts'
-import type { FilterRule, SigmaDocument } from '../sigma/sigma-rule.ts'
+import type {
+  CorrelationRule,
+  DetectionRule,
+  FilterRule,
+  SigmaDocument,
+} from '../sigma/sigma-rule.ts'
 import { SqlColumns, SqlParams } from '../sigma/sql-params.ts'
 
 /**
  * What a hunt runs: the rules it was given, compiled by the SQL back end into batched queries
- * over the events table, and every rule it cannot run, with the reason. The rules are also
+ * over the events table, its event_count and value_count correlations as one aggregation each
+ * over the whole range, and every rule it cannot run, with the reason. The rules are also
  * compiled by the stream's compiler (`compileRuleSet`), so a hunt alert carries the version
  * the stream's alert for the same rule and event carries, and a rule the stream refuses is
  * refused here in the same words.
@@ -58,10 +65,26 @@ export interface HuntBatch {
   params: Record<string, unknown>
 }
 
+/**
+ * A correlation a hunt runs: one query over the whole hunted range, compiled when the range is
+ * known (`correlationQuery`), since its windows cross the slices' boundaries.
+ */
+export interface HuntCorrelation {
+  rule: HuntRule
+  correlation: CorrelationRule
+  /** The detection rules it references, among the hunt's documents. */
+  rules: DetectionRule[]
+  /** Every filter among the hunt's documents: those naming a referenced rule apply to it. */
+  filters: FilterRule[]
+  mapping: SigmaMapping
+}
+
 export interface HuntPlan {
+  /** Every rule and correlation that raises alerts of its own, in the order planned. */
   rules: HuntRule[]
   refused: RefusedRule[]
   batches: HuntBatch[]
+  correlations: HuntCorrelation[]
 }
 
 export interface HuntPlanOptions {
@@ -71,6 +94,12 @@ export interface HuntPlanOptions {
   batchRules?: number
   /** ... or at this many characters of SQL; default 300,000. */
   batchChars?: number
+  /**
+   * Ids the user asked to hunt by name: they alert on their own even when a correlation among
+   * the documents references them with `generate: false`, which keeps every other referenced
+   * rule quiet, as the stream keeps it (`RuleSet.isStandalone`).
+   */
+  requested?: readonly string[]
 }
 
 /**
@@ -84,10 +113,13 @@ export const huntQuerySettings = {
 } as const
 
 /**
- * Compiles the detection rules among `documents` for a hunt. Filters among them are applied
- * to the rules they name, as the stream applies them; correlation rules are refused (their
- * SQL aggregations are not part of hunts yet), and so are rules that would match nothing in
- * the stream either (no logsource route, a placeholder without a value).
+ * Compiles the rules among `documents` for a hunt. Filters among them are applied to the rules
+ * they name, as the stream applies them. A correlation's referenced rules must be among the
+ * documents; those it references with `generate: false` raise no alerts of their own (unless
+ * in `requested`). Refused, with the reason: correlations the SQL back end does not compile
+ * (`compileCorrelationSql`: other types, correlations over correlations), and rules that
+ * would match nothing in the stream either (no logsource route, a placeholder without a
+ * value).
  *
  * @example
  *   const plan = planHunt(loadRules(['rules']).documents)
@@ -103,10 +135,12 @@ export function planHunt(
   const set = compileRuleSet(documents, { mapping })
   const rejected = new Map(set.rejections.map((r) => [r.rule_id, r.message]))
   const filtersFor = filtersByRule(documents)
+  const requested = new Set(options.requested ?? [])
 
   const rules: HuntRule[] = []
   const refused: RefusedRule[] = []
   const batches: HuntBatch[] = []
+  const correlations: HuntCorrelation[] = []
   let batch: { rule: HuntRule; sql: string }[] = []
   let params = new SqlParams()
   let columns = new SqlColumns()
@@ -138,11 +172,17 @@ export function planHunt(
       refused.push({ id: doc.id, title: doc.title, kind, reason })
     if (doc.kind === 'filter') continue
     if (doc.kind === 'correlation') {
-      refuse(
-        'correlation',
-        `a correlation (${doc.type}): hunts run detection rules only; hunt the rules it ` +
-          `references (${doc.rules.join(', ')}) instead`,
-      )
+      const compiled = set.ruleById(doc.id)
+      if (compiled?.kind !== 'correlation') {
+        refuse('rejected', rejected.get(doc.id) ?? 'the stream compiler refused the correlation')
+        continue
+      }
+      const hunted = planCorrelation(doc, documents, mapping)
+      if (typeof hunted === 'string') refuse('correlation', hunted)
+      else {
+        rules.push(hunted.rule)
+        correlations.push(hunted)
+      }
       continue
     }
     const compiled = set.ruleById(doc.id)
@@ -156,6 +196,8 @@ export function planHunt(
       refuse('unrouted', `no route covers logsource ${logsource}: it matches no stored event`)
       continue
     }
+    // Spec ("Generate"): only its correlations see a rule they reference with generate: false.
+    if (!set.isStandalone(doc.id) && !requested.has(doc.id)) continue
     if (compiled.missingPlaceholders) {
       const names = compiled.missingPlaceholders.map((n) => `%${n}%`).join(', ')
       refuse('missing_placeholder', `placeholder ${names} has no value: it matches nothing`)
@@ -197,7 +239,70 @@ export function planHunt(
   // Said in the order the rules were given.
   const place = new Map(documents.map((d, i) => [d.id, i]))
   refused.sort((a, b) => place.get(a.id)! - place.get(b.id)!)
-  return { rules, refused, batches }
+  return { rules, refused, batches, correlations }
+}
+
+/** A correlation as a hunt runs it, or the reason SQL refuses it. */
+function planCorrelation(
+  correlation: CorrelationRule,
+  documents: readonly SigmaDocument[],
+  mapping: SigmaMapping,
+): HuntCorrelation | string {
+  const referenced = documents.filter(
+    (d): d is DetectionRule | CorrelationRule =>
+      d.kind !== 'filter' &&
+      correlation.rules.some((r) => r === d.id || (d.name !== undefined && r === d.name)),
+  )
+  const hunted: HuntCorrelation = {
+    rule: {
+      id: correlation.id,
+      title: correlation.title,
+      version: correlation.version,
+      level: correlationLevel(correlation),
+      tags: correlation.tags,
+    },
+    correlation,
+    rules: referenced.filter((d): d is DetectionRule => d.kind === 'detection'),
+    filters: documents.filter((d): d is FilterRule => d.kind === 'filter'),
+    mapping,
+  }
+  try {
+    // Compiled once here only to learn whether SQL takes it; the hunt compiles it again with
+    // its range.
+    compileCorrelationSql(correlation, referenced, { mapping, filters: hunted.filters })
+  } catch (error) {
+    if (error instanceof SqlUnsupportedError || error instanceof RuleCompileError) {
+      return error.message
+    }
+    throw error
+  }
+  return hunted
+}
+
+/** The level a correlation's alerts carry (`correlationAlert`): its own, or medium. */
+function correlationLevel(c: CorrelationRule): AlertLevel {
+  return (alertLevels as readonly string[]).includes(c.level ?? '')
+    ? (c.level as AlertLevel)
+    : 'medium'
+}
+
+/**
+ * The query of one correlation over `[from, to)` (epoch milliseconds) of `database`'s events:
+ * one row per alert (`CorrelationSqlRow`).
+ */
+export function correlationQuery(
+  hunted: HuntCorrelation,
+  database: string,
+  from: number,
+  to: number,
+): CorrelationSql {
+  return compileCorrelationSql(hunted.correlation, hunted.rules, {
+    mapping: hunted.mapping,
+    filters: hunted.filters,
+    table: `${database}.events`,
+    from: new Date(from),
+    to: new Date(to),
+  })
 }
 
 function logsourceKey(doc: SigmaDocument): string {

@@ -4,8 +4,18 @@ import { huntAlertId, type Alert } from '../../platform/alert-model.ts'
 import { insertAlerts } from '../../platform/clickhouse/alert-repository.ts'
 import type { AnalyticsStore } from '../../platform/clickhouse/analytics-store.ts'
 import type { PalisadeEvent } from '../../platform/event-model.ts'
+import {
+  correlationAlertFromRow,
+  type CorrelationSqlRow,
+} from '../sigma/compile-correlation-sql.ts'
 import { mainActor } from '../sigma/rule-set.ts'
-import { batchQuery, huntQuerySettings, type HuntPlan, type HuntRule } from './hunt-plan.ts'
+import {
+  batchQuery,
+  correlationQuery,
+  huntQuerySettings,
+  type HuntPlan,
+  type HuntRule,
+} from './hunt-plan.ts'
 import { planSlices } from './hunt-slices.ts'
 import { routeKeysIn } from './slice-routes.ts'
 
@@ -15,11 +25,11 @@ export interface HuntProgress {
   events: { done: number; total: number }
   /**
    * Queries done of all the hunt may send (one per batch of rules and slice; a batch whose
-   * routes no event of the slice is on is done without one): they move while a slice is read,
-   * so a bar can follow them.
+   * routes no event of the slice is on is done without one; then one per correlation, after
+   * the slices): they move while a slice is read, so a bar can follow them.
    */
   queries: { done: number; total: number }
-  /** Alerts written so far: one per rule and event it matched. */
+  /** Alerts written so far: one per rule and event it matched, and one per correlation's. */
   matches: number
 }
 
@@ -59,7 +69,8 @@ export interface HuntOutcome {
  * writes each match as an alert marked as a hunt's (`origin: 'hunt'`, `hunt_id`), with the
  * rule id, version, level and tags and the entity the stream's alert for the same event would
  * have. The alerts of each slice are stored before the next slice starts, so a cancelled hunt
- * keeps what it found.
+ * keeps what it found. Then each correlation is one query over the whole range (its windows
+ * cross the slices), whose alerts are the stream's for the same events, marked alike.
  *
  * @throws whatever the store throws (the alerts of the slices done stay stored)
  */
@@ -90,7 +101,8 @@ export async function runHunt(options: RunHuntOptions): Promise<HuntOutcome> {
   }
   progress.slices.total = slices.length
   progress.events.total = slices.reduce((n, s) => n + s.events, 0)
-  progress.queries.total = slices.filter((s) => s.events > 0).length * plan.batches.length
+  progress.queries.total =
+    slices.filter((s) => s.events > 0).length * plan.batches.length + plan.correlations.length
   await options.onProgress?.(structuredClone(progress))
 
   for (const slice of slices) {
@@ -144,7 +156,52 @@ export async function runHunt(options: RunHuntOptions): Promise<HuntOutcome> {
     progress.matches += alerts.size
     await options.onProgress?.(structuredClone(progress))
   }
+
+  for (const hunted of plan.correlations) {
+    if (signal?.aborted) return cancelled()
+    const { sql, params } = correlationQuery(hunted, store.database, options.from, options.to)
+    let rows: CorrelationSqlRow[]
+    try {
+      const result = await store.client.query({
+        query: sql,
+        query_params: params,
+        format: 'JSONEachRow',
+        clickhouse_settings: settings,
+        ...(signal ? { abort_signal: signal } : {}),
+      })
+      rows = await result.json<CorrelationSqlRow>()
+    } catch (error) {
+      if (signal?.aborted) return cancelled()
+      throw error
+    }
+    const alerts = new Map<string, Alert>()
+    for (const row of rows) {
+      const alert = huntCorrelationAlert(
+        options.huntId,
+        correlationAlertFromRow(row, hunted.correlation),
+      )
+      alerts.set(alert.id, alert)
+    }
+    await insertAlerts(store, [...alerts.values()], now())
+    progress.queries.done++
+    progress.matches += alerts.size
+    await options.onProgress?.(structuredClone(progress))
+  }
   return { state: 'done', progress }
+}
+
+/**
+ * The stream's alert for a correlation's window, as a hunt's: the same rule, version, entity,
+ * events and time, under the hunt's id scheme with the stream's alert id as what makes it
+ * unique (that id already names the group and the window).
+ */
+export function huntCorrelationAlert(huntId: string, stream: Alert): Alert {
+  return {
+    ...stream,
+    id: huntAlertId(huntId, stream.rule.id, stream.rule.version, stream.id),
+    origin: 'hunt',
+    hunt_id: huntId,
+  }
 }
 
 /** A hunt's alert for one rule and event, shaped as the stream's (`RuleSet.alertsFor`). */
