@@ -90,7 +90,7 @@ export const huntRoutes: FastifyPluginAsyncZod<HuntRouteDeps> = async (app, deps
         summary: "Hunt rules over stored events; follow it at the answer's status",
         description:
           'Answers 202 with the hunt, running, and the rules it refused with the reason ' +
-          '(correlations, rules the SQL back end cannot run as the stream does, rules that ' +
+          '(rules and correlations the SQL back end cannot run as the stream does, rules that ' +
           'match nothing). 409 while another hunt runs; 422 when every rule is refused.',
         tags: ['hunts'],
         body: huntBody,

@@ -48,9 +48,9 @@ export function registerHuntCommand(program: Command, client: () => ApiClient): 
     .addHelpText(
       'after',
       `
-Rules the SQL back end cannot run as the stream does, correlation rules, and rules that
-match nothing (no logsource route, a placeholder without a value) are refused, each with
-its reason, on stderr. Ctrl-C cancels the hunt on the server; the alerts it found so far
+Rules the SQL back end cannot run as the stream does (correlations other than event_count
+and value_count among them), and rules that match nothing (no logsource route, a placeholder
+without a value) are refused, each with its reason, on stderr. Ctrl-C cancels the hunt on the server; the alerts it found so far
 are kept and printed.
 
 Examples:

@@ -82,9 +82,10 @@ describe('planning a hunt', () => {
 
 describe('planning a hunt of correlations', () => {
   const c = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => `c000000${n}-0000-4000-8000-000000000000`)
-  const correlation = (id: string, type: string, rules: string[], field = '') =>
+  const correlation = (id: string, type: string, rules: string[], field = '', generate = false) =>
     `title: corr ${id}\nid: ${id}\nlevel: critical\ncorrelation:\n  type: ${type}\n` +
     `  rules: [${rules.join(', ')}]\n  group-by: [Computer]\n  timespan: 5m\n` +
+    `  generate: ${generate}\n` +
     `  condition: {gte: 3${field ? `, field: ${field}` : ''}}\n`
   const docs = documents(
     [
@@ -93,7 +94,8 @@ describe('planning a hunt of correlations', () => {
       correlation(c[0]!, 'event_count', [ids[0]!]),
       correlation(c[1]!, 'value_count', [ids[1]!], 'TargetUserName'),
       correlation(c[2]!, 'temporal', [ids[0]!, ids[1]!]),
-      correlation(c[3]!, 'event_count', [c[0]!]),
+      // generate: true, so the correlation it chains on alerts on its own too.
+      correlation(c[3]!, 'event_count', [c[0]!], '', true),
       correlation(c[4]!, 'value_sum', [ids[1]!], 'Count'),
     ].join('---\n'),
   )
@@ -119,6 +121,20 @@ describe('planning a hunt of correlations', () => {
   it('still runs a referenced rule on its own when the user asked for it', () => {
     const asked = planHunt(docs, { requested: [ids[1]!] })
     expect(asked.batches.flatMap((b) => b.rules.map((r) => r.id))).toEqual([ids[1]])
+  })
+
+  it('keeps a correlation that only feeds another quiet, as the stream does', () => {
+    const chained = documents(
+      [
+        rule(ids[0]!, "  s: {TargetUserName|endswith: '$'}\n  condition: s"),
+        correlation(c[0]!, 'event_count', [ids[0]!]),
+        correlation(c[2]!, 'temporal', [c[0]!]),
+      ].join('---\n'),
+    )
+    const quiet = planHunt(chained)
+    expect(quiet.rules).toEqual([])
+    expect(quiet.refused.map((r) => r.id)).toEqual([c[2]])
+    expect(planHunt(chained, { requested: [c[0]!] }).rules.map((r) => r.id)).toEqual([c[0]])
   })
 
   it('refuses the correlations SQL does not compile with the compiler’s reason', () => {
