@@ -171,16 +171,15 @@ export function planHunt(
     const refuse = (kind: RefusalKind, reason: string) =>
       refused.push({ id: doc.id, title: doc.title, kind, reason })
     if (doc.kind === 'filter') continue
-    // Spec ("Generate"): only its correlations see a rule they reference with generate: false.
-    const quiet = !set.isStandalone(doc.id) && !requested.has(doc.id)
+    // Spec ("Generate"): only its correlations see a rule they reference with generate: false,
+    // and a correlation another chains on with generate: false is only that one's input.
+    if (!set.isStandalone(doc.id) && !requested.has(doc.id)) continue
     if (doc.kind === 'correlation') {
       const compiled = set.ruleById(doc.id)
       if (compiled?.kind !== 'correlation') {
         refuse('rejected', rejected.get(doc.id) ?? 'the stream compiler refused the correlation')
         continue
       }
-      // A correlation the stream feeds only to another (a chain) is not hunted on its own.
-      if (quiet) continue
       const hunted = planCorrelation(doc, documents, mapping)
       if (typeof hunted === 'string') refuse('correlation', hunted)
       else {
@@ -200,7 +199,6 @@ export function planHunt(
       refuse('unrouted', `no route covers logsource ${logsource}: it matches no stored event`)
       continue
     }
-    if (quiet) continue
     if (compiled.missingPlaceholders) {
       const names = compiled.missingPlaceholders.map((n) => `%${n}%`).join(', ')
       refuse('missing_placeholder', `placeholder ${names} has no value: it matches nothing`)
