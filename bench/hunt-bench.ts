@@ -19,9 +19,12 @@
  * measured in one run, is what to compare between versions.
  *
  * Flags: `--events N` (default 1,000,000), `--max-slice-events N` (the runner's default
- * otherwise), `--json`.
+ * otherwise), `--json`; `--rules DIR` (repeatable: a path, or a folder of the SigmaHQ corpus
+ * such as `rules/windows/process_creation`) and `--builtin` (the built-in pack) for the rules
+ * instead of the four folders; `--openssh` for the real OpenSSH log's events (parsed as
+ * ingest does syslog, repeated the same way) instead of the regression data's.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -31,68 +34,58 @@ import { planHunt } from '../detectors/hunts/hunt-plan.ts'
 import { runHunt } from '../detectors/hunts/run-hunt.ts'
 import { loadRules } from '../detectors/sigma/load-rules.ts'
 import { compileRuleSet, type RuleSet } from '../detectors/sigma/rule-set.ts'
-import { normaliseRecord } from '../ingest/normalise.ts'
-import type { ParseContext } from '../ingest/parsed-record.ts'
-import { parseEvtxJson } from '../ingest/parsers/evtx-json.ts'
 import { openAnalyticsStore } from '../platform/clickhouse/analytics-store.ts'
 import { insertEvents } from '../platform/clickhouse/event-repository.ts'
 import type { PalisadeEvent } from '../platform/event-model.ts'
-import { corporaDir } from './bench-inputs.ts'
+import {
+  copies,
+  corpusRuleFolders,
+  describeRules,
+  HUNT_START as START,
+  loadEvents,
+  ruleDirs,
+  STEP_MS,
+  takeInputOptions,
+  type HuntInputOptions,
+} from './hunt-inputs.ts'
 import { formatRate, timed } from './measure.ts'
 
-const ruleFolders = ['rules', 'rules-emerging-threats', 'rules-threat-hunting', 'rules-placeholder']
 const INSERT_BATCH = 20_000
-const START = Date.parse('2026-01-01T00:00:00Z')
-/** Milliseconds between two stored events. */
-const STEP_MS = 5
 
 interface Options {
   json: boolean
   events: number
   maxSliceEvents?: number
+  inputs: HuntInputOptions
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { json: false, events: 1_000_000 }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
+  const { inputs, rest } = takeInputOptions(argv, {
+    rules: corpusRuleFolders,
+    builtin: false,
+    events: 'regression',
+  })
+  const options: Options = { json: false, events: 1_000_000, inputs }
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!
     if (arg === '--json') {
       options.json = true
       continue
     }
 
-    const number = Number(argv[i + 1])
+    const number = Number(rest[i + 1])
     if (arg !== '--events' && arg !== '--max-slice-events') {
-      throw new Error(`unknown argument ${arg}: expected --json, --events N, --max-slice-events N`)
+      throw new Error(
+        `unknown argument ${arg}: expected --json, --events N, --max-slice-events N, ` +
+          '--rules DIR, --builtin, --openssh',
+      )
     }
-    if (!(number > 0)) throw new Error(`${arg}: expected a positive number, got ${argv[i + 1]}`)
+    if (!(number > 0)) throw new Error(`${arg}: expected a positive number, got ${rest[i + 1]}`)
     if (arg === '--events') options.events = Math.round(number)
     else options.maxSliceEvents = Math.round(number)
     i++
   }
   return options
-}
-
-/** The regression data's events, parsed and normalised as ingest does, in file order. */
-function loadEvents(): PalisadeEvent[] {
-  const root = join(corporaDir, 'sigma', 'regression_data')
-  const ctx: ParseContext = {
-    stream: 'hunt-bench',
-    receivedAt: new Date('2026-06-01T00:00:00Z'),
-    timeZone: 'UTC',
-  }
-  const files = readdirSync(root, { recursive: true, encoding: 'utf8' })
-    .filter((name) => name.endsWith('.json'))
-    .sort()
-  const events: PalisadeEvent[] = []
-  for (const file of files) {
-    for (const record of parseEvtxJson(readFileSync(join(root, file), 'utf8'), ctx)) {
-      const result = normaliseRecord(record, ctx)
-      if (!result.ok) throw new Error(`${file}: ${result.reason.message}`)
-      events.push(result.event)
-    }
-  }
-  return events
 }
 
 /** Matches of the hunted rules over `total` events: the distinct ones, over and over. */
@@ -111,11 +104,11 @@ function evaluateAll(
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2))
-  const loaded = loadRules(ruleFolders.map((folder) => join(corporaDir, 'sigma', folder)))
+  const loaded = loadRules(ruleDirs(options.inputs))
   const ruleSet = compileRuleSet(loaded.documents)
   const planned = await timed(() => planHunt(loaded.documents))
   const plan = planned.value
-  const once = loadEvents()
+  const once = loadEvents(options.inputs.events)
   const total = options.events
 
   const dataDir = mkdtempSync(join(tmpdir(), 'palisade-hunt-bench-'))
@@ -124,12 +117,7 @@ async function main(): Promise<void> {
     try {
       const inserted = await timed(async () => {
         for (let start = 0; start < total; start += INSERT_BATCH) {
-          const batch: PalisadeEvent[] = []
-          for (let i = start; i < Math.min(total, start + INSERT_BATCH); i++) {
-            const event = once[i % once.length]!
-            const time = new Date(START + i * STEP_MS).toISOString()
-            batch.push({ ...event, id: uuidv7(), '@timestamp': time })
-          }
+          const batch = copies(once, start, Math.min(total, start + INSERT_BATCH))
           await insertEvents(store, batch, new Date())
         }
       })
@@ -153,6 +141,8 @@ async function main(): Promise<void> {
       const { progress } = hunt.value
 
       const result = {
+        ruleSource: describeRules(options.inputs),
+        eventSource: options.inputs.events,
         events: total,
         distinctEvents: once.length,
         rules: plan.rules.length,
@@ -173,8 +163,9 @@ async function main(): Promise<void> {
       if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
       else {
         const lines = [
-          `events stored      ${total} (${once.length} distinct), in ${result.insertSeconds} s`,
-          `rules              ${result.rules} hunted in ${result.batches} batches, ` +
+          `events stored      ${total} (${once.length} distinct, ${result.eventSource}), ` +
+            `in ${result.insertSeconds} s`,
+          `rules              ${result.ruleSource}: ${result.rules} hunted in ${result.batches} batches, ` +
             `${result.refused} refused; planned in ${result.planSeconds} s`,
           `hunt               ${formatRate(result.huntPerSecond)} events/s ` +
             `(${result.huntSeconds} s, ${result.slices} slices)`,
