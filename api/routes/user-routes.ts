@@ -147,7 +147,11 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteDeps> = async (app, deps
           404: ['PAL_NOT_FOUND'],
         }),
         params: userParams,
-        body: z.strictObject({ role: z.enum(roles).optional(), disabled: z.boolean().optional() }),
+        body: z
+          .strictObject({ role: z.enum(roles).optional(), disabled: z.boolean().optional() })
+          .refine((b) => b.role !== undefined || b.disabled !== undefined, {
+            error: 'expected at least one of role and disabled, got neither',
+          }),
       },
     },
     async (request) => {

@@ -310,7 +310,16 @@ export function parseRuleText(
       return
     }
 
-    let value = doc.toJS({ maxAliasCount: 100 }) as unknown
+    let value: unknown
+    try {
+      value = doc.toJS({ maxAliasCount: 100 })
+    } catch (error) {
+      // The yaml package refuses a document whose aliases would expand past the limit (a
+      // "billion laughs" document) with a ReferenceError; a rule is refused, never the request.
+      if (!(error instanceof ReferenceError)) throw error
+      rejections.push({ file, line, message: `invalid YAML: ${error.message}` })
+      return
+    }
     if (value === null || value === undefined) return
     if (!isRecord(value)) {
       rejections.push({ file, line, message: `expected a YAML map, got ${typeName(value)}` })

@@ -101,6 +101,18 @@ describe('loading rule folders', () => {
     ])
   })
 
+  it('rejects a document whose aliases would expand without end, and loads the rest', () => {
+    // Nine levels of nine aliases each ("billion laughs"): the yaml package stops at its limit.
+    const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x]']
+    for (let i = 1; i <= 9; i++) levels.push(`a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`)}]`)
+    const dir = folder({ 'bomb.yml': `${levels.join('\n')}\n`, 'ok.yml': detection(ID, 'Ok') })
+    const loaded = loadRules([dir])
+    expect(loaded.documents.map((d) => d.id)).toEqual([ID])
+    expect(loaded.rejections).toHaveLength(1)
+    expect(loaded.rejections[0]).toMatchObject({ file: shown(dir, 'bomb.yml'), line: 1 })
+    expect(loaded.rejections[0]!.message).toMatch(/^invalid YAML: .*alias/i)
+  })
+
   it('reads a file once when the folders given overlap, so it is not its own duplicate', () => {
     const dir = folder({ 'sub/a.yml': detection(ID, 'once') })
     const loaded = loadRules([dir, join(dir, 'sub'), join(dir, 'sub', 'a.yml')])
