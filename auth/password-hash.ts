@@ -9,15 +9,23 @@ import { hash, verify } from '@node-rs/argon2'
  */
 const PARAMETERS = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const
 
+/**
+ * NIST SP 800-63B §5.1.1.2: a password is normalised (NFKC) before it is hashed, so "café"
+ * typed with a precomposed é and with e plus a combining accent is the same password.
+ */
+function normalised(password: string): string {
+  return password.normalize('NFKC')
+}
+
 /** A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`) with a fresh random salt. */
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, PARAMETERS)
+  return hash(normalised(password), PARAMETERS)
 }
 
 /** Whether `password` matches `phc`; false (never an error) for a malformed hash. */
 export async function verifyPassword(phc: string, password: string): Promise<boolean> {
   try {
-    return await verify(phc, password)
+    return await verify(phc, normalised(password))
   } catch {
     return false
   }
