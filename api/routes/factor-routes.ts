@@ -39,6 +39,7 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
     ip: string,
     action: 'factor_add' | 'factor_remove',
     factor: string,
+    details?: Record<string, boolean>,
   ) =>
     people.events.record({
       action,
@@ -47,6 +48,7 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
       ip,
       factor,
       time: people.now(),
+      ...(details && { details }),
     })
 
   app.get(
@@ -69,7 +71,8 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
       schema: {
         summary: 'Start TOTP enrolment: a new secret as an otpauth URI and a QR code',
         description:
-          'The secret is stored encrypted and takes effect once a code from it is confirmed. ' +
+          'The secret is stored encrypted and takes effect once a code from it is confirmed; ' +
+          'until then a TOTP authenticator already confirmed keeps working. ' +
           'Errors: 401 step_up_required, 503 PAL_KEK_MISSING.',
         tags: ['factors'],
         response: answers(200, { 401: [...SESSION_401, STEP_UP], 503: ['PAL_KEK_MISSING'] }),
@@ -81,10 +84,10 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
       if (!people.secrets) throw kekMissing()
       const { user } = signedIn
       const secret = newTotpSecret()
+      // Only the pending secret is written: switching the confirmed one off here would leave
+      // the account on its password alone, unaudited, whenever a re-enrolment is abandoned.
       await updateUser(db, user.id, {
-        totp_secret: people.secrets.seal(Buffer.from(secret, 'utf8'), `totp:${user.id}`),
-        totp_confirmed: 0,
-        totp_last_step: null,
+        totp_pending_secret: people.secrets.seal(Buffer.from(secret, 'utf8'), `totp:${user.id}`),
       })
       const { uri, qrSvg } = await totpEnrolment(people.issuer, user.name, secret)
       return { otpauth_uri: uri, qr_svg: qrSvg }
@@ -112,7 +115,7 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
     async (request, reply) => {
       const signedIn = request.signedIn!
       const { user } = signedIn
-      if (user.totp_secret === null || user.totp_confirmed === 1) {
+      if (user.totp_pending_secret === null) {
         throw new PalisadeError(
           'PAL_FACTOR_ABSENT',
           'no TOTP enrolment is pending: POST /v1/me/totp',
@@ -122,7 +125,8 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
         )
       }
       if (!people.secrets) throw kekMissing()
-      const secret = people.secrets.open(user.totp_secret, `totp:${user.id}`).toString('utf8')
+      const pending = user.totp_pending_secret
+      const secret = people.secrets.open(pending, `totp:${user.id}`).toString('utf8')
       const check = await checkTotp(secret, request.body.code, people.now().getTime(), null)
       if (!check.ok) {
         throw new PalisadeError('PAL_TOTP_REFUSED', 'the code does not match the new secret', {
@@ -130,8 +134,14 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
           context: { reason: check.reason },
         })
       }
-      await updateUser(db, user.id, { totp_confirmed: 1, totp_last_step: check.step })
-      await factorChanged(signedIn, request.ip, 'factor_add', 'totp')
+      const replaced = user.totp_confirmed === 1
+      await updateUser(db, user.id, {
+        totp_secret: pending,
+        totp_pending_secret: null,
+        totp_confirmed: 1,
+        totp_last_step: check.step,
+      })
+      await factorChanged(signedIn, request.ip, 'factor_add', 'totp', { replaced })
       const updated = (await findUser(db, user.id))!
       return completeFactor(db, people, request, reply, { ...signedIn, user: updated }, 'totp')
     },
@@ -152,6 +162,7 @@ export const factorRoutes: FastifyPluginAsyncZod<FactorRouteDeps> = async (app, 
       requireRecentFactor(people, signedIn)
       await updateUser(db, signedIn.user.id, {
         totp_secret: null,
+        totp_pending_secret: null,
         totp_confirmed: 0,
         totp_last_step: null,
       })

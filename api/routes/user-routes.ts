@@ -194,6 +194,7 @@ export const userRoutes: FastifyPluginAsyncZod<UserRouteDeps> = async (app, deps
       const user = await mustFind(db, request.params.id)
       await updateUser(db, user.id, {
         totp_secret: null,
+        totp_pending_secret: null,
         totp_confirmed: 0,
         totp_last_step: null,
         factor_reset_at: people.now().toISOString(),

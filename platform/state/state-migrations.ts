@@ -124,6 +124,9 @@ export const stateMigrations: Record<string, Migration> = {
         .addColumn('enrolment_expires_at', 'text')
         // AES-256-GCM under the key-encryption key from configuration, never the key itself.
         .addColumn('totp_secret', 'text')
+        // A secret being enrolled, sealed the same way: it replaces `totp_secret` only when a
+        // code from it is confirmed, so starting a re-enrolment leaves the working one on.
+        .addColumn('totp_pending_secret', 'text')
         .addColumn('totp_confirmed', 'integer', (c) => c.notNull().defaultTo(0))
         // RFC 6238 §5.2: the last time step accepted, so a code is refused when used again.
         .addColumn('totp_last_step', 'bigint')

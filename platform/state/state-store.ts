@@ -74,6 +74,8 @@ export interface StateTables {
     enrolment_hash: string | null
     enrolment_expires_at: string | null
     totp_secret: string | null
+    /** A secret enrolled but not yet confirmed; sign-in never verifies against it. */
+    totp_pending_secret: string | null
     totp_confirmed: number
     totp_last_step: number | null
     factor_reset_at: string | null

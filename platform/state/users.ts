@@ -44,6 +44,7 @@ export async function insertUser(
     enrolment_hash: user.enrolmentHash,
     enrolment_expires_at: user.enrolmentExpiresAt.toISOString(),
     totp_secret: null,
+    totp_pending_secret: null,
     totp_confirmed: 0,
     totp_last_step: null,
     factor_reset_at: null,

@@ -288,6 +288,81 @@ describe('people: TOTP as a second factor', () => {
   })
 })
 
+describe('people: TOTP re-enrolment', () => {
+  /** A re-enrolment started on a browser whose session has just verified its TOTP. */
+  async function startReEnrolment(browser: Browser): Promise<string> {
+    const started = await browser.send('POST', '/v1/me/totp')
+    expect(started.status).toBe(200)
+    return new URL(started.body.otpauth_uri).searchParams.get('secret')!
+  }
+
+  it('keeps the confirmed TOTP on when a re-enrolment is started and abandoned', async () => {
+    await addPerson(people, 'olivia', 'analyst')
+    const browser = await signIn('olivia', 'correct horse battery staple')
+    const old = await enrolTotp(browser)
+    const audited = people.audit.length
+    const abandoned = await startReEnrolment(browser)
+    expect(people.audit.length).toBe(audited)
+    expect((await browser.send('GET', '/v1/me/factors')).body.totp).toBe(true)
+
+    nextStep()
+    const fresh = new Browser(people.app)
+    const answer = await fresh.send('POST', '/v1/session', {
+      name: 'olivia',
+      password: 'correct horse battery staple',
+    })
+    expect(answer.body.mfa_required).toBe(true)
+    const pending = await totpAt(abandoned, people.clock.now)
+    expect((await fresh.send('POST', '/v1/session/totp', { code: pending })).status).toBe(401)
+    const code = await totpAt(old, people.clock.now)
+    expect((await fresh.send('POST', '/v1/session/totp', { code })).status).toBe(200)
+  })
+
+  it('switches to the new secret once a code from it is confirmed, audited as a factor change', async () => {
+    await addPerson(people, 'peggy', 'analyst')
+    const browser = await signIn('peggy', 'correct horse battery staple')
+    const old = await enrolTotp(browser)
+    nextStep()
+    const secret = await startReEnrolment(browser)
+    const wrong = await browser.send('POST', '/v1/me/totp/confirm', {
+      code: await totpAt(old, people.clock.now),
+    })
+    expect(wrong.status).toBe(401)
+    expect(wrong.body.error.code).toBe('PAL_TOTP_REFUSED')
+    const audited = people.audit.length
+    const code = await totpAt(secret, people.clock.now)
+    const confirmed = await browser.send('POST', '/v1/me/totp/confirm', { code })
+    expect(confirmed.status).toBe(200)
+    expect(confirmed.body).toMatchObject({ mfa_method: 'totp', factors: { totp: true } })
+    expect(people.audit.slice(audited)).toContainEqual(
+      expect.objectContaining({
+        action: 'auth.factor_add',
+        details: expect.objectContaining({ factor: 'totp', replaced: true }),
+      }),
+    )
+    expect(people.events).toContainEqual(
+      expect.objectContaining({
+        event: expect.objectContaining({ action: 'factor_add' }),
+        user: expect.objectContaining({ name: 'peggy' }),
+        labels: { factor: 'totp' },
+      }),
+    )
+    const again = await browser.send('POST', '/v1/me/totp/confirm', { code })
+    expect(again.body.error.code).toBe('PAL_FACTOR_ABSENT')
+
+    nextStep()
+    const fresh = new Browser(people.app)
+    await fresh.send('POST', '/v1/session', {
+      name: 'peggy',
+      password: 'correct horse battery staple',
+    })
+    const stale = await totpAt(old, people.clock.now)
+    expect((await fresh.send('POST', '/v1/session/totp', { code: stale })).status).toBe(401)
+    const current = await totpAt(secret, people.clock.now)
+    expect((await fresh.send('POST', '/v1/session/totp', { code: current })).status).toBe(200)
+  })
+})
+
 describe('people: step-up', () => {
   let secret: string
   let admin: Browser
