@@ -93,6 +93,7 @@ export class AuthEvents {
         format: 'json',
         stream: 'palisade-auth',
         receivedAt: e.time,
+        internal: true,
       })
     } catch (error) {
       this.#logger?.error({ err: error, action: e.action }, 'auth event not ingested')

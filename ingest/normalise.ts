@@ -197,10 +197,17 @@ function checkChild(
  * - `@timestamp` is rewritten in UTC with milliseconds (`2026-01-02T08:04:05.000Z`); finer
  *   digits are truncated.
  * - `event.ingested` is set to `receivedAt`, replacing any value the emitter sent.
+ * - An event claiming a reserved dataset (`palisade` or `palisade.*`, Palisade's own sign-ins
+ *   and factor changes, which the built-in rules raise critical alerts on) fails with
+ *   `PAL_RESERVED_DATASET` at `event.dataset` unless `ctx.internal` says Palisade emitted it:
+ *   anyone who may ingest could otherwise forge a cloned authenticator or a brute force.
  *
  * @example normaliseRecord(parseNdjson(body, ctx)[0], { receivedAt: new Date() })
  */
-export function normaliseRecord(record: ParsedRecord, ctx: { receivedAt: Date }): NormaliseResult {
+export function normaliseRecord(
+  record: ParsedRecord,
+  ctx: { receivedAt: Date; internal?: boolean },
+): NormaliseResult {
   if (record.error) {
     return failure(record.error.code, record.error.message, record.error.path ?? '')
   }
@@ -230,6 +237,14 @@ export function normaliseRecord(record: ParsedRecord, ctx: { receivedAt: Date })
   }
 
   const data = parsed.data
+  const dataset = data.event?.dataset
+  if (dataset !== undefined && !ctx.internal && isReservedDataset(dataset)) {
+    const message =
+      `\`event.dataset\`: expected a dataset outside palisade.*, got ${JSON.stringify(dataset)}: ` +
+      `event.dataset ${dataset} is reserved for Palisade's own events`
+    return failure('PAL_RESERVED_DATASET', message, 'event.dataset')
+  }
+
   const event = {
     ...data,
     id: data.id?.toLowerCase() ?? contentEventId(canonicalJson(identity)),
@@ -238,6 +253,11 @@ export function normaliseRecord(record: ParsedRecord, ctx: { receivedAt: Date })
   } satisfies PalisadeEvent
   if (defaulted) event.tags = [...(data.tags ?? []), TIMESTAMP_DEFAULTED_TAG]
   return { ok: true, event, timestampDefaulted: defaulted }
+}
+
+/** Palisade's own datasets (`palisade.auth` today), matched exactly as the routes match them. */
+export function isReservedDataset(dataset: string): boolean {
+  return dataset === 'palisade' || dataset.startsWith('palisade.')
 }
 
 function withoutId(event: Record<string, unknown>): Record<string, unknown> {

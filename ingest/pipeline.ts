@@ -33,6 +33,12 @@ export interface Batch {
    * a record that fails again stays the one dead letter it already is.
    */
   writeDeadLetters?: boolean
+  /**
+   * Set only by Palisade's own emitters (auth/auth-events.ts): their events alone may claim a
+   * reserved dataset (`palisade.*`), which the built-in rules trust. Every outside source
+   * (HTTP ingest, syslog, replay) leaves it unset, so a forged sign-in is a dead letter.
+   */
+  internal?: boolean
 }
 
 export type RecordResult =
@@ -127,7 +133,10 @@ export function createPipeline(deps: {
       for (const record of batch.records) {
         const outcome = record.error
           ? ({ ok: false, reason: record.error } as const)
-          : normaliseRecord(record, { receivedAt: batch.receivedAt })
+          : normaliseRecord(record, {
+              receivedAt: batch.receivedAt,
+              internal: batch.internal === true,
+            })
         if (outcome.ok) {
           valid.push({ record, event: outcome.event, slot: results.length })
           results.push({ index: record.index, status: 'stored', id: outcome.event.id })

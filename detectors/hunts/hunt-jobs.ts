@@ -282,7 +282,9 @@ export class HuntJobs {
    * The documents a hunt compiles: the posted texts and the loaded rules named, each once, the
    * loaded rules a loaded correlation named references (a posted correlation's must be posted
    * with it), and the loaded filters that are on and name one of them (the stream applies
-   * those too, and its alerts' versions include them).
+   * those too, and its alerts' versions include them). A posted rule whose id is another
+   * posted rule's, or one of those loaded documents', is refused (`PAL_HUNT_RULE_DUPLICATE`)
+   * rather than silently standing in for it.
    */
   #documents(request: StartHunt): SigmaDocument[] {
     const { live } = this.#options.rules
@@ -292,6 +294,22 @@ export class HuntJobs {
       if (seen.has(doc.id)) return
       seen.add(doc.id)
       out.push(doc)
+    }
+    // Where each posted document came from. A posted rule may stand in for a loaded rule the
+    // hunt does not name (that is how an edit is tried), but one sharing an id with another
+    // document of the hunt would silently replace it: refused, naming both.
+    const posted = new Map<string, string>()
+    const duplicate = (id: string, where: string, other: string) =>
+      new ValidationError(
+        `${where}: expected a rule id of its own, got ${id}: a posted rule may not reuse ` +
+          `the id of ${other}`,
+        { path: where, rule_id: id },
+        'PAL_HUNT_RULE_DUPLICATE',
+      )
+    const addLoaded = (doc: SigmaDocument, other: string) => {
+      const where = posted.get(doc.id)
+      if (where) throw duplicate(doc.id, where, other)
+      add(doc)
     }
 
     ;(request.texts ?? []).forEach((text, i) => {
@@ -310,13 +328,18 @@ export class HuntJobs {
           path: where,
         })
       }
-      parsed.documents.forEach(add)
+      for (const doc of parsed.documents) {
+        const earlier = posted.get(doc.id)
+        if (earlier) throw duplicate(doc.id, where, `another posted rule (${earlier})`)
+        posted.set(doc.id, where)
+        add(doc)
+      }
     })
 
     const unknown: string[] = []
     for (const ruleId of request.ruleIds ?? []) {
       const doc = live.documents.find((d) => d.id === ruleId)
-      if (doc && doc.kind !== 'filter') add(doc)
+      if (doc && doc.kind !== 'filter') addLoaded(doc, 'a loaded rule the hunt also names')
       else unknown.push(ruleId)
     }
     // After every named rule, so a rule both named and referenced keeps its place.
@@ -325,7 +348,9 @@ export class HuntJobs {
       if (doc?.kind !== 'correlation') continue
       for (const ref of doc.rules) {
         const referenced = live.documents.find((d) => d.id === ref || d.name === ref)
-        if (referenced && referenced.kind !== 'filter') add(referenced)
+        if (referenced && referenced.kind !== 'filter') {
+          addLoaded(referenced, `a loaded rule that the named correlation ${doc.id} references`)
+        }
       }
     }
     if (unknown.length > 0) {
@@ -340,7 +365,9 @@ export class HuntJobs {
     const names = new Set(out.flatMap((d) => (d.name ? [d.id, d.name] : [d.id])))
     for (const doc of live.documents) {
       if (doc.kind !== 'filter' || !this.#options.rules.isEnabled(doc.id)) continue
-      if (doc.rules.some((r) => names.has(r))) add(doc)
+      if (doc.rules.some((r) => names.has(r))) {
+        addLoaded(doc, 'a loaded filter the hunt applies to the rules it names')
+      }
     }
     return out
   }

@@ -305,6 +305,43 @@ describe('POST /v1/hunts', () => {
     expect(missing.status).toBe(404)
   })
 
+  it('refuses a posted rule reusing the id of a rule the hunt names or of another posted rule', async () => {
+    const impostor = rule(
+      ids.admin,
+      'Admin account used',
+      '  s: {user.name: nobody}\n  condition: s',
+    )
+    const named = await palisade.request('POST', '/v1/hunts', {
+      body: { rules: [impostor], rule_ids: [ids.admin], ...range },
+    })
+    expect(named.status).toBe(400)
+    expect(named.body.error).toMatchObject({
+      code: 'PAL_HUNT_RULE_DUPLICATE',
+      message:
+        `body.rules[0]: expected a rule id of its own, got ${ids.admin}: a posted rule may ` +
+        'not reuse the id of a loaded rule the hunt also names',
+    })
+
+    const referenced = await palisade.request('POST', '/v1/hunts', {
+      body: { rules: [impostor], rule_ids: [ids.burst], ...range },
+    })
+    expect(referenced.status).toBe(400)
+    expect(referenced.body.error.message).toContain(
+      `a loaded rule that the named correlation ${ids.burst} references`,
+    )
+
+    const twice = await palisade.request('POST', '/v1/hunts', {
+      body: { rules: [impostor, impostor], ...range },
+    })
+    expect(twice.status).toBe(400)
+    expect(twice.body.error.message).toMatch(
+      /^body\.rules\[1\]: .* reuse the id of another posted rule \(body\.rules\[0\]\)$/,
+    )
+
+    const hunts = await palisade.request('GET', '/v1/hunts')
+    expect(JSON.stringify(hunts.body)).not.toContain('nobody')
+  })
+
   it('needs an admin token to start a hunt and a read token to follow one', async () => {
     const made = await palisade.request('POST', '/v1/tokens', {
       body: { name: 'analyst', scopes: ['read'] },

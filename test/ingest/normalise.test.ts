@@ -45,6 +45,21 @@ describe('normaliseRecord', () => {
     })
   })
 
+  it('refuses Palisade’s own datasets from outside, naming the field, and keeps them from Palisade', () => {
+    for (const dataset of ['palisade.auth', 'palisade', 'palisade.audit']) {
+      expect(reasonFor({ event: { dataset, action: 'cloned_authenticator' } })).toEqual({
+        code: 'PAL_RESERVED_DATASET',
+        message: expect.stringContaining(
+          `event.dataset ${dataset} is reserved for Palisade's own events`,
+        ),
+        path: 'event.dataset',
+      })
+    }
+    const own = record({ event: { dataset: 'palisade.auth', action: 'sign_in' } })
+    expect(normaliseRecord(own, { ...ctx, internal: true }).ok).toBe(true)
+    expect(normaliseRecord(record({ event: { dataset: 'palisades.auth' } }), ctx).ok).toBe(true)
+  })
+
   it('accepts any valid UUID, not only version 7', () => {
     const id = '6f1a3c2e-9b7d-4e40-8a21-3c5d7e9f0b14'
     const result = normaliseRecord(record({ id, '@timestamp': '2026-01-01T00:00:00Z' }), ctx)
