@@ -20,6 +20,7 @@ import type { AnalyticsStore } from '../../../platform/clickhouse/analytics-stor
 import { insertEvents } from '../../../platform/clickhouse/event-repository.ts'
 import type { PalisadeEvent } from '../../../platform/event-model.ts'
 import { seededRandom } from '../../helpers/seeded-random.ts'
+import { base, detections, eventMaker } from './correlation-sql-fixtures.ts'
 
 /**
  * Correlations over stored events (issue 6) against a reference written here from SLIDING.md
@@ -27,32 +28,6 @@ import { seededRandom } from '../../helpers/seeded-random.ts'
  * sit on the windows' edges: exactly T and T - 1 ms apart, ties in time broken by id, bursts,
  * absent group-by and value fields, events two rules match, and a filter on one rule.
  */
-
-const base = Date.UTC(2025, 2, 1, 12)
-
-const detections = `title: failed password
-id: 10000000-0000-4000-a000-000000000001
-name: failed_password
-logsource: {product: linux, service: sshd}
-detection:
-    sel: {message|contains: Failed password}
-    condition: sel
----
-title: invalid user
-id: 10000000-0000-4000-a000-000000000002
-name: invalid_user
-logsource: {product: linux, service: sshd}
-detection:
-    sel: {message|contains: Invalid user}
-    condition: sel
----
-title: not admin
-logsource: {product: linux, service: sshd}
-filter:
-    rules: [invalid_user]
-    admin: {user.name: admin}
-    condition: not admin
-`
 
 function correlation(n: number, body: string): string {
   return `title: correlation ${n}
@@ -164,20 +139,7 @@ const byNumber = (n: number): CorrelationRule =>
   )!
 const set = compileRuleSet(documents)
 
-let count = 0
-/** Ids are random, so that the order of ties in time is the ids' and not the making's. */
-function event(random: () => number, t: number, fields: Record<string, unknown>): PalisadeEvent {
-  count++
-  const hex = Math.floor(random() * 2 ** 32)
-    .toString(16)
-    .padStart(8, '0')
-  return {
-    id: `${hex}-0000-4000-8000-${String(count).padStart(12, '0')}`,
-    '@timestamp': new Date(t).toISOString(),
-    event: { dataset: 'sshd' },
-    ...fields,
-  } as PalisadeEvent
-}
+const event = eventMaker()
 
 function failed(ip: string | undefined, user?: string, host?: string): Record<string, unknown> {
   return {

@@ -24,6 +24,7 @@ import { insertEvents } from '../../../platform/clickhouse/event-repository.ts'
 import type { PalisadeEvent } from '../../../platform/event-model.ts'
 import { opensshEvents, opensshLines } from '../../helpers/openssh-log.ts'
 import { seededRandom } from '../../helpers/seeded-random.ts'
+import { base, detections, eventMaker } from './correlation-sql-fixtures.ts'
 import { repoRoot } from '../../helpers/test-engine.ts'
 
 /**
@@ -38,32 +39,6 @@ import { repoRoot } from '../../helpers/test-engine.ts'
  * events sorted: what a late event does in the stream is the stream's own tests' business
  * (correlation-windows.test.ts), since SQL has no arrival order to compare it with.
  */
-
-const base = Date.UTC(2025, 2, 1, 12)
-
-const detections = `title: failed password
-id: 10000000-0000-4000-a000-000000000001
-name: failed_password
-logsource: {product: linux, service: sshd}
-detection:
-    sel: {message|contains: Failed password}
-    condition: sel
----
-title: invalid user
-id: 10000000-0000-4000-a000-000000000002
-name: invalid_user
-logsource: {product: linux, service: sshd}
-detection:
-    sel: {message|contains: Invalid user}
-    condition: sel
----
-title: not admin
-logsource: {product: linux, service: sshd}
-filter:
-    rules: [invalid_user]
-    admin: {user.name: admin}
-    condition: not admin
-`
 
 /** Every condition form, for each type: lower bounds slide, the rest are anchored. */
 const conditions: Record<'event_count' | 'value_count', string[]> = {
@@ -132,20 +107,7 @@ ${grouping
   return out.join('---\n')
 }
 
-let count = 0
-/** Ids are random, so that the order of ties in time is the ids' and not the making's. */
-function event(random: () => number, t: number, fields: Record<string, unknown>): PalisadeEvent {
-  count++
-  const hex = Math.floor(random() * 2 ** 32)
-    .toString(16)
-    .padStart(8, '0')
-  return {
-    id: `${hex}-0000-4000-8000-${String(count).padStart(12, '0')}`,
-    '@timestamp': new Date(t).toISOString(),
-    event: { dataset: 'sshd' },
-    ...fields,
-  } as PalisadeEvent
-}
+const event = eventMaker()
 
 /** Events on the windows' edges (T and T - 1 ms apart, ties), bursts, and three hours of noise. */
 function generated(random: () => number): PalisadeEvent[] {
