@@ -46,6 +46,7 @@ import {
   ruleDirs,
   STEP_MS,
   takeInputOptions,
+  takeRunOptions,
   type HuntInputOptions,
 } from './hunt-inputs.ts'
 import { formatRate, timed } from './measure.ts'
@@ -65,27 +66,13 @@ function parseOptions(argv: readonly string[]): Options {
     builtin: false,
     events: 'regression',
   })
-  const options: Options = { json: false, events: 1_000_000, inputs }
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!
-    if (arg === '--json') {
-      options.json = true
-      continue
-    }
-
-    const number = Number(rest[i + 1])
-    if (arg !== '--events' && arg !== '--max-slice-events') {
-      throw new Error(
-        `unknown argument ${arg}: expected --json, --events N, --max-slice-events N, ` +
-          '--rules DIR, --builtin, --openssh',
-      )
-    }
-    if (!(number > 0)) throw new Error(`${arg}: expected a positive number, got ${rest[i + 1]}`)
-    if (arg === '--events') options.events = Math.round(number)
-    else options.maxSliceEvents = Math.round(number)
-    i++
+  const run = takeRunOptions(rest, '--rules DIR, --builtin, --openssh')
+  return {
+    json: run.json,
+    events: run.events ?? 1_000_000,
+    ...(run.maxSliceEvents ? { maxSliceEvents: run.maxSliceEvents } : {}),
+    inputs,
   }
-  return options
 }
 
 /** Matches of the hunted rules over `total` events: the distinct ones, over and over. */
@@ -104,9 +91,14 @@ function evaluateAll(
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2))
-  const loaded = loadRules(ruleDirs(options.inputs))
-  const ruleSet = compileRuleSet(loaded.documents)
-  const planned = await timed(() => planHunt(loaded.documents))
+  // Detection rules only: the stream side is the rule set's own matches, so a correlation
+  // (which a hunt runs as one aggregation over the range) would have nothing to match against,
+  // and would keep the rules it references with generate false out of the hunt.
+  const documents = loadRules(ruleDirs(options.inputs)).documents.filter(
+    (d) => d.kind !== 'correlation',
+  )
+  const ruleSet = compileRuleSet(documents)
+  const planned = await timed(() => planHunt(documents))
   const plan = planned.value
   const once = loadEvents(options.inputs.events)
   const total = options.events

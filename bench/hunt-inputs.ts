@@ -70,6 +70,37 @@ export function takeInputOptions(
 }
 
 /**
+ * The flags both hunt benches take besides their inputs': `--json`, `--events N` and
+ * `--max-slice-events N`.
+ * @param inputFlags the input flags, for the message about an unknown argument
+ */
+export function takeRunOptions(
+  rest: readonly string[],
+  inputFlags: string,
+): { json: boolean; events?: number; maxSliceEvents?: number } {
+  const options: { json: boolean; events?: number; maxSliceEvents?: number } = { json: false }
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!
+    if (arg === '--json') {
+      options.json = true
+      continue
+    }
+
+    const number = Number(rest[i + 1])
+    if (arg !== '--events' && arg !== '--max-slice-events') {
+      throw new Error(
+        `unknown argument ${arg}: expected --json, --events N, --max-slice-events N, ` + inputFlags,
+      )
+    }
+    if (!(number > 0)) throw new Error(`${arg}: expected a positive number, got ${rest[i + 1]}`)
+    if (arg === '--events') options.events = Math.round(number)
+    else options.maxSliceEvents = Math.round(number)
+    i++
+  }
+  return options
+}
+
+/**
  * The paths to load rules from: each `--rules` value as a path when it exists, otherwise as a
  * folder of the SigmaHQ corpus (`rules/windows/process_creation`); then the built-in pack.
  */
