@@ -71,7 +71,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         title: 'Palisade API',
         version: deps.version,
         description:
-          'Ingest security events, read alerts and events, manage dead letters, prove the audit log.',
+          'Ingest security events, read alerts and events, manage dead letters, ' +
+          'prove the audit log.',
       },
       components: {
         securitySchemes: {

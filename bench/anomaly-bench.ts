@@ -163,7 +163,8 @@ function main(): void {
   const header = ['set', 'rows', 'paper', 'palisade', 'vs paper', 'ml-isolation-forest', 'its rows']
   process.stdout.write(`ROC AUC, ${SEEDS} seeds, 100 trees\n${formatTable(header, rows)}\n\n`)
   process.stdout.write(
-    `http, one core: palisade trains 100 trees (ψ = 256) in ${speed.palisade.trainSeconds.toFixed(3)} s ` +
+    'http, one core: palisade trains 100 trees (ψ = 256) in ' +
+      `${speed.palisade.trainSeconds.toFixed(3)} s ` +
       `and scores ${formatRate(speed.palisade.pointsPerSecond)} points/s; ` +
       `ml-isolation-forest trains on ${speed.library.trainRows} rows in ` +
       `${speed.library.trainSeconds.toFixed(2)} s and scores ` +

@@ -8,13 +8,11 @@
  *
  * Needs Debian's softhsm2. Flags: `--json`; `--seconds S` per measurement (default 1).
  */
-import { parseArgs } from 'node:util'
-
 import type { CheckpointSigner, SignatureAlgorithm } from '../audit/signers/checkpoint-signer.ts'
 import { Pkcs11Signer } from '../audit/signers/pkcs11-signer.ts'
 import { SoftwareSigner } from '../audit/signers/software-signer.ts'
 import { createSoftHsm, softHsmAvailable } from '../test/helpers/softhsm.ts'
-import { formatRate, formatTable, median } from './measure.ts'
+import { formatRate, formatTable, median, rateFlags } from './measure.ts'
 
 const RUNS = 3
 const algorithms: SignatureAlgorithm[] = ['ecdsa-p256-sha256', 'ed25519']
@@ -32,20 +30,7 @@ async function signaturesPerSecond(signer: CheckpointSigner, seconds: number): P
 }
 
 async function main(): Promise<void> {
-  let values
-  try {
-    ;({ values } = parseArgs({
-      options: { json: { type: 'boolean', default: false }, seconds: { type: 'string' } },
-    }))
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n`)
-    process.exit(2)
-  }
-  const seconds = Number(values.seconds ?? 1)
-  if (!(seconds > 0)) {
-    process.stderr.write(`expected --seconds to be a positive number, got ${values.seconds}\n`)
-    process.exit(2)
-  }
+  const { json, seconds } = rateFlags()
   if (!softHsmAvailable()) process.exit(1)
 
   const hsm = createSoftHsm()
@@ -77,7 +62,7 @@ async function main(): Promise<void> {
     hsm.destroy()
   }
 
-  if (values.json) {
+  if (json) {
     process.stdout.write(`${JSON.stringify({ runs: RUNS, seconds, results }, null, 2)}\n`)
     return
   }

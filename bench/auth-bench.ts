@@ -17,7 +17,6 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { randomBytes } from 'node:crypto'
 
 import { generateAuthenticationOptions, verifyAuthenticationResponse } from '@simplewebauthn/server'
@@ -33,34 +32,13 @@ import {
 import { openStateStore } from '../platform/state/state-store.ts'
 import { insertUser } from '../platform/state/users.ts'
 import { SoftwareAuthenticator } from '../test/helpers/software-authenticator.ts'
-import { formatRate, formatTable, median } from './measure.ts'
+import { callsPerSecond, formatRate, formatTable, median, rateFlags } from './measure.ts'
 
 const RUNS = 3
 const ORIGIN = 'https://palisade.example'
 
-async function perSecond(seconds: number, once: (i: number) => Promise<unknown>): Promise<number> {
-  const until = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9))
-  const start = process.hrtime.bigint()
-  let count = 0
-  while (process.hrtime.bigint() < until) await once(count++)
-  return count / (Number(process.hrtime.bigint() - start) / 1e9)
-}
-
 async function main(): Promise<void> {
-  let values
-  try {
-    ;({ values } = parseArgs({
-      options: { json: { type: 'boolean', default: false }, seconds: { type: 'string' } },
-    }))
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n`)
-    process.exit(2)
-  }
-  const seconds = Number(values.seconds ?? 1)
-  if (!(seconds > 0)) {
-    process.stderr.write(`expected --seconds to be a positive number, got ${values.seconds}\n`)
-    process.exit(2)
-  }
+  const { json, seconds } = rateFlags()
 
   // TOTP: one secret, one code, checked at the time it was made.
   const secret = newTotpSecret()
@@ -160,11 +138,11 @@ async function main(): Promise<void> {
       webauthnCeremony: [] as number[],
     }
     for (let run = 0; run < RUNS; run++) {
-      measures.totpBare.push(await perSecond(seconds, bareTotp))
-      measures.totpPalisade.push(await perSecond(seconds, ourTotp))
-      measures.totpSealed.push(await perSecond(seconds, sealedTotp))
-      measures.webauthnBare.push(await perSecond(seconds, bareWebAuthn))
-      measures.webauthnCeremony.push(await perSecond(seconds, ceremony))
+      measures.totpBare.push(await callsPerSecond(seconds, bareTotp))
+      measures.totpPalisade.push(await callsPerSecond(seconds, ourTotp))
+      measures.totpSealed.push(await callsPerSecond(seconds, sealedTotp))
+      measures.webauthnBare.push(await callsPerSecond(seconds, bareWebAuthn))
+      measures.webauthnCeremony.push(await callsPerSecond(seconds, ceremony))
     }
     const m = Object.fromEntries(
       Object.entries(measures).map(([k, v]) => [k, median(v)]),
@@ -185,7 +163,7 @@ async function main(): Promise<void> {
       },
     ]
 
-    if (values.json) {
+    if (json) {
       process.stdout.write(`${JSON.stringify({ runs: RUNS, seconds, results }, null, 2)}\n`)
       return
     }

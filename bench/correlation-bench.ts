@@ -30,20 +30,16 @@
  * event counts.
  */
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { createCorrelator } from '../detectors/sigma/correlation-engine.ts'
 import type { CorrelationState } from '../detectors/sigma/correlation-engine.ts'
 import { loadRules, parseRuleText } from '../detectors/sigma/load-rules.ts'
 import { compileRuleSet, type RuleSet } from '../detectors/sigma/rule-set.ts'
-import { normaliseRecord } from '../ingest/normalise.ts'
-import type { ParseContext } from '../ingest/parsed-record.ts'
-import { parseSyslog } from '../ingest/parsers/syslog.ts'
 import type { Alert } from '../platform/alert-model.ts'
 import { derivedId } from '../platform/event-id.ts'
 import type { PalisadeEvent } from '../platform/event-model.ts'
-import { corporaDir } from './bench-inputs.ts'
+import { opensshEvents, opensshLines } from '../test/helpers/openssh-log.ts'
 import { generateCorrelationRules } from './generate-correlations.ts'
 import { formatRate, median, secondsOf } from './measure.ts'
 
@@ -78,23 +74,6 @@ function parseOptions(argv: readonly string[]): Options {
     i++
   }
   return options
-}
-
-/** The OpenSSH log's events, parsed and normalised as ingest does syslog, in file order. */
-function loadLog(): PalisadeEvent[] {
-  const ctx: ParseContext = {
-    stream: 'correlation-bench',
-    // The log's dates carry no year: this puts them in December 2024, well in the past.
-    receivedAt: new Date('2025-01-05T00:00:00Z'),
-    timeZone: 'UTC',
-  }
-  const body = readFileSync(join(corporaDir, 'logs', 'OpenSSH_2k.log'), 'utf8')
-  return parseSyslog(body, ctx).map((record) => {
-    if (record.error) throw new Error(`line ${record.index + 1}: ${record.error.message}`)
-    const result = normaliseRecord(record, ctx)
-    if (!result.ok) throw new Error(`line ${record.index + 1}: ${result.reason.message}`)
-    return result.event
-  })
 }
 
 /** `count` events: the log again and again, each copy later and with ids of its own. */
@@ -211,7 +190,7 @@ function measurePack(pack: string, ruleSet: RuleSet, events: PalisadeEvent[]): P
 
 function main(): void {
   const options = parseOptions(process.argv.slice(2))
-  const log = loadLog()
+  const log = opensshEvents(opensshLines, 'correlation-bench')
   const events = repeat(log, options.events)
   const fewer = repeat(log, options.generatedEvents)
 

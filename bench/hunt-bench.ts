@@ -157,7 +157,8 @@ async function main(): Promise<void> {
         const lines = [
           `events stored      ${total} (${once.length} distinct, ${result.eventSource}), ` +
             `in ${result.insertSeconds} s`,
-          `rules              ${result.ruleSource}: ${result.rules} hunted in ${result.batches} batches, ` +
+          `rules              ${result.ruleSource}: ${result.rules} hunted in ` +
+            `${result.batches} batches, ` +
             `${result.refused} refused; planned in ${result.planSeconds} s`,
           `hunt               ${formatRate(result.huntPerSecond)} events/s ` +
             `(${result.huntSeconds} s, ${result.slices} slices)`,

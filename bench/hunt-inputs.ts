@@ -6,9 +6,9 @@ import { v7 as uuidv7 } from 'uuid'
 import { normaliseRecord } from '../ingest/normalise.ts'
 import type { ParseContext } from '../ingest/parsed-record.ts'
 import { parseEvtxJson } from '../ingest/parsers/evtx-json.ts'
-import { parseSyslog } from '../ingest/parsers/syslog.ts'
 import { packageInfo } from '../platform/package-info.ts'
 import type { PalisadeEvent } from '../platform/event-model.ts'
+import { opensshEvents, opensshLines } from '../test/helpers/openssh-log.ts'
 import { corporaDir } from './bench-inputs.ts'
 
 /**
@@ -122,7 +122,7 @@ export function describeRules(inputs: HuntInputOptions): string {
 
 /** The distinct events of `source`, parsed and normalised as ingest does, in file order. */
 export function loadEvents(source: EventSource): PalisadeEvent[] {
-  return source === 'openssh' ? loadOpenssh() : loadRegression()
+  return source === 'openssh' ? opensshEvents(opensshLines, 'hunt-bench') : loadRegression()
 }
 
 /** The SigmaHQ regression data's events (EVTX as JSON). */
@@ -145,23 +145,6 @@ function loadRegression(): PalisadeEvent[] {
     }
   }
   return events
-}
-
-/** The real OpenSSH log (../shared/corpora/logs/OpenSSH_2k.log), one event per line. */
-function loadOpenssh(): PalisadeEvent[] {
-  const ctx: ParseContext = {
-    stream: 'hunt-bench',
-    // The log's dates carry no year: this puts them in December 2024, well in the past.
-    receivedAt: new Date('2025-01-05T00:00:00Z'),
-    timeZone: 'UTC',
-  }
-  const body = readFileSync(join(corporaDir, 'logs', 'OpenSSH_2k.log'), 'utf8')
-  return parseSyslog(body, ctx).map((record) => {
-    if (record.error) throw new Error(`line ${record.index + 1}: ${record.error.message}`)
-    const result = normaliseRecord(record, ctx)
-    if (!result.ok) throw new Error(`line ${record.index + 1}: ${result.reason.message}`)
-    return result.event
-  })
 }
 
 /**

@@ -1,3 +1,5 @@
+import { parseArgs } from 'node:util'
+
 /** Timing helpers for the benchmarks: wall-clock runs, medians and rates. */
 
 export function median(values: readonly number[]): number {
@@ -19,6 +21,40 @@ export function secondsOf(work: () => unknown): number {
   const start = process.hrtime.bigint()
   work()
   return Number(process.hrtime.bigint() - start) / 1e9
+}
+
+/** How many times a second `once` runs, called one after another for `seconds`. */
+export async function callsPerSecond(
+  seconds: number,
+  once: (i: number) => Promise<unknown>,
+): Promise<number> {
+  const until = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9))
+  const start = process.hrtime.bigint()
+  let count = 0
+  while (process.hrtime.bigint() < until) await once(count++)
+  return count / (Number(process.hrtime.bigint() - start) / 1e9)
+}
+
+/**
+ * `--json` and `--seconds S` (per measurement, default 1), the flags of the benches that count
+ * calls per second; a bad flag is reported on stderr and exits 2.
+ */
+export function rateFlags(): { json: boolean; seconds: number } {
+  let values
+  try {
+    ;({ values } = parseArgs({
+      options: { json: { type: 'boolean', default: false }, seconds: { type: 'string' } },
+    }))
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`)
+    process.exit(2)
+  }
+  const seconds = Number(values.seconds ?? 1)
+  if (!(seconds > 0)) {
+    process.stderr.write(`expected --seconds to be a positive number, got ${values.seconds}\n`)
+    process.exit(2)
+  }
+  return { json: values.json, seconds }
 }
 
 /** Runs `task` for every item with at most `concurrency` in flight, in item order per lane. */

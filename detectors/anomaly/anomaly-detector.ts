@@ -374,7 +374,8 @@ export function createAnomalyDetector(
       event_ids: window.eventIds,
       message:
         `${set.title}: ${set.entity} ${entity.value}: ${pushed.join(', ')}; ` +
-        `score ${finding.score} ≥ threshold ${finding.threshold} (model ${finding.model_version})`,
+        `score ${finding.score} ≥ threshold ${finding.threshold} ` +
+        `(model ${finding.model_version})`,
       anomaly: finding,
     }
     return [alert, ...(options.correlate?.(anomalyEvent(alert), set.id) ?? [])]

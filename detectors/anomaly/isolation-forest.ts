@@ -9,8 +9,8 @@ import { checkFinite, type FeatureMatrix } from './feature-matrix.ts'
  * Isolation forest, as Liu, Ting and Zhou define it ("Isolation Forest", ICDM 2008): each tree
  * is grown on a sub-sample of ψ points drawn without replacement (256 by default, the paper's
  * choice), split on a random attribute at a random value between its minimum and maximum,
- * down to the height limit ⌈log₂ ψ⌉; a point's path length in a tree is the depth of the leaf
- * it reaches plus c(size), the average path length of the points the leaf was not split on;
+ * down to the height limit ⌈log₂ ψ⌉; a point's path length in a tree is the depth of the
+ * leaf it reaches plus c(size), the average path length of the points the leaf was not split on;
  * its score is 2^(−E(h(x)) / c(ψ)). Near 1 is an anomaly, well below 0.5 normal.
  *
  * Written here rather than taken from `ml-isolation-forest`, measured first (2026-12-04,

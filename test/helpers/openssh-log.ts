@@ -91,9 +91,12 @@ export const distinctUsers = (set: readonly SshAttempt[]): number =>
  * The log's lines as ingest makes events of them (syslog parser, then normalisation), one
  * event per line, in order.
  */
-export function opensshEvents(lines: readonly string[]): PalisadeEvent[] {
+export function opensshEvents(
+  lines: readonly string[],
+  stream = 'openssh-scenario',
+): PalisadeEvent[] {
   const ctx: ParseContext = {
-    stream: 'openssh-scenario',
+    stream,
     // The log's dates carry no year: this puts them in December 2024, well in the past.
     receivedAt: new Date('2025-01-05T00:00:00Z'),
     timeZone: 'UTC',

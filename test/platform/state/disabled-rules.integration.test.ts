@@ -1,40 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 import { listDisabledRules, setRuleDisabled } from '../../../platform/state/disabled-rules.ts'
-import { openStateStore } from '../../../platform/state/state-store.ts'
-import type { StateStore } from '../../../platform/state/state-store.ts'
-import { findPostgresBin, startPostgres } from '../../helpers/postgres.ts'
-import type { TestPostgres } from '../../helpers/postgres.ts'
+import { bothStateStores } from '../../helpers/state-stores.ts'
 
-// CI installs Debian's postgresql (.ci/run); without it the PostgreSQL half is skipped.
-const bin = findPostgresBin()
-if (!bin && process.env.CI) throw new Error('CI must have PostgreSQL: .ci/run installs it')
-
-const dir = mkdtempSync(join(tmpdir(), 'palisade-disabled-rules-'))
-let postgres: TestPostgres | undefined
-
-afterAll(async () => {
-  await postgres?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
-
-const stores: [string, () => Promise<StateStore>][] = [
-  ['SQLite', () => openStateStore({ dataDir: dir })],
-  [
-    'PostgreSQL',
-    async () => {
-      postgres ??= await startPostgres(bin!)
-      return openStateStore({ url: postgres.url, dataDir: '/nonexistent' })
-    },
-  ],
-]
+const { stores, postgres } = bothStateStores('disabled-rules')
 
 describe.each(stores)('rules turned off, kept in the state store on %s', (kind, open) => {
-  it.skipIf(kind === 'PostgreSQL' && !bin)(
+  it.skipIf(kind === 'PostgreSQL' && !postgres)(
     'keeps each rule turned off once, forgets it when turned on, and survives a reopen',
     async () => {
       const state = await open()

@@ -1,40 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
 
-import { afterAll, describe, expect, it } from 'vitest'
-
-import { openStateStore } from '../../../platform/state/state-store.ts'
-import type { StateStore } from '../../../platform/state/state-store.ts'
 import {
   readStreamCheckpoint,
   writeStreamCheckpoint,
 } from '../../../platform/state/stream-checkpoints.ts'
-import { findPostgresBin, startPostgres } from '../../helpers/postgres.ts'
-import type { TestPostgres } from '../../helpers/postgres.ts'
+import { bothStateStores } from '../../helpers/state-stores.ts'
 
-// CI installs Debian's postgresql (.ci/run); without it the PostgreSQL half is skipped.
-const bin = findPostgresBin()
-if (!bin && process.env.CI) throw new Error('CI must have PostgreSQL: .ci/run installs it')
-
-const dir = mkdtempSync(join(tmpdir(), 'palisade-stream-checkpoints-'))
-let postgres: TestPostgres | undefined
-
-afterAll(async () => {
-  await postgres?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
-
-const stores: [string, () => Promise<StateStore>][] = [
-  ['SQLite', () => openStateStore({ dataDir: dir })],
-  [
-    'PostgreSQL',
-    async () => {
-      postgres ??= await startPostgres(bin!)
-      return openStateStore({ url: postgres.url, dataDir: '/nonexistent' })
-    },
-  ],
-]
+const { stores, postgres } = bothStateStores('stream-checkpoints')
 
 /** A state as large as a busy correlator's, with the characters JSON text must keep. */
 const bigState = JSON.stringify({
@@ -44,7 +16,7 @@ const bigState = JSON.stringify({
 })
 
 describe.each(stores)('stream checkpoints in the state store on %s', (kind, open) => {
-  it.skipIf(kind === 'PostgreSQL' && !bin)(
+  it.skipIf(kind === 'PostgreSQL' && !postgres)(
     'keeps the last checkpoint of each stream, whole, and survives a reopen',
     async () => {
       const state = await open()
