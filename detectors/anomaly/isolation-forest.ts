@@ -29,8 +29,8 @@ import { checkFinite, type FeatureMatrix } from './feature-matrix.ts'
  * children at 2k + 1 and 2k + 2, and a leaf above the last level is lengthened down to it by
  * nodes every point passes to the left (threshold +∞), with its path length at the bottom. So
  * scoring a point in a tree is a fixed number of steps (two array reads and a comparison)
- * with no test for a leaf, and the next point's steps can start before this one's end;
- * `npm run bench:anomaly` measures points scored per second.
+ * with no test for a leaf and no branch, and eight trees' steps overlap (see
+ * `addPathLengths`); `npm run bench:anomaly` measures points scored per second.
  */
 export class IsolationForest {
   /** Number of trees (t in the paper). */
@@ -113,17 +113,10 @@ export class IsolationForest {
 
   /** The mean path length of the point at `values[offset..]` over the trees (E(h(x))). */
   pathLength(values: ArrayLike<number>, offset = 0): number {
-    const { attribute, value, slots, height } = this
-    let total = 0
-    for (let base = 0; base < attribute.length; base += slots) {
-      let k = 0
-      for (let d = 0; d < height; d++) {
-        const at = base + k
-        k = 2 * k + (values[offset + attribute[at]!]! < value[at]! ? 1 : 2)
-      }
-      total += value[base + k]!
-    }
-    return total / this.trees
+    const point = Float64Array.from({ length: this.columns }, (_, c) => values[offset + c]!)
+    const sums = new Float64Array(1)
+    this.addPathLengths({ rows: 1, columns: this.columns, values: point }, 0, 1, sums)
+    return sums[0]! / this.trees
   }
 
   /**
@@ -145,25 +138,82 @@ export class IsolationForest {
   scoreAll(data: FeatureMatrix): Float64Array {
     this.checkWidth(data.columns)
     checkFinite(data)
-    const { attribute, value, slots, height } = this
-    const { values, columns, rows } = data
-    const scores = new Float64Array(rows)
-    for (let start = 0; start < rows; start += BLOCK) {
-      const end = Math.min(rows, start + BLOCK)
-      for (let base = 0; base < attribute.length; base += slots) {
-        for (let r = start; r < end; r++) {
-          const row = r * columns
-          let k = 0
-          for (let d = 0; d < height; d++) {
-            const at = base + k
-            k = 2 * k + (values[row + attribute[at]!]! < value[at]! ? 1 : 2)
-          }
-          scores[r]! += value[base + k]!
-        }
-      }
+    const scores = new Float64Array(data.rows)
+    for (let start = 0; start < data.rows; start += BLOCK) {
+      const end = Math.min(data.rows, start + BLOCK)
+      this.addPathLengths(data, start, end, scores)
       for (let r = start; r < end; r++) scores[r] = 2 ** (-scores[r]! / this.trees / this.norm)
     }
     return scores
+  }
+
+  /**
+   * Adds each row's path lengths over all trees to `sums[row]`, for the rows in [from, to).
+   * `score` and `scoreAll` both come here, so a point scores the same bits either way (a
+   * model's threshold is set by one and tested by the other).
+   *
+   * Measured on the http set (`npm run bench:anomaly`, 2026-12-04), two changes together
+   * doubled the points scored per second over a loop of one tree and a `? 1 : 2` step:
+   * - The step is `2k + 2 − Number(x < t)`, which V8 compiles to a compare and a flag read;
+   *   with a conditional it emits a branch that the data's splits mispredict.
+   * - Eight trees walk side by side for each point: a step waits on the one before it in its
+   *   tree (two loads, then the next index), so one walk at a time leaves the core idle while
+   *   eight independent ones overlap. Four gave 1.8x, eight and ten about 2.0x.
+   */
+  private addPathLengths(data: FeatureMatrix, from: number, to: number, sums: Float64Array): void {
+    const { attribute, value, slots, height } = this
+    const { values, columns } = data
+    const grouped = attribute.length - (attribute.length % (8 * slots))
+    for (let b0 = 0; b0 < grouped; b0 += 8 * slots) {
+      const b1 = b0 + slots
+      const b2 = b1 + slots
+      const b3 = b2 + slots
+      const b4 = b3 + slots
+      const b5 = b4 + slots
+      const b6 = b5 + slots
+      const b7 = b6 + slots
+      for (let r = from; r < to; r++) {
+        const row = r * columns
+        // Absolute slots: a child of slot k of the tree at b is 2k − b + 1 or 2k − b + 2.
+        let k0 = b0
+        let k1 = b1
+        let k2 = b2
+        let k3 = b3
+        let k4 = b4
+        let k5 = b5
+        let k6 = b6
+        let k7 = b7
+        for (let d = 0; d < height; d++) {
+          k0 = 2 * k0 - b0 + 2 - Number(values[row + attribute[k0]!]! < value[k0]!)
+          k1 = 2 * k1 - b1 + 2 - Number(values[row + attribute[k1]!]! < value[k1]!)
+          k2 = 2 * k2 - b2 + 2 - Number(values[row + attribute[k2]!]! < value[k2]!)
+          k3 = 2 * k3 - b3 + 2 - Number(values[row + attribute[k3]!]! < value[k3]!)
+          k4 = 2 * k4 - b4 + 2 - Number(values[row + attribute[k4]!]! < value[k4]!)
+          k5 = 2 * k5 - b5 + 2 - Number(values[row + attribute[k5]!]! < value[k5]!)
+          k6 = 2 * k6 - b6 + 2 - Number(values[row + attribute[k6]!]! < value[k6]!)
+          k7 = 2 * k7 - b7 + 2 - Number(values[row + attribute[k7]!]! < value[k7]!)
+        }
+        sums[r]! +=
+          value[k0]! +
+          value[k1]! +
+          value[k2]! +
+          value[k3]! +
+          value[k4]! +
+          value[k5]! +
+          value[k6]! +
+          value[k7]!
+      }
+    }
+    for (let base = grouped; base < attribute.length; base += slots) {
+      for (let r = from; r < to; r++) {
+        const row = r * columns
+        let k = base
+        for (let d = 0; d < height; d++) {
+          k = 2 * k - base + 2 - Number(values[row + attribute[k]!]! < value[k]!)
+        }
+        sums[r]! += value[k]!
+      }
+    }
   }
 
   private checkWidth(columns: number): void {
