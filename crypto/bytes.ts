@@ -16,13 +16,32 @@ export function fromUtf8(bytes: Uint8Array): string {
   return strictDecoder.decode(bytes)
 }
 
-/** base64url without padding (RFC 4648 §5), as JOSE writes binary values. */
+const ALPHABET = utf8('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_')
+const latin1 = new TextDecoder('latin1')
+
+/**
+ * base64url without padding (RFC 4648 §5), as JOSE writes binary values. Written from the
+ * alphabet into bytes and decoded once: `btoa` over a binary string cost several times more on
+ * 64 KiB values, enough to halve the sealing rate.
+ */
 export function toBase64Url(bytes: Uint8Array): string {
-  let binary = ''
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
+  const out = new Uint8Array(Math.ceil((bytes.length * 4) / 3))
+  let o = 0
+  let i = 0
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!
+    out[o++] = ALPHABET[n >>> 18]!
+    out[o++] = ALPHABET[(n >>> 12) & 63]!
+    out[o++] = ALPHABET[(n >>> 6) & 63]!
+    out[o++] = ALPHABET[n & 63]!
   }
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+  if (i < bytes.length) {
+    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8)
+    out[o++] = ALPHABET[n >>> 18]!
+    out[o++] = ALPHABET[(n >>> 12) & 63]!
+    if (i + 1 < bytes.length) out[o++] = ALPHABET[(n >>> 6) & 63]!
+  }
+  return latin1.decode(out.subarray(0, o))
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/
