@@ -24,6 +24,7 @@ import { factorRoutes } from './routes/factor-routes.ts'
 import { healthRoutes } from './routes/health-routes.ts'
 import { ingestRoutes } from './routes/ingest-routes.ts'
 import { queryRoutes } from './routes/query-routes.ts'
+import { sealingKeyRoutes } from './routes/sealing-key-routes.ts'
 import { sessionRoutes } from './routes/session-routes.ts'
 import { tokenRoutes } from './routes/token-routes.ts'
 import { userRoutes } from './routes/user-routes.ts'
@@ -100,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     timeZone: deps.timeZone,
   })
   await app.register(tokenRoutes, { db, audit: deps.audit })
+  await app.register(sealingKeyRoutes, { db, audit: deps.audit })
   if (deps.people) {
     const people = deps.people
     await app.register(sessionRoutes, { db, people })

@@ -74,7 +74,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       expected =
         issue.format === 'datetime'
           ? 'an RFC 3339 date-time with a zone (like 2026-01-02T03:04:05.678Z)'
-          : `a ${issue.format === 'uuid' ? 'UUID' : issue.format}`
+          : issue.format === 'regex'
+            ? issue.message // a pattern's own description: "unpadded base64url"
+            : `a ${issue.format === 'uuid' ? 'UUID' : issue.format}`
       break
     case 'invalid_value':
       expected = `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`
@@ -245,6 +247,9 @@ export function normaliseRecord(
     return failure('PAL_RESERVED_DATASET', message, 'event.dataset')
   }
 
+  const unsealable = data.sealed ? checkSealed(data.sealed, data, placeholder) : undefined
+  if (unsealable) return unsealable
+
   const event = {
     ...data,
     id: data.id?.toLowerCase() ?? contentEventId(canonicalJson(identity)),
@@ -253,6 +258,63 @@ export function normaliseRecord(
   } satisfies PalisadeEvent
   if (defaulted) event.tags = [...(data.tags ?? []), TIMESTAMP_DEFAULTED_TAG]
   return { ok: true, event, timestampDefaulted: defaulted }
+}
+
+/** Fields a sealed field may not name: what identifies, times and routes the event. */
+const UNSEALABLE = /^(id|@timestamp|sealed|event\.(ingested|dataset))(\.|$)/
+
+/**
+ * Checks what the event model cannot about sealed fields: each is bound to the event's id, so
+ * the emitter must send one (an id derived here, after sealing, would make them unopenable);
+ * a path is sealed once, is not also sent in the clear, and is not a field Palisade needs.
+ */
+function checkSealed(
+  sealed: readonly { field: string }[],
+  event: Record<string, unknown>,
+  placeholder: boolean,
+): NormaliseResult | undefined {
+  if (event.id === undefined || placeholder) {
+    const message =
+      '`id`: expected the UUID the sealed fields were bound to when sealed, got ' +
+      `${placeholder ? 'a placeholder id' : 'nothing'}: an event with sealed fields must carry ` +
+      'its own id, or no one could open them'
+    return failure('PAL_SEALED_WITHOUT_ID', message, 'id')
+  }
+
+  const seen = new Set<string>()
+  for (const [i, { field }] of sealed.entries()) {
+    const path = `sealed[${i}].field`
+    if (seen.has(field)) {
+      const message = `\`${path}\`: expected each field sealed once, got ${field} again`
+      return failure('PAL_SEALED_DUPLICATE_FIELD', message, path)
+    }
+    seen.add(field)
+
+    if (UNSEALABLE.test(field)) {
+      const message =
+        `\`${path}\`: expected a field other than id, @timestamp, event.ingested, ` +
+        `event.dataset and sealed, got ${field}: Palisade needs it in the clear`
+      return failure('PAL_SEALED_FIELD_RESERVED', message, path)
+    }
+
+    if (valueAt(event, field) !== undefined) {
+      const message =
+        `\`${field}\`: expected it only sealed (sealed[${i}]), got it in the clear as well; ` +
+        'the event is refused rather than stored with the value it was meant to hide'
+      return failure('PAL_SEALED_FIELD_IN_CLEAR', message, field)
+    }
+  }
+  return undefined
+}
+
+/** The value at a dotted path, or undefined. */
+function valueAt(event: Record<string, unknown>, path: string): unknown {
+  let at: unknown = event
+  for (const key of path.split('.')) {
+    if (!isObject(at) || !Object.hasOwn(at, key)) return undefined
+    at = at[key]
+  }
+  return at
 }
 
 /** Palisade's own datasets (`palisade.auth` today), matched exactly as the routes match them. */

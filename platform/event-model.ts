@@ -97,6 +97,32 @@ export const logGroup = z.looseObject({
     .optional(),
 })
 
+const base64url = z.string().regex(/^[A-Za-z0-9_-]+$/, 'unpadded base64url')
+const rfc9180Id = z.number().int().min(0).max(0xffff)
+
+/**
+ * A field sealed on the emitter to a data owner's public key (`crypto/sealed-field.ts`): HPKE
+ * (RFC 9180) whose associated data binds it to the event's id and to `field`. Palisade checks
+ * its shape, stores it as it came and never opens it; only a client holding the private key
+ * can. `bi` is the emitter's blind index of the value, for equality search.
+ */
+export const sealedField = z.strictObject({
+  v: z.literal(1),
+  field: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[^.]+(\.[^.]+)*$/, 'a dotted field path with no empty segment'),
+  suite: z.strictObject({ kem: rfc9180Id, kdf: rfc9180Id, aead: rfc9180Id }),
+  kid: base64url.max(128),
+  enc: base64url.max(1024),
+  ct: base64url,
+  bi: base64url.max(128).optional(),
+})
+
+/** How many sealed fields one event may carry. */
+export const MAX_SEALED_FIELDS = 64
+
 /** RFC 3339 / ISO 8601 date-time with an offset or Z; stored as UTC milliseconds. */
 const timestamp = z.iso.datetime({ offset: true, precision: undefined })
 
@@ -118,6 +144,8 @@ export const palisadeEvent = z.looseObject({
   log: logGroup.optional(),
   labels: z.record(z.string(), z.string()).optional(),
   tags: strList.optional(),
+  /** Sealed fields, each naming its path: opaque here, opened only on clients. */
+  sealed: z.array(sealedField).max(MAX_SEALED_FIELDS).optional(),
 })
 
 export type PalisadeEvent = z.infer<typeof palisadeEvent>

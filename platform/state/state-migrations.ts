@@ -234,4 +234,48 @@ export const stateMigrations: Record<string, Migration> = {
       await db.schema.dropTable('hunts').execute()
     },
   },
+  // 0010 is left to another branch of the same release (issue 11's), so the two merge in order.
+  '0011_sealing_keys': {
+    async up(db: Kysely<unknown>) {
+      // A data owner, pinned at their first key registration to the Ed25519 public key that
+      // signed it: every later registration or rotation for the owner must verify under it.
+      await db.schema
+        .createTable('sealing_owners')
+        .addColumn('owner', 'text', (c) => c.primaryKey())
+        .addColumn('signing_public_key', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute()
+      // Sealing public keys only: private keys never reach the server (issue 14). A rotated
+      // key keeps its row, `retired_at` set, so clients can still tell whose old data it is.
+      await db.schema
+        .createTable('sealing_keys')
+        .addColumn('kid', 'text', (c) => c.primaryKey())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('kem', 'integer', (c) => c.notNull())
+        .addColumn('kdf', 'integer', (c) => c.notNull())
+        .addColumn('aead', 'integer', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('replaces', 'text')
+        .addColumn('retired_at', 'text')
+        .addColumn('replaced_by', 'text')
+        .execute()
+      await db.schema.createIndex('sealing_keys_owner').on('sealing_keys').column('owner').execute()
+      // A challenge is used once: taking it deletes it, and it lapses after a few minutes.
+      await db.schema
+        .createTable('sealing_key_challenges')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('challenge', 'text', (c) => c.notNull())
+        .addColumn('requested_by', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute()
+    },
+    async down(db: Kysely<unknown>) {
+      for (const table of ['sealing_key_challenges', 'sealing_keys', 'sealing_owners']) {
+        await db.schema.dropTable(table).execute()
+      }
+    },
+  },
 }

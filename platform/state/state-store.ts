@@ -149,6 +149,37 @@ export interface StateTables {
     /** JSON `{ code, message }` when it failed. */
     error: string | null
   }
+  /** Data owners of sealed fields, pinned to their signing key (see `sealing-keys.ts`). */
+  sealing_owners: {
+    owner: string
+    /** Ed25519 public key, raw, base64url. */
+    signing_public_key: string
+    created_at: string
+  }
+  /** Sealing public keys (HPKE, RFC 9180); never a private key. */
+  sealing_keys: {
+    kid: string
+    owner: string
+    kem: number
+    kdf: number
+    aead: number
+    /** The serialised public key, base64url. */
+    public_key: string
+    created_at: string
+    /** Who registered it, as the audit log names them (`token:<id>`, `user:<id>`). */
+    created_by: string
+    replaces: string | null
+    retired_at: string | null
+    replaced_by: string | null
+  }
+  sealing_key_challenges: {
+    id: string
+    owner: string
+    /** 32 random bytes, base64url: public, and worthless once used or expired. */
+    challenge: string
+    requested_by: string
+    expires_at: string
+  }
 }
 
 export type StateDb = Kysely<StateTables>
