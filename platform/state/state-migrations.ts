@@ -234,7 +234,7 @@ export const stateMigrations: Record<string, Migration> = {
       await db.schema.dropTable('hunts').execute()
     },
   },
-  // 0010 is left to another branch of the same release (issue 11's), so the two merge in order.
+  // 0010 is left to another branch developed alongside this one, so the two merge in order.
   '0011_sealing_keys': {
     async up(db: Kysely<unknown>) {
       // A data owner, pinned at their first key registration to the Ed25519 public key that

@@ -7,6 +7,7 @@ import type { ConfigInput } from '../../platform/config/config-schema.ts'
 import { startEngine } from '../../platform/engine.ts'
 import type { Engine } from '../../platform/engine.ts'
 import { createLogger } from '../../platform/logger.ts'
+import type { Logger } from '../../platform/logger.ts'
 
 export interface TestEngine {
   engine: Engine
@@ -26,9 +27,13 @@ export interface TestEngine {
  * Starts a real all-in-one Palisade (embedded ClickHouse, SQLite) in this process on a
  * fresh data dir and ephemeral ports. chDB allows one data dir per process at a time, so an
  * integration file starts one engine and closes it before starting another. Given a `dataDir`,
- * it starts on that one (a restart) and leaves it in place when closed.
+ * it starts on that one (a restart) and leaves it in place when closed. It logs nothing unless
+ * given a `logger` (a test that reads what the engine logs).
  */
-export async function startTestEngine(overrides: ConfigInput = {}): Promise<TestEngine> {
+export async function startTestEngine(
+  overrides: ConfigInput = {},
+  options: { logger?: Logger } = {},
+): Promise<TestEngine> {
   const given = overrides.dataDir
   const dataDir = given ?? mkdtempSync(join(tmpdir(), 'palisade-test-'))
   const config = configSchema.parse({
@@ -40,7 +45,7 @@ export async function startTestEngine(overrides: ConfigInput = {}): Promise<Test
   // -1 asks the listeners for ephemeral ports (0 in the configuration turns them off).
   config.syslog.udpPort = overrides.syslog?.udpPort ?? -1
   config.syslog.tcpPort = overrides.syslog?.tcpPort ?? -1
-  const engine = await startEngine(config, createLogger('silent'))
+  const engine = await startEngine(config, options.logger ?? createLogger('silent'))
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
 
   return {
