@@ -10,6 +10,8 @@ export type { SuiteIds } from './cipher-suite.ts'
 export { CryptoError } from './crypto-error.ts'
 export type { CryptoErrorCode } from './crypto-error.ts'
 export { hpkeOpen, hpkeSeal } from './hpke-seal.ts'
+export { openSealedEvent } from './open-sealed-event.ts'
+export type { OpenedEvent, UnopenedField } from './open-sealed-event.ts'
 export type { HpkeOpenInput, HpkeSealed, HpkeSealInput } from './hpke-seal.ts'
 export {
   generateOwnerSigningKey,

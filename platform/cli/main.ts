@@ -7,6 +7,7 @@ import { registerAnomalyCommands } from './anomaly-command.ts'
 import { ApiClient } from './api-client.ts'
 import { registerAuditCommands } from './audit-commands.ts'
 import { registerConfigCommands } from './config-command.ts'
+import { registerDecryptCommands } from './decrypt-command.ts'
 import type { GlobalOptions } from './global-options.ts'
 import { flagsToConfig } from './global-options.ts'
 import { registerHuntCommand } from './hunt-command.ts'
@@ -46,6 +47,7 @@ registerHuntCommand(program, client)
 registerConfigCommands(program, serverOptions)
 registerAnomalyCommands(program)
 registerUsersCommands(program, client)
+registerDecryptCommands(program)
 
 /** Options that configure a running server; `start` and `config check` take them. */
 function serverOptions(command: Command): Command {
