@@ -27,7 +27,10 @@ let bundleWarnings: string[]
 
 beforeAll(async () => {
   // crypto/ bundled for the browser platform, as a web client would ship it: esbuild refuses
-  // to resolve a Node module there, so this build is itself a check that none is reached.
+  // to resolve a static import of a Node module there, so this build is itself a check that
+  // none is reached. (@hpke/common keeps a dynamic `import("crypto")` for Node 18 and older,
+  // taken only when `globalThis.crypto` is missing, so never in a browser; esbuild leaves it
+  // as it is.) esbuild comes with tsx and vite rather than as a dependency of its own.
   const bundle = await build({
     entryPoints: [join(import.meta.dirname, '../../crypto/index.ts')],
     bundle: true,
