@@ -27,7 +27,8 @@ export function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () =
     link.href = url
     link.download = 'palisade-recovery-codes.txt'
     link.click()
-    URL.revokeObjectURL(url)
+    // Revoked once the download has surely started: revoking at once can cancel it.
+    setTimeout(() => URL.revokeObjectURL(url), 1000)
     setStatus('Saved palisade-recovery-codes.txt to your downloads.')
   }
 

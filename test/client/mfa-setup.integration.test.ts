@@ -1,0 +1,384 @@
+import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+
+import QRCode from 'qrcode'
+import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { launchChromium } from '../helpers/chromium.ts'
+import { addVirtualKey, axeFindings, startMfaEngine, totpAt } from '../helpers/mfa-page.ts'
+import type { MfaEngine } from '../helpers/mfa-page.ts'
+import { repoRoot } from '../helpers/test-engine.ts'
+
+/**
+ * The MFA set-up page in headless Chromium against a real Palisade. The steps of one person's
+ * set-up run in order on one page (each needs the one before: codes are confirmed from the
+ * app just enrolled, the key signs in once registered); each step leaves a screenshot in
+ * artefacts/mfa-setup/.
+ */
+const artefacts = join(repoRoot, 'artefacts', 'mfa-setup')
+const password = 'a long passphrase for alice'
+
+let mfa: MfaEngine
+let browser: Browser
+let context: BrowserContext
+let page: Page
+let key: { cdp: CDPSession; id: string }
+/** Console errors and CSP violations of every page, checked after each step. */
+const pageProblems: string[] = []
+let secret = ''
+let recoveryCodes: string[] = []
+let shot = 0
+
+beforeAll(async () => {
+  rmSync(artefacts, { recursive: true, force: true })
+  mkdirSync(artefacts, { recursive: true })
+  mfa = await startMfaEngine()
+  await mfa.addPerson('alice', password)
+  browser = await launchChromium()
+  context = await browser.newContext({ acceptDownloads: true })
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: mfa.origin })
+  page = await watchedPage()
+  key = await addVirtualKey(page)
+}, 120_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await mfa?.close()
+})
+
+async function watchedPage(): Promise<Page> {
+  const opened = await context.newPage()
+  opened.on('pageerror', (error) => pageProblems.push(`page error: ${error.message}`))
+  opened.on('console', (message) => {
+    // The API's 4xx answers are logged by Chromium as failed loads; they are the page's
+    // expected errors, which each step checks on screen.
+    if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) {
+      pageProblems.push(`console: ${message.text()}`)
+    }
+  })
+  return opened
+}
+
+async function screenshot(target: Page, name: string): Promise<void> {
+  shot += 1
+  await target.screenshot({
+    path: join(artefacts, `${String(shot).padStart(2, '0')}-${name}.png`),
+    fullPage: true,
+  })
+}
+
+/** No serious or critical axe-core finding on the screen as it is now. */
+async function expectAccessible(target: Page): Promise<void> {
+  const findings = await axeFindings(target)
+  const serious = findings.filter((f) => f.impact === 'serious' || f.impact === 'critical')
+  expect(serious).toEqual([])
+}
+
+function expectNoPageProblems(): void {
+  expect(pageProblems).toEqual([])
+}
+
+const heading = (target: Page, name: string) => target.getByRole('heading', { name, level: 1 })
+const alertText = (target: Page | ReturnType<Page['getByRole']>) =>
+  target.getByRole('alert').innerText()
+
+/** What the API says of this browser's session, asked from the page as the page would. */
+async function sessionAsApiSeesIt(target: Page) {
+  return target.evaluate(async () => {
+    const response = await fetch('/v1/session')
+    return { status: response.status, body: await response.json() }
+  })
+}
+
+async function storedKey() {
+  return mfa.palisade.engine.state.db
+    .selectFrom('webauthn_credentials')
+    .select(['name', 'counter', 'last_used_at'])
+    .executeTakeFirstOrThrow()
+}
+
+async function signInWithPassword(target: Page) {
+  await heading(target, 'Sign in to Palisade').waitFor()
+  await target.getByLabel('Name', { exact: true }).fill('alice')
+  await target.getByLabel('Password', { exact: true }).fill(password)
+  await target.getByRole('button', { name: 'Sign in' }).click()
+  await heading(target, 'Confirm it is you').waitFor()
+}
+
+async function signOut() {
+  await page.getByRole('button', { name: 'Sign out' }).click()
+  await heading(page, 'Sign in to Palisade').waitFor()
+}
+
+describe('a person setting up second factors on the page, in Chromium', () => {
+  it('serves the page under a strict CSP that refuses inline script', async () => {
+    const response = await page.goto(mfa.page)
+    const csp = response!.headers()['content-security-policy']
+    expect(csp).toContain("script-src 'self'")
+    expect(csp).not.toContain('unsafe-inline')
+    await heading(page, 'Sign in to Palisade').waitFor()
+
+    const ran = await page
+      .addScriptTag({ content: 'window.inlineRan = true' })
+      .then(() => page.evaluate(() => 'inlineRan' in window))
+      .catch(() => false)
+    expect(ran).toBe(false)
+    pageProblems.length = 0 // the refused script's own report, which is the point here
+    await screenshot(page, 'sign-in')
+    await expectAccessible(page)
+  })
+
+  it('refuses a wrong password in plain words, then signs in with the right one', async () => {
+    await page.getByLabel('Name', { exact: true }).fill('alice')
+    await page.getByLabel('Password', { exact: true }).fill('not the password')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    expect(await alertText(page)).toContain('The name or the password is not right.')
+    await screenshot(page, 'sign-in-wrong-password')
+
+    await page.getByLabel('Password', { exact: true }).fill(password)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await heading(page, 'Sign-in security').waitFor()
+    await expect(page.getByText('Signed in as alice').isVisible()).resolves.toBe(true)
+    await screenshot(page, 'no-factors-yet')
+    await expectAccessible(page)
+    expectNoPageProblems()
+  })
+
+  it('enrols an authenticator app from the QR code, with the key shown to type by hand', async () => {
+    await page.getByRole('button', { name: 'Set up an authenticator app' }).click()
+    const panel = page.getByRole('region', { name: 'Add Palisade to your authenticator app' })
+    await panel.waitFor()
+    // Focus moves to the new panel, so a screen reader reads it next.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(
+      'Add Palisade to your authenticator app',
+    )
+
+    const uri = await panel.getByRole('link', { name: /authenticator app on this device/ })
+    const otpauth = (await uri.getAttribute('href'))!
+    expect(otpauth).toMatch(/^otpauth:\/\/totp\/Palisade:alice\?/)
+    secret = new URL(otpauth).searchParams.get('secret')!
+    // The QR image is exactly the QR code of that otpauth URI (same encoder, same options as
+    // the server), so an app scanning it reads this secret.
+    const qr = panel.getByRole('img')
+    const src = (await qr.getAttribute('src'))!
+    const svg = decodeURIComponent(src.replace(/^data:image\/svg\+xml,/, ''))
+    const expected = await QRCode.toString(otpauth, {
+      type: 'svg',
+      errorCorrectionLevel: 'M',
+      margin: 2,
+    })
+    expect(svg).toBe(expected)
+    expect(await qr.getAttribute('alt')).toMatch(/QR code .*type the setup key/)
+    expect((await panel.locator('code.secret').innerText()).replace(/\s/g, '')).toBe(secret)
+    await screenshot(page, 'totp-qr-code')
+    await expectAccessible(page)
+
+    const code = await totpAt(secret, mfa.serverNow())
+    await page.getByLabel('Enter the 6-digit code the app shows').fill(code)
+    await page.getByRole('button', { name: 'Turn on authenticator app' }).click()
+    await page.getByText('Authenticator app turned on.').waitFor()
+    await expect(
+      page.getByText('On: sign-in asks for a code from your app.').count(),
+    ).resolves.toBe(1)
+
+    // Nothing of the secret stays behind: not on screen, not in any storage the page has.
+    expect(await page.content()).not.toContain(secret)
+    const storage = await page.evaluate(async () => ({
+      local: Object.keys(localStorage).length,
+      session: Object.keys(sessionStorage).length,
+      cookies: document.cookie,
+      databases: (await indexedDB.databases()).length,
+      caches: (await caches.keys()).length,
+    }))
+    expect(storage).toEqual({ local: 0, session: 0, cookies: '', databases: 0, caches: 0 })
+    await screenshot(page, 'totp-on')
+    expectNoPageProblems()
+  })
+
+  it('shows new recovery codes once, to copy and to download', async () => {
+    await page.getByRole('button', { name: 'Create new recovery codes' }).click()
+    const list = page.getByRole('list', { name: 'Recovery codes' })
+    await list.waitFor()
+    recoveryCodes = (await list.getByRole('listitem').allInnerTexts()).map((c) => c.trim())
+    expect(recoveryCodes).toHaveLength(10)
+    for (const code of recoveryCodes) expect(code).toMatch(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/)
+    await screenshot(page, 'recovery-codes')
+    await expectAccessible(page)
+
+    await page.getByRole('button', { name: 'Copy codes' }).click()
+    await page.getByText('Copied the 10 codes to the clipboard.').waitFor()
+    const copied = await page.evaluate(() => navigator.clipboard.readText())
+    expect(copied.trim().split('\n')).toEqual(recoveryCodes)
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download codes' }).click(),
+    ])
+    expect(download.suggestedFilename()).toBe('palisade-recovery-codes.txt')
+    const saved = join(artefacts, 'downloaded-recovery-codes.txt')
+    await download.saveAs(saved)
+    expect(readFileSync(saved, 'utf8').trim().split('\n')).toEqual(recoveryCodes)
+
+    await page.getByRole('button', { name: 'I have saved them' }).click()
+    await page.getByText('10 unused recovery codes left.').waitFor()
+    expect(await page.content()).not.toContain(recoveryCodes[0])
+    // Not shown again after a reload either: the server keeps only their hashes.
+    await page.reload()
+    await heading(page, 'Sign-in security').waitFor()
+    expect(await page.content()).not.toContain(recoveryCodes[0])
+    expectNoPageProblems()
+  })
+
+  it('registers a security key under the name given, through the virtual authenticator', async () => {
+    await page.getByLabel('Name for a new key').fill('Desk key')
+    await page.getByRole('button', { name: 'Register a security key' }).click()
+    await page.getByText('Security key “Desk key” registered.').waitFor()
+    const row = page.getByRole('row', { name: /Desk key/ })
+    expect(await row.getByRole('cell').nth(1).innerText()).toBe('Never')
+    const { credentials } = await key.cdp.send('WebAuthn.getCredentials', {
+      authenticatorId: key.id,
+    })
+    expect(credentials).toHaveLength(1)
+    expect(credentials[0]!.rpId).toBe('localhost')
+    await screenshot(page, 'security-key-registered')
+    await expectAccessible(page)
+    expectNoPageProblems()
+  })
+
+  it('signs out, then signs in with the keyboard alone and a code from the app', async () => {
+    await signOut()
+    // Focus starts on the heading; Tab walks the fields in order; Enter submits.
+    await page.keyboard.press('Tab')
+    await page.keyboard.type('alice')
+    await page.keyboard.press('Tab')
+    await page.keyboard.type(password)
+    await page.keyboard.press('Enter')
+    await heading(page, 'Confirm it is you').waitFor()
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Confirm it is you')
+    await screenshot(page, 'second-factor')
+    await expectAccessible(page)
+
+    mfa.advance(30_000) // the next code: each code works once
+    await page.keyboard.press('Tab')
+    await page.keyboard.type(await totpAt(secret, mfa.serverNow()))
+    await page.keyboard.press('Enter')
+    await heading(page, 'Sign-in security').waitFor()
+    expect((await sessionAsApiSeesIt(page)).body.mfa_method).toBe('totp')
+    expectNoPageProblems()
+  })
+
+  it('signs in with the security key, which then shows when it was last used', async () => {
+    await signOut()
+    await signInWithPassword(page)
+    await page.getByRole('button', { name: 'Use my security key' }).click()
+    await heading(page, 'Sign-in security').waitFor()
+    expect((await sessionAsApiSeesIt(page)).body.mfa_method).toBe('webauthn')
+    const lastUsed = page
+      .getByRole('row', { name: /Desk key/ })
+      .getByRole('cell')
+      .nth(1)
+    expect(await lastUsed.innerText()).not.toBe('Never')
+    await screenshot(page, 'signed-in-with-key')
+    expectNoPageProblems()
+  })
+
+  it('signs in with a recovery code, which then works no more', async () => {
+    await signOut()
+    await signInWithPassword(page)
+    await page.getByRole('textbox', { name: 'Recovery code' }).fill(recoveryCodes[0]!)
+    await page.getByRole('button', { name: 'Use recovery code' }).click()
+    await heading(page, 'Sign-in security').waitFor()
+    await page.getByText('9 unused recovery codes left.').waitFor()
+    expect((await sessionAsApiSeesIt(page)).body.mfa_method).toBe('recovery_code')
+    expectNoPageProblems()
+  })
+})
+
+describe('what goes wrong, shown in plain words and changing nothing', () => {
+  it('a wrong code from the app', async () => {
+    await signOut()
+    await signInWithPassword(page)
+    mfa.advance(30_000)
+    const right = await totpAt(secret, mfa.serverNow())
+    const wrong = String((Number(right) + 1) % 1_000_000).padStart(6, '0')
+    await page.getByLabel('6-digit code').fill(wrong)
+    await page.getByRole('button', { name: 'Confirm code' }).click()
+    expect(await alertText(page)).toContain('That code is not right, or it is too old.')
+    await screenshot(page, 'wrong-code')
+    await expectAccessible(page)
+    expect(await heading(page, 'Confirm it is you').isVisible()).toBe(true)
+    expect((await sessionAsApiSeesIt(page)).body).toMatchObject({ mfa_required: true })
+    expectNoPageProblems()
+  })
+
+  it('an answer from the key after its challenge expired', async () => {
+    const before = await storedKey()
+    // The person takes longer than the challenge's five minutes to touch the key: the server's
+    // clock moves on while the page's answer is on its way.
+    await page.route('**/v1/session/webauthn', async (route) => {
+      mfa.advance(5 * 60_000 + 1000)
+      await route.continue()
+    })
+    await page.getByRole('button', { name: 'Use my security key' }).click()
+    expect(await alertText(page)).toContain(
+      'The security key request expired or was already answered.',
+    )
+    await page.unroute('**/v1/session/webauthn')
+    await screenshot(page, 'expired-challenge')
+    expect((await sessionAsApiSeesIt(page)).body).toMatchObject({ mfa_required: true })
+    expect(await storedKey()).toEqual(before)
+    expectNoPageProblems()
+  })
+
+  it('a key prompt the person cancels', async () => {
+    const before = await storedKey()
+    // The key waits for a touch that never comes, until the person clicks Cancel.
+    await key.cdp.send('WebAuthn.setAutomaticPresenceSimulation', {
+      authenticatorId: key.id,
+      enabled: false,
+    })
+    await page.getByRole('button', { name: 'Use my security key' }).click()
+    await page.getByText('Touch your security key or confirm on your device now.').waitFor()
+    await screenshot(page, 'key-prompt-waiting')
+    await page.getByRole('button', { name: 'Cancel', exact: true }).click()
+    expect(await alertText(page)).toContain('The security key prompt was cancelled.')
+    await key.cdp.send('WebAuthn.setAutomaticPresenceSimulation', {
+      authenticatorId: key.id,
+      enabled: true,
+    })
+    await screenshot(page, 'key-prompt-cancelled')
+    expect((await sessionAsApiSeesIt(page)).body).toMatchObject({ mfa_required: true })
+    expect(await storedKey()).toEqual(before)
+    expectNoPageProblems()
+  })
+})
+
+describe('removing a factor', () => {
+  it('asks to confirm it is you when the last factor is older than ten minutes', async () => {
+    mfa.advance(30_000)
+    await page.getByLabel('6-digit code').fill(await totpAt(secret, mfa.serverNow()))
+    await page.getByRole('button', { name: 'Confirm code' }).click()
+    await heading(page, 'Sign-in security').waitFor()
+
+    mfa.advance(11 * 60_000)
+    await page.getByRole('button', { name: 'Remove authenticator app' }).click()
+    await page.getByRole('button', { name: 'Remove', exact: true }).click()
+    const dialog = page.getByRole('dialog', { name: 'Confirm it is you' })
+    await dialog.waitFor()
+    expect(await dialog.innerText()).toContain('To remove your authenticator app, confirm')
+    await screenshot(page, 'step-up')
+    await expectAccessible(page)
+    // Nothing is removed while the dialog waits.
+    expect((await sessionAsApiSeesIt(page)).body.factors.totp).toBe(true)
+
+    await dialog.getByRole('button', { name: 'Use my security key' }).click()
+    await page.getByText('Removed your authenticator app.').waitFor()
+    expect(await dialog.count()).toBe(0)
+    const session = (await sessionAsApiSeesIt(page)).body
+    expect(session.factors.totp).toBe(false)
+    expect(session.factors.webauthn).toHaveLength(1)
+    await screenshot(page, 'factor-removed')
+    expectNoPageProblems()
+  })
+})
