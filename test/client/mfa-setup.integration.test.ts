@@ -382,3 +382,83 @@ describe('removing a factor', () => {
     expectNoPageProblems()
   })
 })
+
+describe('a second tab racing the first', () => {
+  it('refuses the first tab’s code once the second started its own set-up, changing nothing', async () => {
+    await mfa.addPerson('bob', password)
+    const bob = await browser.newContext()
+    try {
+      const first = await bob.newPage()
+      await first.goto(mfa.page)
+      await first.getByLabel('Name', { exact: true }).fill('bob')
+      await first.getByLabel('Password', { exact: true }).fill(password)
+      await first.getByRole('button', { name: 'Sign in' }).click()
+      await heading(first, 'Sign-in security').waitFor()
+      const second = await bob.newPage()
+      await second.goto(mfa.page)
+      await heading(second, 'Sign-in security').waitFor()
+
+      const start = async (tab: Page) => {
+        await tab.getByRole('button', { name: 'Set up an authenticator app' }).click()
+        const href = await tab
+          .getByRole('link', { name: /authenticator app on this device/ })
+          .getAttribute('href')
+        return new URL(href!).searchParams.get('secret')!
+      }
+      const firstSecret = await start(first)
+      const secondSecret = await start(second)
+      expect(secondSecret).not.toBe(firstSecret)
+
+      await first
+        .getByLabel('Enter the 6-digit code the app shows')
+        .fill(await totpAt(firstSecret, mfa.serverNow()))
+      await first.getByRole('button', { name: 'Turn on authenticator app' }).click()
+      const message = await alertText(first)
+      expect(message).toContain('That code does not match the QR code on this page.')
+      expect(message).toContain('If you started set-up in another tab or window')
+      await screenshot(first, 'second-tab-race')
+      expect((await sessionAsApiSeesIt(first)).body.factors).toMatchObject({ totp: false })
+
+      // The tab that started last finishes as usual.
+      await second
+        .getByLabel('Enter the 6-digit code the app shows')
+        .fill(await totpAt(secondSecret, mfa.serverNow()))
+      await second.getByRole('button', { name: 'Turn on authenticator app' }).click()
+      await second.getByText('Authenticator app turned on.').waitFor()
+      expect((await sessionAsApiSeesIt(second)).body.factors).toMatchObject({ totp: true })
+    } finally {
+      await bob.close()
+    }
+  })
+})
+
+describe('requests forged from another origin', () => {
+  it('are refused even with the session cookie, and change nothing', async () => {
+    const cookie = (await context.cookies(mfa.origin)).find((c) => c.name === 'palisade_session')
+    expect(cookie).toBeDefined()
+    const headers = { cookie: `palisade_session=${cookie!.value}` }
+    const factors = async () =>
+      (await fetch(`${mfa.origin}/v1/me/factors`, { headers })).json() as Promise<any>
+    const before = await factors()
+    expect(before.recovery_codes_left).toBe(9)
+
+    // A page on a sibling host of the same site: SameSite=Strict lets the cookie through.
+    for (const forged of [
+      { origin: 'http://evil.localhost', 'sec-fetch-site': 'same-site' },
+      { origin: 'null', 'sec-fetch-site': 'cross-site' },
+    ]) {
+      const answer = await fetch(`${mfa.origin}/v1/me/recovery-codes`, {
+        method: 'POST',
+        headers: { ...headers, ...forged },
+      })
+      expect(answer.status).toBe(403)
+      expect((await answer.json()).error.code).toBe('PAL_CROSS_ORIGIN')
+    }
+    const removal = await fetch(
+      `${mfa.origin}/v1/me/webauthn/credentials/${encodeURIComponent(before.webauthn[0].id)}`,
+      { method: 'DELETE', headers: { ...headers, origin: 'http://evil.localhost' } },
+    )
+    expect(removal.status).toBe(403)
+    expect(await factors()).toEqual(before)
+  })
+})
