@@ -126,6 +126,16 @@ describe('a person setting up second factors on the page, in Chromium', () => {
     expect(ran).toBe(false)
     pageProblems.length = 0 // the refused script's own report, which is the point here
     await screenshot(page, 'sign-in')
+
+    // The scanner works under this CSP: it finds an image without text planted in the page.
+    await page.evaluate(() => {
+      const planted = document.createElement('img')
+      planted.id = 'planted'
+      planted.src = 'data:,'
+      document.body.append(planted)
+    })
+    expect((await axeFindings(page)).map((f) => f.id)).toContain('image-alt')
+    await page.evaluate(() => document.getElementById('planted')?.remove())
     await expectAccessible(page)
   })
 
@@ -369,9 +379,18 @@ describe('removing a factor', () => {
     expect(await dialog.innerText()).toContain('To remove your authenticator app, confirm')
     await screenshot(page, 'step-up')
     await expectAccessible(page)
-    // Nothing is removed while the dialog waits.
+    // Nothing is removed while the dialog waits, nor when it is cancelled.
+    expect((await sessionAsApiSeesIt(page)).body.factors.totp).toBe(true)
+    await page.keyboard.press('Escape')
+    expect(await alertText(page)).toContain(
+      'You did not confirm it is you, so nothing was changed.',
+    )
+    expect(await dialog.count()).toBe(0)
     expect((await sessionAsApiSeesIt(page)).body.factors.totp).toBe(true)
 
+    await page.getByRole('button', { name: 'Remove authenticator app' }).click()
+    await page.getByRole('button', { name: 'Remove', exact: true }).click()
+    await dialog.waitFor()
     await dialog.getByRole('button', { name: 'Use my security key' }).click()
     await page.getByText('Removed your authenticator app.').waitFor()
     expect(await dialog.count()).toBe(0)
