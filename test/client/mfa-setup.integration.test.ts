@@ -481,3 +481,29 @@ describe('requests forged from another origin', () => {
     expect(await factors()).toEqual(before)
   })
 })
+
+describe('a second tab removing what the first removed', () => {
+  it('says the key is gone already and shows the list as it is, removing nothing else', async () => {
+    const other = await watchedPage()
+    try {
+      await page.reload()
+      await other.goto(mfa.page)
+      for (const tab of [page, other]) await tab.getByRole('row', { name: /Desk key/ }).waitFor()
+
+      await page.getByRole('button', { name: 'Remove security key Desk key' }).click()
+      await page.getByRole('button', { name: 'Remove', exact: true }).click()
+      await page.getByText('Removed the security key “Desk key”.').waitFor()
+      const after = (await sessionAsApiSeesIt(page)).body.factors
+
+      await other.getByRole('button', { name: 'Remove security key Desk key' }).click()
+      await other.getByRole('button', { name: 'Remove', exact: true }).click()
+      expect(await alertText(other)).toContain('That security key is no longer on your account')
+      await other.getByText('No security key or passkey yet.').waitFor()
+      await screenshot(other, 'second-tab-removed-already')
+      expect((await sessionAsApiSeesIt(other)).body.factors).toEqual(after)
+      expectNoPageProblems()
+    } finally {
+      await other.close()
+    }
+  })
+})

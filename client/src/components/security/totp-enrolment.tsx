@@ -73,11 +73,9 @@ export function TotpEnrolment({
           </figure>
         </li>
         <li>
-          <p id="totp-key-label">Or type this setup key into the app (time-based, 30 seconds):</p>
+          <p>Or type this setup key into the app (time-based, 30 seconds):</p>
           <p>
-            <code className="secret" aria-labelledby="totp-key-label">
-              {grouped}
-            </code>
+            <code className="secret">{grouped}</code>
           </p>
           <p>
             <a href={start.otpauth_uri}>Open in an authenticator app on this device</a>
