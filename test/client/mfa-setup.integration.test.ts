@@ -507,3 +507,40 @@ describe('a second tab removing what the first removed', () => {
     }
   })
 })
+
+describe('a factor added on another device', () => {
+  it('makes this device ask for it before any other change', async () => {
+    await mfa.addPerson('carol', password)
+    const [laptop, phone] = [await browser.newContext(), await browser.newContext()]
+    try {
+      const signIn = async (device: BrowserContext) => {
+        const tab = await device.newPage()
+        await tab.goto(mfa.page)
+        await tab.getByLabel('Name', { exact: true }).fill('carol')
+        await tab.getByLabel('Password', { exact: true }).fill(password)
+        await tab.getByRole('button', { name: 'Sign in' }).click()
+        await heading(tab, 'Sign-in security').waitFor()
+        return tab
+      }
+      const [onLaptop, onPhone] = [await signIn(laptop), await signIn(phone)]
+      await onLaptop.getByRole('button', { name: 'Set up an authenticator app' }).click()
+      const href = await onLaptop
+        .getByRole('link', { name: /authenticator app on this device/ })
+        .getAttribute('href')
+      const carolSecret = new URL(href!).searchParams.get('secret')!
+      await onLaptop
+        .getByLabel('Enter the 6-digit code the app shows')
+        .fill(await totpAt(carolSecret, mfa.serverNow()))
+      await onLaptop.getByRole('button', { name: 'Turn on authenticator app' }).click()
+      await onLaptop.getByText('Authenticator app turned on.').waitFor()
+
+      await onPhone.getByRole('button', { name: 'Set up an authenticator app' }).click()
+      await heading(onPhone, 'Confirm it is you').waitFor()
+      expect(await onPhone.getByLabel('6-digit code').isVisible()).toBe(true)
+      expect((await sessionAsApiSeesIt(onPhone)).body.mfa_required).toBe(true)
+    } finally {
+      await laptop.close()
+      await phone.close()
+    }
+  })
+})

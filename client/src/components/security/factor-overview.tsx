@@ -45,6 +45,11 @@ export function FactorOverview({
       onSignedOut(plainError(failure, action))
       return
     }
+    // A factor added on another device makes this session ask for it: show that prompt.
+    if (failure instanceof ApiError && failure.code === 'PAL_MFA_REQUIRED') {
+      void refresh().catch(() => onSignedOut(plainError(failure, action)))
+      return
+    }
     setStatus('')
     setError(plainError(failure, action))
   }
