@@ -8,8 +8,11 @@ export interface SecurityKey {
 
 export interface Factors {
   totp: boolean
+  /** The start of the 30-second step of the last code accepted. */
+  totp_last_used_at: string | null
   webauthn: SecurityKey[]
   recovery_codes_left: number
+  recovery_code_last_used_at: string | null
 }
 
 export interface SessionInfo {

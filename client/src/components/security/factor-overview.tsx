@@ -4,7 +4,7 @@ import { plainError } from '../../api/error-messages.ts'
 import type { PlainError } from '../../api/error-messages.ts'
 import { ApiError, callApi } from '../../api/palisade-api.ts'
 import type { SecurityKey, SessionInfo } from '../../api/palisade-api.ts'
-import { ErrorNotice, useFocusOnMount } from './error-notice.tsx'
+import { ErrorNotice, readableTime, useFocusOnMount } from './error-notice.tsx'
 import { RecoveryCodes } from './recovery-codes.tsx'
 import { SecurityKeys } from './security-keys.tsx'
 import { TotpEnrolment } from './totp-enrolment.tsx'
@@ -143,7 +143,8 @@ export function FactorOverview({
         <h2 id="totp-heading">Authenticator app</h2>
         {factors.totp ? (
           <p>
-            On: sign-in asks for a code from your app.{' '}
+            On: sign-in asks for a code from your app. Last used:{' '}
+            {readableTime(factors.totp_last_used_at, 'never')}.{' '}
             <button
               type="button"
               className="secondary"
@@ -199,6 +200,8 @@ export function FactorOverview({
             {factors.recovery_codes_left === 0
               ? 'No recovery codes yet: without them, losing your app and keys locks you out.'
               : `${factors.recovery_codes_left} unused recovery codes left.`}{' '}
+            {factors.recovery_code_last_used_at &&
+              `One was last used ${readableTime(factors.recovery_code_last_used_at, '')}. `}
             <button type="button" onClick={newCodes}>
               Create new recovery codes
             </button>
