@@ -307,6 +307,29 @@ describe('a person setting up second factors on the page, in Chromium', () => {
 })
 
 describe('what goes wrong, shown in plain words and changing nothing', () => {
+  it('too many wrong passwords: says how long to wait', async () => {
+    const guesser = await browser.newContext()
+    try {
+      const tab = await guesser.newPage()
+      await tab.goto(mfa.page)
+      await tab.getByLabel('Name', { exact: true }).fill('mallory')
+      for (let attempt = 1; attempt <= 5; attempt += 1) {
+        await tab.getByLabel('Password', { exact: true }).fill(`guess number ${attempt}`)
+        await tab.getByRole('button', { name: 'Sign in' }).click()
+        await tab.getByRole('alert').getByText('The name or the password is not right.').waitFor()
+        await tab.getByRole('button', { name: 'Sign in' }).waitFor()
+      }
+      await tab.getByLabel('Password', { exact: true }).fill('guess number 6')
+      await tab.getByRole('button', { name: 'Sign in' }).click()
+      await tab.getByRole('alert').getByText('too many failed attempts', { exact: false }).waitFor()
+      expect(await alertText(tab)).toContain('Wait 15 minutes and try again.')
+      await screenshot(tab, 'locked-out')
+      expect(await guesser.cookies()).toEqual([])
+    } finally {
+      await guesser.close()
+    }
+  })
+
   it('a wrong code from the app', async () => {
     await signOut()
     await signInWithPassword(page)
@@ -378,6 +401,9 @@ describe('removing a factor', () => {
     const dialog = page.getByRole('dialog', { name: 'Confirm it is you' })
     await dialog.waitFor()
     expect(await dialog.innerText()).toContain('To remove your authenticator app, confirm')
+    // Focus is inside the dialog, on its first field, for keyboard and screen-reader users.
+    expect(await page.evaluate(() => document.activeElement?.closest('dialog') !== null)).toBe(true)
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('step-up-totp-code')
     await screenshot(page, 'step-up')
     await expectAccessible(page)
     // Nothing is removed while the dialog waits, nor when it is cancelled.
