@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 import fastifyStatic from '@fastify/static'
@@ -34,7 +35,8 @@ export interface ClientRouteDeps {
 }
 
 /**
- * The MFA set-up page under `/security/`, on the API's own origin, so its requests carry the
+ * The MFA set-up page under `/security/` (and at `/enrol`, where enrolment links point), on
+ * the API's own origin, so its requests carry the
  * SameSite=Strict session cookie and pass the cross-origin check. Every answer carries the
  * strict CSP and headers that keep the page out of frames and its address out of referrers.
  */
@@ -56,16 +58,23 @@ export const clientRoutes: FastifyPluginAsync<ClientRouteDeps> = async (app, { r
   )
 
   if (!existsSync(join(root, 'index.html'))) {
-    app.get('/security/*', { schema: { hide: true } }, async () => {
+    const notBuilt = async () => {
       throw new PalisadeError(
         'PAL_CLIENT_NOT_BUILT',
         `the MFA set-up page is not built (no ${join(root, 'index.html')}): ` +
           'run npm run build:client, then restart',
         { status: 503 },
       )
-    })
+    }
+    app.get('/security/*', { schema: { hide: true } }, notBuilt)
+    app.get('/enrol', { schema: { hide: true } }, notBuilt)
     return
   }
+  // The one-time link `palisade users add` prints opens the same page, which reads its token
+  // from the fragment (never sent here).
+  app.get('/enrol', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(await readFile(join(root, 'index.html'))),
+  )
   await app.register(fastifyStatic, {
     root,
     prefix: '/security/',

@@ -38,6 +38,10 @@ describe('the MFA set-up page served by the API', () => {
     const bare = await app.inject({ method: 'GET', url: '/security' })
     expect(bare.statusCode).toBe(301)
     expect(bare.headers.location).toBe('/security/')
+    const enrol = await app.inject({ method: 'GET', url: '/enrol' })
+    expect(enrol.statusCode).toBe(200)
+    expect(enrol.body).toBe(page.body)
+    expect(enrol.headers['content-security-policy']).toBe(CLIENT_CSP)
     await app.close()
   })
 
@@ -47,6 +51,7 @@ describe('the MFA set-up page served by the API', () => {
     expect(page.statusCode).toBe(503)
     expect(page.json().error.code).toBe('PAL_CLIENT_NOT_BUILT')
     expect(page.json().error.message).toContain('npm run build:client')
+    expect((await app.inject({ method: 'GET', url: '/enrol' })).statusCode).toBe(503)
     await app.close()
   })
 })

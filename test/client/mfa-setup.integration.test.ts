@@ -47,8 +47,9 @@ afterAll(async () => {
   await mfa?.close()
 })
 
-async function watchedPage(): Promise<Page> {
-  const opened = await context.newPage()
+/** A new tab, in `within` (this person's browser unless told), whose errors are collected. */
+async function watchedPage(within: BrowserContext = context): Promise<Page> {
+  const opened = await within.newPage()
   opened.on('pageerror', (error) => pageProblems.push(`page error: ${error.message}`))
   opened.on('console', (message) => {
     // The API's 4xx answers are logged by Chromium as failed loads; they are the page's
@@ -310,7 +311,7 @@ describe('what goes wrong, shown in plain words and changing nothing', () => {
   it('too many wrong passwords: says how long to wait', async () => {
     const guesser = await browser.newContext()
     try {
-      const tab = await guesser.newPage()
+      const tab = await watchedPage(guesser)
       await tab.goto(mfa.page)
       await tab.getByLabel('Name', { exact: true }).fill('mallory')
       for (let attempt = 1; attempt <= 5; attempt += 1) {
@@ -325,6 +326,7 @@ describe('what goes wrong, shown in plain words and changing nothing', () => {
       expect(await alertText(tab)).toContain('Wait 15 minutes and try again.')
       await screenshot(tab, 'locked-out')
       expect(await guesser.cookies()).toEqual([])
+      expectNoPageProblems()
     } finally {
       await guesser.close()
     }
@@ -434,13 +436,13 @@ describe('a second tab racing the first', () => {
     await mfa.addPerson('bob', password)
     const bob = await browser.newContext()
     try {
-      const first = await bob.newPage()
+      const first = await watchedPage(bob)
       await first.goto(mfa.page)
       await first.getByLabel('Name', { exact: true }).fill('bob')
       await first.getByLabel('Password', { exact: true }).fill(password)
       await first.getByRole('button', { name: 'Sign in' }).click()
       await heading(first, 'Sign-in security').waitFor()
-      const second = await bob.newPage()
+      const second = await watchedPage(bob)
       await second.goto(mfa.page)
       await heading(second, 'Sign-in security').waitFor()
 
@@ -472,6 +474,7 @@ describe('a second tab racing the first', () => {
       await second.getByRole('button', { name: 'Turn on authenticator app' }).click()
       await second.getByText('Authenticator app turned on.').waitFor()
       expect((await sessionAsApiSeesIt(second)).body.factors).toMatchObject({ totp: true })
+      expectNoPageProblems()
     } finally {
       await bob.close()
     }
@@ -541,7 +544,7 @@ describe('a factor added on another device', () => {
     const [laptop, phone] = [await browser.newContext(), await browser.newContext()]
     try {
       const signIn = async (device: BrowserContext) => {
-        const tab = await device.newPage()
+        const tab = await watchedPage(device)
         await tab.goto(mfa.page)
         await tab.getByLabel('Name', { exact: true }).fill('carol')
         await tab.getByLabel('Password', { exact: true }).fill(password)
@@ -565,9 +568,59 @@ describe('a factor added on another device', () => {
       await heading(onPhone, 'Confirm it is you').waitFor()
       expect(await onPhone.getByLabel('6-digit code').isVisible()).toBe(true)
       expect((await sessionAsApiSeesIt(onPhone)).body.mfa_required).toBe(true)
+      expectNoPageProblems()
     } finally {
       await laptop.close()
       await phone.close()
+    }
+  })
+})
+
+describe('a new person opening their enrolment link', () => {
+  it('chooses a password, with the token gone from the address, then signs in', async () => {
+    const link = await mfa.invite('dana')
+    expect(link).toMatch(new RegExp(`^${mfa.origin}/enrol#pal_enrol_`))
+    const newcomer = await browser.newContext()
+    try {
+      const tab = await watchedPage(newcomer)
+      await tab.goto(link)
+      await heading(tab, 'Choose your password').waitFor()
+      expect(tab.url()).toBe(mfa.page)
+      await screenshot(tab, 'enrolment')
+      await expectAccessible(tab)
+
+      const choose = async (password: string, again: string) => {
+        await tab.getByLabel('New password').fill(password)
+        await tab.getByLabel('The same password again').fill(again)
+        await tab.getByRole('button', { name: 'Set password' }).click()
+      }
+      await choose('too short', 'too short')
+      expect(await alertText(tab)).toContain('A password here is 12 to 256 characters long.')
+      await choose('dana picks a long one', 'dana picks a long 1')
+      expect(await alertText(tab)).toContain('The two passwords are not the same.')
+      await choose('dana picks a long one', 'dana picks a long one')
+      await heading(tab, 'Sign in to Palisade').waitFor()
+      await tab.getByText('Your password is set.').waitFor()
+
+      await tab.getByLabel('Name', { exact: true }).fill('dana')
+      await tab.getByLabel('Password', { exact: true }).fill('dana picks a long one')
+      await tab.getByRole('button', { name: 'Sign in' }).click()
+      await heading(tab, 'Sign-in security').waitFor()
+
+      // The link works once.
+      const again = await watchedPage(newcomer)
+      await again.goto(link)
+      await heading(again, 'Choose your password').waitFor()
+      await again.getByLabel('New password').fill('someone else entirely')
+      await again.getByLabel('The same password again').fill('someone else entirely')
+      await again.getByRole('button', { name: 'Set password' }).click()
+      expect(await alertText(again)).toContain(
+        'The enrolment link is unknown, already used or expired.',
+      )
+      await screenshot(again, 'enrolment-link-used')
+      expectNoPageProblems()
+    } finally {
+      await newcomer.close()
     }
   })
 })

@@ -25,6 +25,8 @@ export interface MfaEngine {
   advance(ms: number): void
   /** Adds a person through the admin API and sets their password as their link would. */
   addPerson(name: string, password: string): Promise<void>
+  /** Adds a person through the admin API: the one-time enrolment link they are sent. */
+  invite(name: string): Promise<string>
   close(): Promise<void>
 }
 
@@ -51,6 +53,11 @@ export async function startMfaEngine(): Promise<MfaEngine> {
     serverNow: () => people.now(),
     advance(ms) {
       offset += ms
+    },
+    async invite(name) {
+      const added = await palisade.request('POST', '/v1/users', { body: { name, role: 'analyst' } })
+      if (added.status !== 201) throw new Error(`users add: ${JSON.stringify(added.body)}`)
+      return added.body.enrolment_url
     },
     async addPerson(name, password) {
       const added = await palisade.request('POST', '/v1/users', { body: { name, role: 'analyst' } })

@@ -3,6 +3,7 @@ import { ApiError } from './palisade-api.ts'
 /** What the person was doing when something failed: some codes mean different things. */
 export type Action =
   | 'load'
+  | 'enrol'
   | 'sign-in'
   | 'sign-out'
   | 'verify-totp'

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'react'
 import type { PlainError } from '../../api/error-messages.ts'
 import { ApiError, callApi } from '../../api/palisade-api.ts'
 import type { Factors, SessionInfo } from '../../api/palisade-api.ts'
+import { EnrolmentForm } from './enrolment-form.tsx'
 import { useFocusOnMount } from './error-notice.tsx'
 import { FactorOverview } from './factor-overview.tsx'
 import type { Guard } from './factor-overview.tsx'
@@ -12,7 +13,8 @@ import { StepUpDialog } from './step-up-dialog.tsx'
 
 type View =
   | { kind: 'loading' }
-  | { kind: 'signed-out'; notice: PlainError | null }
+  | { kind: 'enrol'; token: string }
+  | { kind: 'signed-out'; notice: PlainError | null; welcome?: string }
   | { kind: 'second-factor'; factors: Factors }
   | { kind: 'overview'; session: SessionInfo }
 
@@ -42,6 +44,11 @@ export function MfaSetup() {
   }, [])
 
   useEffect(() => {
+    const token = enrolmentToken()
+    if (token) {
+      setView({ kind: 'enrol', token })
+      return
+    }
     callApi<SessionInfo>('GET', '/v1/session').then(show, () =>
       setView({ kind: 'signed-out', notice: null }),
     )
@@ -79,10 +86,24 @@ export function MfaSetup() {
           <p role="status">Loading…</p>
         </main>
       )
+    case 'enrol':
+      return (
+        <EnrolmentForm
+          token={view.token}
+          onDone={() =>
+            setView({
+              kind: 'signed-out',
+              notice: null,
+              welcome: 'Your password is set. Sign in with it to add a second factor.',
+            })
+          }
+        />
+      )
     case 'signed-out':
       return (
         <SignInForm
           notice={view.notice}
+          welcome={view.welcome ?? null}
           onSignedIn={(answer) =>
             answer.mfa_required
               ? setView({ kind: 'second-factor', factors: answer.factors })
@@ -157,4 +178,15 @@ function SecondFactor({
       </p>
     </main>
   )
+}
+
+/**
+ * The token of an enrolment link (`/enrol#pal_enrol_…`, as `palisade users add` prints it),
+ * taken out of the address at once so it stays in no history entry or bookmark.
+ */
+function enrolmentToken(): string | null {
+  const token = window.location.hash.slice(1)
+  if (window.location.pathname !== '/enrol' || !token.startsWith('pal_enrol_')) return null
+  window.history.replaceState(null, '', '/security/')
+  return token
 }

@@ -15,9 +15,12 @@ export interface SignedInAnswer {
 /** The first step: name and password (`POST /v1/session`). */
 export function SignInForm({
   notice,
+  welcome,
   onSignedIn,
 }: {
   notice: PlainError | null
+  /** Good news from the step before (a password just set), read out politely. */
+  welcome: string | null
   onSignedIn: (answer: SignedInAnswer) => void
 }) {
   const heading = useFocusOnMount<HTMLHeadingElement>()
@@ -45,6 +48,9 @@ export function SignInForm({
       <h1 id="sign-in-heading" tabIndex={-1} ref={heading}>
         Sign in to Palisade
       </h1>
+      <p role="status" className="status">
+        {welcome}
+      </p>
       <ErrorNotice error={notice} id="sign-in-notice" />
       <form onSubmit={submit} aria-busy={busy} noValidate>
         <label htmlFor="sign-in-name">Name</label>
