@@ -18,7 +18,7 @@ mkdirSync(out, { recursive: true })
 const mfa = await startMfaEngine()
 const browser = await launchChromium()
 try {
-  await mfa.addPerson('robin', password)
+  const enrolmentLink = await mfa.invite('robin')
   const page = await browser.newPage({ viewport: { width: 1024, height: 768 } })
   const key = await addVirtualKey(page)
   let count = 0
@@ -37,7 +37,12 @@ try {
     await button('Sign in').click()
   }
 
-  await page.goto(mfa.page)
+  await page.goto(enrolmentLink)
+  await heading('Choose your password')
+  await shoot('enrolment-link')
+  await page.getByLabel('New password').fill(password)
+  await page.getByLabel('The same password again').fill(password)
+  await button('Set password').click()
   await heading('Sign in to Palisade')
   await shoot('sign-in')
   await signIn(page, 'a wrong password')
