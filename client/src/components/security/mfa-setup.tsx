@@ -11,6 +11,12 @@ import { SecondFactorForm } from './second-factor-form.tsx'
 import { SignInForm } from './sign-in-form.tsx'
 import { StepUpDialog } from './step-up-dialog.tsx'
 
+/**
+ * Read once, when the page loads: React runs effects twice in development (StrictMode), and
+ * the second run must not find the address already cleaned and sign-in shown instead.
+ */
+const linkToken = enrolmentToken()
+
 type View =
   | { kind: 'loading' }
   | { kind: 'enrol'; token: string }
@@ -44,9 +50,8 @@ export function MfaSetup() {
   }, [])
 
   useEffect(() => {
-    const token = enrolmentToken()
-    if (token) {
-      setView({ kind: 'enrol', token })
+    if (linkToken) {
+      setView({ kind: 'enrol', token: linkToken })
       return
     }
     callApi<SessionInfo>('GET', '/v1/session').then(show, () =>
