@@ -5,6 +5,7 @@
  * here. `signal` lets the page cancel a prompt the person gave up on.
  */
 export async function createCredential(options: unknown, signal: AbortSignal): Promise<unknown> {
+  refuseUnlessSupported()
   const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(
     options as PublicKeyCredentialCreationOptionsJSON,
   )
@@ -13,6 +14,7 @@ export async function createCredential(options: unknown, signal: AbortSignal): P
 }
 
 export async function getAssertion(options: unknown, signal: AbortSignal): Promise<unknown> {
+  refuseUnlessSupported()
   const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(
     options as PublicKeyCredentialRequestOptionsJSON,
   )
@@ -44,4 +46,11 @@ export function keysSupported(): boolean {
     typeof PublicKeyCredential !== 'undefined' &&
     typeof PublicKeyCredential.parseCreationOptionsFromJSON === 'function'
   )
+}
+
+/** An older browser fails as WebAuthn itself would (§5.1.3), so the page says so plainly. */
+function refuseUnlessSupported(): void {
+  if (!keysSupported()) {
+    throw new DOMException('this browser lacks WebAuthn or its JSON forms', 'NotSupportedError')
+  }
 }
