@@ -3,10 +3,12 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'artefacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { languageOptions: { globals: globals.node } },
+  // The browser UI runs in the page, not in Node.
+  { files: ['client/src/**'], languageOptions: { globals: globals.browser } },
   {
     files: ['test/**'],
     // Tests read JSON answers whose shape the assertions themselves check.

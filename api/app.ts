@@ -16,9 +16,11 @@ import type { Pipeline } from '../ingest/pipeline.ts'
 import type { AnalyticsStore } from '../platform/clickhouse/analytics-store.ts'
 import type { Metrics } from '../platform/metrics/metrics.ts'
 import type { StateStore } from '../platform/state/state-store.ts'
+import { crossOriginCheck } from './cross-origin-check.ts'
 import { handleError } from './error-handler.ts'
 import type { PeopleContext } from './people-context.ts'
 import { auditRoutes } from './routes/audit-routes.ts'
+import { CLIENT_BUILD_DIR, clientRoutes } from './routes/client-routes.ts'
 import { deadLetterRoutes } from './routes/dead-letter-routes.ts'
 import { factorRoutes } from './routes/factor-routes.ts'
 import { healthRoutes } from './routes/health-routes.ts'
@@ -44,6 +46,8 @@ export interface AppDeps {
   version: string
   /** Sign-in, sessions and second factors; without it only bearer tokens are accepted. */
   people?: PeopleContext
+  /** The built MFA set-up page served under /security/; `dist/client` unless told. */
+  clientDir?: string
 }
 
 /** The HTTP API: a thin layer that checks the caller and the input, then calls the domain. */
@@ -87,6 +91,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
   await app.register(fastifyCookie)
+  // Before any route reads a body: a forged cross-site request learns nothing from a 400.
+  app.addHook('onRequest', crossOriginCheck(deps.people?.publicUrl))
   if (deps.people) app.decorate('people', deps.people)
 
   const db = deps.state.db
@@ -107,6 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(sessionRoutes, { db, people })
     await app.register(factorRoutes, { db, people })
     await app.register(userRoutes, { db, audit: deps.audit, people })
+    await app.register(clientRoutes, { root: deps.clientDir ?? CLIENT_BUILD_DIR })
   }
   await app.register(auditRoutes, {
     db,

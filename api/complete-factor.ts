@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
+import { TOTP_PERIOD } from '../auth/totp-factor.ts'
 import { listCredentials, relyingParty } from '../auth/webauthn-ceremonies.ts'
 import type { RelyingParty } from '../auth/webauthn-ceremonies.ts'
 import { PalisadeError } from '../platform/errors.ts'
@@ -67,24 +68,38 @@ export function rpFor(people: PeopleContext): RelyingParty {
   return relyingParty(people.publicUrl ?? 'http://localhost', people.issuer, people.attestation)
 }
 
-/** What second factors a user has, without any secret. */
+/**
+ * What second factors a user has and when each was last used, without any secret. TOTP's
+ * last use is the start of the 30-second step of the last code accepted (the confirming code
+ * of its enrolment counts), read afresh because a sign-in may have just claimed a step.
+ */
 export async function factorSummary(db: StateDb, user: UserRow) {
   const credentials = await listCredentials(db, user.id)
   const codes = await db
     .selectFrom('recovery_codes')
-    .select('code_hash')
+    .select(['used_at'])
     .where('user_id', '=', user.id)
-    .where('used_at', 'is', null)
     .execute()
+  const totp = await db
+    .selectFrom('users')
+    .select(['totp_confirmed', 'totp_last_step'])
+    .where('id', '=', user.id)
+    .executeTakeFirst()
+  const confirmed = (totp?.totp_confirmed ?? user.totp_confirmed) === 1
+  const step = totp?.totp_last_step ?? null
+  const used = codes.flatMap((c) => (c.used_at === null ? [] : [c.used_at])).sort()
   return {
-    totp: user.totp_confirmed === 1,
+    totp: confirmed,
+    totp_last_used_at:
+      confirmed && step !== null ? new Date(Number(step) * TOTP_PERIOD * 1000).toISOString() : null,
     webauthn: credentials.map((c) => ({
       id: c.id,
       name: c.name,
       created_at: c.created_at,
       last_used_at: c.last_used_at,
     })),
-    recovery_codes_left: codes.length,
+    recovery_codes_left: codes.length - used.length,
+    recovery_code_last_used_at: used.at(-1) ?? null,
   }
 }
 

@@ -1,0 +1,117 @@
+// `npm run screenshots`: a PNG of each screen of the MFA set-up page, taken in headless
+// Chromium against a real Palisade with a made-up person, into a folder it prints. Nothing is
+// asserted here; the browser tests (mfa-setup.integration.test.ts) check the same screens.
+import { mkdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+
+import type { Page } from 'playwright-core'
+
+import { launchChromium } from '../helpers/chromium.ts'
+import { addVirtualKey, startMfaEngine, totpAt } from '../helpers/mfa-page.ts'
+import { repoRoot } from '../helpers/test-engine.ts'
+
+const out = join(repoRoot, 'artefacts', 'screenshots')
+const password = 'a long passphrase for the screenshots'
+
+rmSync(out, { recursive: true, force: true })
+mkdirSync(out, { recursive: true })
+const mfa = await startMfaEngine()
+const browser = await launchChromium()
+try {
+  const enrolmentLink = await mfa.invite('robin')
+  const page = await browser.newPage({ viewport: { width: 1024, height: 768 } })
+  const key = await addVirtualKey(page)
+  let count = 0
+  const shoot = async (name: string) => {
+    count += 1
+    await page.screenshot({
+      path: join(out, `${String(count).padStart(2, '0')}-${name}.png`),
+      fullPage: true,
+    })
+  }
+  const button = (name: string) => page.getByRole('button', { name, exact: true })
+  const heading = (name: string) => page.getByRole('heading', { name, level: 1 }).waitFor()
+  const signIn = async (p: Page, pass: string) => {
+    await p.getByLabel('Name', { exact: true }).fill('robin')
+    await p.getByLabel('Password', { exact: true }).fill(pass)
+    await button('Sign in').click()
+  }
+
+  await page.goto(enrolmentLink)
+  await heading('Choose your password')
+  await shoot('enrolment-link')
+  await page.getByLabel('New password').fill(password)
+  await page.getByLabel('The same password again').fill(password)
+  await button('Set password').click()
+  await heading('Sign in to Palisade')
+  await shoot('sign-in')
+  await signIn(page, 'a wrong password')
+  await page.getByRole('alert').waitFor()
+  await shoot('sign-in-refused')
+  await signIn(page, password)
+  await heading('Sign-in security')
+  await shoot('no-second-factor-yet')
+
+  await button('Set up an authenticator app').click()
+  const link = page.getByRole('link', { name: /authenticator app on this device/ })
+  const secret = new URL((await link.getAttribute('href'))!).searchParams.get('secret')!
+  await shoot('authenticator-app-qr-code')
+  await page.getByLabel('Enter the 6-digit code the app shows').fill('000000')
+  await button('Turn on authenticator app').click()
+  await page.getByRole('alert').waitFor()
+  await shoot('authenticator-app-wrong-code')
+  await page
+    .getByLabel('Enter the 6-digit code the app shows')
+    .fill(await totpAt(secret, mfa.serverNow()))
+  await button('Turn on authenticator app').click()
+  await page.getByText('Authenticator app turned on.').waitFor()
+  await shoot('authenticator-app-on')
+
+  await button('Create new recovery codes').click()
+  await page.getByRole('list', { name: 'Recovery codes' }).waitFor()
+  await shoot('recovery-codes-shown-once')
+  await button('I have saved them').click()
+
+  await page.getByLabel('Name for a new key').fill('Blue key on my keyring')
+  await button('Register a security key').click()
+  await page.getByText('registered.').waitFor()
+  await shoot('security-key-registered')
+
+  await button('Sign out').click()
+  await heading('Sign in to Palisade')
+  await signIn(page, password)
+  await heading('Confirm it is you')
+  await shoot('second-factor')
+  await key.cdp.send('WebAuthn.setAutomaticPresenceSimulation', {
+    authenticatorId: key.id,
+    enabled: false,
+  })
+  await button('Use my security key').click()
+  await page.getByText('Touch your security key').waitFor()
+  await shoot('security-key-prompt')
+  await button('Cancel').click()
+  await page.getByRole('alert').waitFor()
+  await shoot('security-key-prompt-cancelled')
+  await key.cdp.send('WebAuthn.setAutomaticPresenceSimulation', {
+    authenticatorId: key.id,
+    enabled: true,
+  })
+  await button('Use my security key').click()
+  await heading('Sign-in security')
+  await shoot('signed-in')
+
+  mfa.advance(11 * 60_000)
+  await page.getByRole('button', { name: 'Remove security key Blue key on my keyring' }).click()
+  await shoot('remove-confirmation')
+  await button('Remove').click()
+  await page.getByRole('dialog').waitFor()
+  await shoot('step-up')
+  await page.getByRole('dialog').getByRole('button', { name: 'Use my security key' }).click()
+  await page.getByText('Removed the security key').waitFor()
+  await shoot('security-key-removed')
+
+  process.stdout.write(`${count} screenshots of the MFA set-up page in ${out}\n`)
+} finally {
+  await browser.close()
+  await mfa.close()
+}
