@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 
 import { build } from 'esbuild'
-import { chromium } from 'playwright-core'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -15,9 +14,8 @@ import { generateSealingKeyPair } from '../../crypto/sealing-key-pair.ts'
 import { restorePrivateKey } from '../../crypto/split-private-key.ts'
 import type { KeyShare } from '../../crypto/split-private-key.ts'
 import { wrapPrivateKey } from '../../crypto/wrap-private-key.ts'
+import { launchChromium } from '../helpers/chromium.ts'
 
-/** Debian's Chromium (`apt-get install chromium`), or where PALISADE_CHROMIUM says. */
-const CHROMIUM = process.env.PALISADE_CHROMIUM ?? '/usr/bin/chromium'
 const eventId = '0193a0f4-7c2e-7b4d-9a31-5f2d8e6c1a07'
 
 let server: Server
@@ -52,11 +50,7 @@ beforeAll(async () => {
     }
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // Root on a machine without network: no sandbox, no GPU, no background services.
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  })
+  browser = await launchChromium()
   page = await browser.newPage()
   // 127.0.0.1 is a secure context, so the page has Web Crypto as a user's browser would.
   await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
