@@ -1,0 +1,190 @@
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { createClient } from '@clickhouse/client'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { startKafkaMockCluster } from '../../helpers/kafka-mock-cluster.ts'
+import type { KafkaMockCluster } from '../../helpers/kafka-mock-cluster.ts'
+import { startPalisadeRole } from '../../helpers/palisade-role-process.ts'
+import type { PalisadeRoleProcess } from '../../helpers/palisade-role-process.ts'
+import { startSharedClickHouse } from '../../helpers/shared-clickhouse.ts'
+import type { SharedClickHouse } from '../../helpers/shared-clickhouse.ts'
+import { waitFor } from '../../helpers/wait-for.ts'
+
+/**
+ * Distributed Palisade on real Kafka brokers (librdkafka's mock cluster: three brokers on
+ * loopback) with a gateway (`palisade ingest`) and a group of two workers (`palisade worker`),
+ * each its own process. The workers share one ClickHouse: chDB in a helper process behind a
+ * minimal HTTP front (see `startSharedClickHouse`), as they would share a ClickHouse server.
+ */
+
+/** The built-in "SSH Brute Force From One Source": ten failures from one address in 5m. */
+const BRUTE_FORCE_RULE = 'dbc9f7ff-1f83-4fa8-bd48-a06e250c39a6'
+const PARTITIONS = 6
+
+let cluster: KafkaMockCluster
+let clickhouse: SharedClickHouse
+let reader: ClickHouseClient
+let gateway: PalisadeRoleProcess
+let token: string
+const workers: PalisadeRoleProcess[] = []
+const dirs: string[] = []
+let env: Record<string, string>
+
+function tempDir(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `palisade-kafka-${name}-`))
+  dirs.push(dir)
+  return dir
+}
+
+beforeAll(async () => {
+  cluster = await startKafkaMockCluster(3, {
+    'palisade.events.v1': PARTITIONS,
+    'palisade.dead-letters.v1': 2,
+    'palisade.alerts.v1': 2,
+  })
+  clickhouse = await startSharedClickHouse(tempDir('clickhouse'))
+  reader = createClient({ url: clickhouse.url })
+  env = {
+    PALISADE_TRANSPORT: 'kafka',
+    PALISADE_KAFKA_BROKERS: cluster.brokers.join(','),
+    PALISADE_CLICKHOUSE_URL: clickhouse.url,
+    // Short, so a dead worker's partitions move within seconds (the broker's minimum is 6 s).
+    PALISADE_KAFKA_SESSION_TIMEOUT_MS: '6000',
+    PALISADE_KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+    PALISADE_KAFKA_SEND_TIMEOUT_MS: '3000',
+    // Anomaly models learn per worker and are not handed over; this test is about the rest.
+    PALISADE_ANOMALY: 'false',
+  }
+  gateway = await startPalisadeRole('ingest', tempDir('gateway'), env)
+  token = readFileSync(join(dirs.at(-1)!, 'admin-token'), 'utf8').trim()
+  workers.push(await startPalisadeRole('worker', tempDir('worker-1'), env))
+  workers.push(await startPalisadeRole('worker', tempDir('worker-2'), env))
+})
+
+afterAll(async () => {
+  for (const p of [gateway, ...workers]) {
+    if (p && p.child.exitCode === null && p.child.signalCode === null) {
+      const exited = once(p.child, 'exit')
+      p.child.kill('SIGKILL')
+      await exited
+    }
+  }
+  await reader?.close()
+  await clickhouse?.stop()
+  await cluster?.stop()
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A metric's value from a process's `/metrics` (0 when it has no sample yet). */
+async function metric(url: string, sample: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `))
+  return line ? Number(line.slice(sample.length + 1)) : 0
+}
+
+const at = new Date(Math.floor(Date.now() / 1000) * 1000)
+const stamp = `${at.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' })} ${String(
+  at.getUTCDate(),
+).padStart(2, ' ')} ${at.toISOString().slice(11, 19)}`
+
+/** One failed SSH login from each of `sources` (numbered by round, so each line is its own). */
+function round(sources: string[], n: number): string {
+  return sources
+    .map(
+      (ip, i) =>
+        `${stamp} bastion sshd[${1000 * n + i}]: Failed password for root from ${ip} ` +
+        `port ${40000 + 100 * n + i} ssh2`,
+    )
+    .join('\n')
+}
+
+async function post(body: string, stream: string): Promise<Response> {
+  return fetch(`${gateway.url}/v1/events?format=syslog&stream=${stream}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' },
+    body,
+  })
+}
+
+async function count(sql: string): Promise<number> {
+  const result = await reader.query({ query: sql, format: 'JSONEachRow' })
+  const [row] = await result.json<{ n: string | number }>()
+  return Number(row?.n ?? 0)
+}
+
+describe('the Kafka transport with a group of two workers', () => {
+  const sources = Array.from({ length: 12 }, (_, i) => `198.51.100.${10 + i}`)
+  const accepted = new Set<string>()
+
+  it('shares the partitions of the events topic between both workers', async () => {
+    await waitFor(
+      async () =>
+        Promise.all(workers.map((w) => metric(w.url, 'palisade_kafka_assigned_partitions'))),
+      (counts) => counts.every((n) => n > 0) && counts[0]! + counts[1]! === PARTITIONS,
+      { what: 'both workers assigned partitions', timeoutMs: 60_000 },
+    )
+  })
+
+  it('loses no acknowledged event, duplicates no row and misses no alert when a worker is SIGKILLed mid-stream', async () => {
+    const [first, second] = workers as [PalisadeRoleProcess, PalisadeRoleProcess]
+    const send = async (n: number) => {
+      const res = await post(round(sources, n), `round-${n}`)
+      expect(res.status).toBe(202)
+      const body = (await res.json()) as { accepted: number; results: { id: string }[] }
+      expect(body.accepted).toBe(sources.length)
+      for (const r of body.results) accepted.add(r.id)
+    }
+
+    // Five failures from each source, then the first worker dies with windows half full.
+    for (let n = 1; n <= 5; n++) await send(n)
+    await waitFor(
+      () => metric(first.url, 'palisade_kafka_batch_messages_count{topic="palisade.events.v1"}'),
+      (batches) => batches > 0,
+      { what: 'the first worker to store a batch' },
+    )
+    const exited = once(first.child, 'exit')
+    first.child.kill('SIGKILL')
+    await exited
+    expect(first.child.signalCode).toBe('SIGKILL')
+
+    // Five more: each source's tenth failure completes its brute force window, whichever
+    // worker held its first five.
+    for (let n = 6; n <= 10; n++) await send(n)
+    expect(accepted.size).toBe(sources.length * 10)
+
+    await waitFor(
+      () => count('SELECT uniqExact(id) AS n FROM palisade.events'),
+      (n) => n >= accepted.size,
+      { what: `${accepted.size} events stored`, timeoutMs: 90_000 },
+    )
+    const alertQuery = `FROM palisade.alerts WHERE rule_id = '${BRUTE_FORCE_RULE}'`
+    await waitFor(
+      () => count(`SELECT uniqExact(id) AS n ${alertQuery}`),
+      (n) => n >= sources.length,
+      { what: 'a brute force alert per source', timeoutMs: 60_000 },
+    )
+    expect(await metric(second.url, 'palisade_kafka_resyncs_total')).toBeGreaterThanOrEqual(2)
+
+    // Every acknowledged event is stored once: rows counted without FINAL or DISTINCT.
+    const ids = [...accepted].map((id) => `'${id}'`).join(',')
+    expect(await count(`SELECT count() AS n FROM palisade.events WHERE id IN (${ids})`)).toBe(
+      accepted.size,
+    )
+    expect(await count('SELECT count() AS n FROM palisade.events')).toBe(accepted.size)
+    // One brute force alert per source, each on ten events, and no alert row twice.
+    const result = await reader.query({
+      query: `SELECT entity_value AS source, length(event_ids) AS events ${alertQuery}
+        ORDER BY source`,
+      format: 'JSONEachRow',
+    })
+    const alerts = await result.json<{ source: string; events: number }>()
+    expect(alerts.map((a) => a.source)).toEqual([...sources].sort())
+    expect(alerts.every((a) => Number(a.events) === 10)).toBe(true)
+    expect(await count('SELECT count() - uniqExact(id) AS n FROM palisade.alerts')).toBe(0)
+  })
+})
