@@ -5,8 +5,10 @@ import { join } from 'node:path'
 
 import { createClient } from '@clickhouse/client'
 import type { ClickHouseClient } from '@clickhouse/client'
+import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import { EventProducer } from '../../../ingest/event-producer.ts'
 import { startKafkaMockCluster } from '../../helpers/kafka-mock-cluster.ts'
 import type { KafkaMockCluster } from '../../helpers/kafka-mock-cluster.ts'
 import { startPalisadeRole } from '../../helpers/palisade-role-process.ts'
@@ -186,5 +188,101 @@ describe('the Kafka transport with a group of two workers', () => {
     expect(alerts.map((a) => a.source)).toEqual([...sources].sort())
     expect(alerts.every((a) => Number(a.events) === 10)).toBe(true)
     expect(await count('SELECT count() - uniqExact(id) AS n FROM palisade.alerts')).toBe(0)
+  })
+
+  it('stores what a Node service sends with the typed producer, and refuses a bad event before sending', async () => {
+    const producer = await EventProducer.connect({ brokers: cluster.brokers })
+    try {
+      const ids = await producer.send([
+        {
+          '@timestamp': new Date().toISOString(),
+          event: { dataset: 'app.auth', action: 'login', outcome: 'failure' },
+          user: { name: 'alice' },
+          source: { ip: '203.0.113.50' },
+        },
+        { event: { dataset: 'app.auth', action: 'logout' }, user: { name: 'bob' } },
+      ])
+      expect(ids).toHaveLength(2)
+
+      await expect(
+        producer.send([
+          { event: { dataset: 'app.auth' } },
+          { '@timestamp': 'yesterday', event: { dataset: 'app.auth' } },
+        ]),
+      ).rejects.toMatchObject({
+        code: 'PAL_INVALID_EVENT',
+        context: { index: 1, path: '@timestamp' },
+      })
+
+      const list = ids.map((id) => `'${id}'`).join(',')
+      await waitFor(
+        () => count(`SELECT count() AS n FROM palisade.events WHERE id IN (${list})`),
+        (n) => n === 2,
+        { what: 'the producer events stored', timeoutMs: 60_000 },
+      )
+    } finally {
+      await producer.disconnect()
+    }
+  })
+
+  it('keeps a message that is no envelope as a dead letter saying where it was, and goes on', async () => {
+    const kafka = new Kafka({ brokers: cluster.brokers, logLevel: logLevel.NOTHING })
+    const raw = kafka.producer({ allowAutoTopicCreation: false })
+    await raw.connect()
+    await raw.send({
+      topic: 'palisade.events.v1',
+      acks: -1,
+      messages: [{ key: 'garbage', value: '{"v": 2, "event": {}}' }],
+    })
+    await raw.disconnect()
+    const res = await post(round(['192.0.2.99'], 99), 'after-garbage')
+    expect(res.status).toBe(202)
+    const [{ id }] = ((await res.json()) as { results: { id: string }[] }).results as [
+      { id: string },
+    ]
+
+    await waitFor(
+      () => count(`SELECT count() AS n FROM palisade.events WHERE id = '${id}'`),
+      (n) => n === 1,
+      { what: 'the event after the bad message stored', timeoutMs: 60_000 },
+    )
+    const letters = await reader.query({
+      query: `SELECT reason_code, reason, raw FROM palisade.dead_letters FINAL
+        WHERE source = 'kafka'`,
+      format: 'JSONEachRow',
+    })
+    const [letter, ...others] = await letters.json<{ reason_code: string; reason: string }>()
+    expect(others).toEqual([])
+    expect(letter).toMatchObject({
+      reason_code: 'PAL_KAFKA_ENVELOPE_INVALID',
+      raw: '{"v": 2, "event": {}}',
+    })
+    expect(letter!.reason).toMatch(/expected envelope version 1 at palisade\.events\.v1\[\d\]@\d+/)
+  })
+
+  it('answers 503 with Retry-After while the brokers are down, and accepts again once they are back', async () => {
+    const body = round(['192.0.2.1', '192.0.2.2'], 77)
+    await cluster.down()
+    const refused = await post(body, 'brokers-down')
+    expect(refused.status).toBe(503)
+    expect(refused.headers.get('retry-after')).toBe('5')
+    const error = ((await refused.json()) as { error: { code: string; message: string } }).error
+    expect(error.code).toBe('PAL_TRANSPORT_UNAVAILABLE')
+    expect(error.message).toMatch(/acks=all/)
+
+    await cluster.up()
+    // The sender resends the same batch, as a 503 asks; its ids are the same each time.
+    const answer = await waitFor(
+      () => post(body, 'brokers-down'),
+      (res) => res.status === 202,
+      { what: 'ingest to accept again', timeoutMs: 60_000, intervalMs: 1_000 },
+    )
+    const ids = ((await answer.json()) as { results: { id: string }[] }).results.map((r) => r.id)
+    const list = ids.map((id) => `'${id}'`).join(',')
+    await waitFor(
+      () => count(`SELECT count() AS n FROM palisade.events WHERE id IN (${list})`),
+      (n) => n === 2,
+      { what: 'the batch accepted after the outage stored once', timeoutMs: 60_000 },
+    )
   })
 })
