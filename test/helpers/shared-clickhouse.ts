@@ -25,10 +25,14 @@ export interface SharedClickHouse {
   stop(): Promise<void>
 }
 
-export async function startSharedClickHouse(dataDir: string): Promise<SharedClickHouse> {
+/**
+ * @param port 0 for one the OS picks; the port of a stopped instance to bring the same store
+ *   back where its clients expect it
+ */
+export async function startSharedClickHouse(dataDir: string, port = 0): Promise<SharedClickHouse> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [join(repoRoot, 'bin', 'run-ts.js'), fileURLToPath(import.meta.url), dataDir],
+    [join(repoRoot, 'bin', 'run-ts.js'), fileURLToPath(import.meta.url), dataDir, String(port)],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let stderr = ''
@@ -67,7 +71,7 @@ const notSettings = new Set([
   'enable_http_compression',
 ])
 
-async function serve(dataDir: string): Promise<void> {
+async function serve(dataDir: string, port: number): Promise<void> {
   const { createChdbConnection } = await import('chdb/connection')
   const connection = createChdbConnection({ path: join(dataDir, 'clickhouse') })
 
@@ -108,7 +112,7 @@ async function serve(dataDir: string): Promise<void> {
   }
 
   const server = createServer((request, response) => void handle(request, response))
-  server.listen(0, '127.0.0.1', () => {
+  server.listen(port, '127.0.0.1', () => {
     const address = server.address() as { port: number }
     process.stdout.write(`listening http://127.0.0.1:${address.port}\n`)
   })
@@ -118,4 +122,6 @@ async function serve(dataDir: string): Promise<void> {
   })
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await serve(process.argv[2]!)
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await serve(process.argv[2]!, Number(process.argv[3] ?? 0))
+}

@@ -9,6 +9,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { EventProducer } from '../../../ingest/event-producer.ts'
+import { partitionOf } from '../../../ingest/kafka/entity-key.ts'
 import { startKafkaMockCluster } from '../../helpers/kafka-mock-cluster.ts'
 import type { KafkaMockCluster } from '../../helpers/kafka-mock-cluster.ts'
 import { startPalisadeRole } from '../../helpers/palisade-role-process.ts'
@@ -30,6 +31,7 @@ const PARTITIONS = 6
 
 let cluster: KafkaMockCluster
 let clickhouse: SharedClickHouse
+let clickhouseDir: string
 let reader: ClickHouseClient
 let gateway: PalisadeRoleProcess
 let token: string
@@ -49,7 +51,8 @@ beforeAll(async () => {
     'palisade.dead-letters.v1': 2,
     'palisade.alerts.v1': 2,
   })
-  clickhouse = await startSharedClickHouse(tempDir('clickhouse'))
+  clickhouseDir = tempDir('clickhouse')
+  clickhouse = await startSharedClickHouse(clickhouseDir)
   reader = createClient({ url: clickhouse.url })
   env = {
     PALISADE_TRANSPORT: 'kafka',
@@ -284,5 +287,49 @@ describe('the Kafka transport with a group of two workers', () => {
       (n) => n === 2,
       { what: 'the batch accepted after the outage stored once', timeoutMs: 60_000 },
     )
+  })
+
+  it('stops committing while the store is down, and stores what was accepted meanwhile once it is back', async () => {
+    const survivor = workers[1]!
+    const failuresBefore = await metric(survivor.url, 'palisade_kafka_store_failures_total')
+    await clickhouse.stop()
+
+    // Ingest needs no store: the batch is acknowledged by Kafka and waits there.
+    const downIps = ['192.0.2.10', '192.0.2.11', '192.0.2.12']
+    const res = await post(round(downIps, 55), 'store-down')
+    expect(res.status).toBe(202)
+    const ids = ((await res.json()) as { results: { id: string }[] }).results.map((r) => r.id)
+    await waitFor(
+      () => metric(survivor.url, 'palisade_kafka_store_failures_total'),
+      (n) => n > failuresBefore,
+      { what: 'the worker to fail storing and pause', timeoutMs: 30_000 },
+    )
+
+    // Nothing is committed past what is stored: the group's offsets trail the topic's end.
+    const kafka = new Kafka({ brokers: cluster.brokers, logLevel: logLevel.NOTHING })
+    const admin = kafka.admin()
+    await admin.connect()
+    const ends = await admin.fetchTopicOffsets('palisade.events.v1')
+    const [committed] = await admin.fetchOffsets({
+      groupId: 'palisade-workers',
+      topics: ['palisade.events.v1'],
+    })
+    await admin.disconnect()
+    // The batch's partitions, as the gateway keyed its events: each holds an uncommitted event.
+    const sent = new Set(downIps.map((ip) => partitionOf(`source.ip=${ip}`, PARTITIONS)))
+    for (const partition of sent) {
+      const end = Number(ends.find((e) => e.partition === partition)!.high)
+      const at = Number(committed!.partitions.find((p) => p.partition === partition)!.offset)
+      expect(at).toBeLessThan(end)
+    }
+
+    clickhouse = await startSharedClickHouse(clickhouseDir, Number(new URL(clickhouse.url).port))
+    const list = ids.map((id) => `'${id}'`).join(',')
+    await waitFor(
+      () => count(`SELECT count() AS n FROM palisade.events WHERE id IN (${list})`),
+      (n) => n === ids.length,
+      { what: 'the batch accepted during the outage stored', timeoutMs: 90_000 },
+    )
+    expect(await count('SELECT count() - uniqExact(id) AS n FROM palisade.events')).toBe(0)
   })
 })
