@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
+import { Counter } from 'prom-client'
 
 import { startAnomalyDetection } from '../detectors/anomaly/start-anomaly-detection.ts'
 import { registerCorrelationMetrics } from '../detectors/correlation-metrics.ts'
@@ -100,6 +101,12 @@ export async function startWorker(
       registerCorrelationMetrics(metrics.registry, detector, config.sigma.correlation.maxGroups)
     }
 
+    const alertsByRule = new Counter({
+      name: 'palisade_kafka_alerts_stored_total',
+      help: 'Alerts this worker stored, by rule (a replayed alert already stored is not counted)',
+      labelNames: ['rule_id'],
+      registers: [metrics.registry],
+    })
     // The pipeline is made before the consumer that feeds it; the alerts it stores are
     // published once the consumer (which owns the producer) exists.
     const started: { worker?: KafkaWorker } = {}
@@ -107,7 +114,10 @@ export async function startWorker(
       store,
       detector: anomaly ? composeDetectors(detector, anomaly.detector) : detector,
       metrics,
-      onAlertsStored: (alerts) => started.worker?.publishAlerts(alerts),
+      onAlertsStored: (alerts) => {
+        for (const alert of alerts) alertsByRule.inc({ rule_id: alert.rule.id })
+        started.worker?.publishAlerts(alerts)
+      },
     })
     const { kafka: kafkaConfig } = config.transport
     const workerLogger = logger.child({ component: 'worker' })
