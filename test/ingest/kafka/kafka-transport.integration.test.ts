@@ -12,6 +12,7 @@ import { EventProducer } from '../../../ingest/event-producer.ts'
 import { partitionOf } from '../../../ingest/kafka/entity-key.ts'
 import { startKafkaMockCluster } from '../../helpers/kafka-mock-cluster.ts'
 import type { KafkaMockCluster } from '../../helpers/kafka-mock-cluster.ts'
+import { startPalisadeProcess } from '../../helpers/palisade-process.ts'
 import { startPalisadeRole } from '../../helpers/palisade-role-process.ts'
 import type { PalisadeRoleProcess } from '../../helpers/palisade-role-process.ts'
 import { startSharedClickHouse } from '../../helpers/shared-clickhouse.ts'
@@ -50,6 +51,9 @@ beforeAll(async () => {
     'palisade.events.v1': PARTITIONS,
     'palisade.dead-letters.v1': 2,
     'palisade.alerts.v1': 2,
+    'solo.events.v1': 2,
+    'solo.dead-letters.v1': 1,
+    'solo.alerts.v1': 1,
   })
   clickhouseDir = tempDir('clickhouse')
   clickhouse = await startSharedClickHouse(clickhouseDir)
@@ -71,8 +75,10 @@ beforeAll(async () => {
   workers.push(await startPalisadeRole('worker', tempDir('worker-2'), env))
 })
 
+const others: { child: PalisadeRoleProcess['child'] }[] = []
+
 afterAll(async () => {
-  for (const p of [gateway, ...workers]) {
+  for (const p of [gateway, ...workers, ...others]) {
     if (p && p.child.exitCode === null && p.child.signalCode === null) {
       const exited = once(p.child, 'exit')
       p.child.kill('SIGKILL')
@@ -331,5 +337,84 @@ describe('the Kafka transport with a group of two workers', () => {
       { what: 'the batch accepted during the outage stored', timeoutMs: 90_000 },
     )
     expect(await count('SELECT count() - uniqExact(id) AS n FROM palisade.events')).toBe(0)
+  })
+
+  it('hands a worker stopped with SIGTERM over to the group without losing or doubling an alert', async () => {
+    const survivor = workers[1]!
+    const third = await startPalisadeRole('worker', tempDir('worker-3'), env)
+    others.push(third)
+    await waitFor(
+      async () =>
+        Promise.all(
+          [survivor, third].map((w) => metric(w.url, 'palisade_kafka_assigned_partitions')),
+        ),
+      (counts) => counts.every((n) => n > 0) && counts[0]! + counts[1]! === PARTITIONS,
+      { what: 'the third worker to share the partitions', timeoutMs: 60_000 },
+    )
+
+    const burst = Array.from({ length: 8 }, (_, i) => `203.0.113.${100 + i}`)
+    const idsOf = async (res: Response) => {
+      expect(res.status).toBe(202)
+      return ((await res.json()) as { results: { id: string }[] }).results.map((r) => r.id)
+    }
+    const ids: string[] = []
+    for (let n = 201; n <= 205; n++)
+      ids.push(...(await idsOf(await post(round(burst, n), `t${n}`))))
+
+    const exited = once(third.child, 'exit')
+    third.child.kill('SIGTERM')
+    const [code] = (await exited) as [number | null]
+    expect(code).toBe(0)
+    for (let n = 206; n <= 210; n++)
+      ids.push(...(await idsOf(await post(round(burst, n), `t${n}`))))
+
+    const list = ids.map((id) => `'${id}'`).join(',')
+    await waitFor(
+      () => count(`SELECT count() AS n FROM palisade.events WHERE id IN (${list})`),
+      (n) => n === ids.length,
+      { what: `${ids.length} events stored`, timeoutMs: 60_000 },
+    )
+    const alertsFor = `FROM palisade.alerts WHERE rule_id = '${BRUTE_FORCE_RULE}'
+      AND entity_value IN (${burst.map((ip) => `'${ip}'`).join(',')})`
+    await waitFor(
+      () => count(`SELECT uniqExact(id) AS n ${alertsFor}`),
+      (n) => n >= burst.length,
+      { what: 'a brute force alert per address of the burst', timeoutMs: 60_000 },
+    )
+    expect(await count(`SELECT count() AS n ${alertsFor}`)).toBe(burst.length)
+    expect(await count('SELECT count() - uniqExact(id) AS n FROM palisade.events')).toBe(0)
+  })
+})
+
+describe('palisade start with the Kafka transport', () => {
+  it('runs ingest and a worker in one process on embedded ClickHouse and alerts', async () => {
+    const dataDir = tempDir('solo')
+    const solo = await startPalisadeProcess(dataDir, {
+      ...env,
+      PALISADE_CLICKHOUSE_URL: '',
+      PALISADE_KAFKA_TOPIC_PREFIX: 'solo',
+      PALISADE_KAFKA_GROUP: 'solo-workers',
+    })
+    others.push(solo)
+    const ip = '198.51.100.200'
+    const res = await fetch(`${solo.url}/v1/events?format=syslog&stream=solo`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${solo.token}`, 'content-type': 'text/plain' },
+      body: Array.from({ length: 10 }, (_, n) => round([ip], 300 + n)).join('\n'),
+    })
+    expect(res.status).toBe(202)
+    expect(((await res.json()) as { accepted: number }).accepted).toBe(10)
+
+    const alerts = await waitFor(
+      async () => {
+        const page = await fetch(`${solo.url}/v1/alerts?rule_id=${BRUTE_FORCE_RULE}`, {
+          headers: { authorization: `Bearer ${solo.token}` },
+        })
+        return ((await page.json()) as { items: { entity: { value: string } }[] }).items
+      },
+      (items) => items.length > 0,
+      { what: 'the brute force alert', timeoutMs: 60_000 },
+    )
+    expect(alerts.map((a) => a.entity.value)).toEqual([ip])
   })
 })
