@@ -50,6 +50,8 @@ export interface KafkaWorker {
    */
   stats(): {
     batches: number
+    /** Pipeline runs: the batches of several partitions handed over together make one. */
+    groups: number
     messages: number
     handlerMs: number
     pipelineMs: number
@@ -59,6 +61,16 @@ export interface KafkaWorker {
   publishAlerts(alerts: Alert[]): void
   /** Leaves the group once the batch in hand is stored and committed, then disconnects. */
   stop(): Promise<void>
+}
+
+interface Place {
+  topic: string
+  partition: number
+}
+
+interface PartitionBatch {
+  messages: KafkaMessage[]
+  place: Place
 }
 
 /** Longest pause after repeated store failures before a partition is tried again. */
@@ -107,7 +119,7 @@ export async function startKafkaWorker(options: KafkaWorkerOptions): Promise<Kaf
   let resyncNeeded = true
   let partitionCount = 0
   const failures = new Map<number, number>()
-  const stats = { batches: 0, messages: 0, handlerMs: 0, pipelineMs: 0, commitMs: 0 }
+  const stats = { batches: 0, groups: 0, messages: 0, handlerMs: 0, pipelineMs: 0, commitMs: 0 }
 
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     assigned = [...(event.payload.memberAssignment[topics.events] ?? [])].sort((a, b) => a - b)
@@ -180,15 +192,11 @@ export async function startKafkaWorker(options: KafkaWorkerOptions): Promise<Kaf
     const started = performance.now()
     const place = { topic: batch.topic, partition: batch.partition }
     try {
-      if (resyncNeeded) await resync()
-      const storeStarted = performance.now()
       if (batch.topic === topics.deadLetters) {
-        await storeDeadLetters(batch.messages, place)
+        await measured(() => storeDeadLetters(batch.messages, place))
       } else {
-        await processEvents(batch.messages, place)
+        await storeWithOthers(batch.messages, place)
       }
-      stats.pipelineMs += performance.now() - storeStarted
-      metrics?.storeSeconds.observe((performance.now() - storeStarted) / 1000)
     } catch (error) {
       // The store (or the state it reads) failed: keep the offsets, pause this partition,
       // and rebuild the windows before trying again (the batch was counted, maybe not stored).
@@ -224,55 +232,85 @@ export async function startKafkaWorker(options: KafkaWorkerOptions): Promise<Kaf
     )
   }
 
-  async function processEvents(
-    messages: KafkaMessage[],
-    place: { topic: string; partition: number },
-  ): Promise<void> {
-    const refused: DeadLetter[] = []
-    const runs: { key: string; batch: Batch }[] = []
-    for (const message of messages) {
-      let envelope: EventEnvelope
-      try {
-        envelope = decodeEnvelope(eventEnvelope, message.value, {
-          ...place,
-          offset: message.offset,
-        })
-      } catch (error) {
-        refused.push(envelopeLetter(error as PalisadeError, message, place))
-        continue
+  /** Times a step of the pipeline, for `stats()` and `palisade_kafka_store_seconds`. */
+  async function measured(step: () => Promise<void>): Promise<void> {
+    const stepStarted = performance.now()
+    await step()
+    stats.pipelineMs += performance.now() - stepStarted
+    metrics?.storeSeconds.observe((performance.now() - stepStarted) / 1000)
+  }
+
+  // kafkajs hands over one batch per partition, and each pipeline batch costs a few store
+  // round trips whatever its size; so the batches of several partitions handed over in the
+  // same turn are stored together, one group at a time, and each then commits its own offsets.
+  let gathering: { items: PartitionBatch[]; done: Promise<void> } | undefined
+  let storing: Promise<void> = Promise.resolve()
+
+  function storeWithOthers(messages: KafkaMessage[], place: Place): Promise<void> {
+    if (!gathering) {
+      const group: { items: PartitionBatch[]; done: Promise<void> } = {
+        items: [],
+        done: Promise.resolve(),
       }
-      // Records that arrived together (one request, one stream) run as one pipeline batch.
-      const key = [
-        envelope.source,
-        envelope.format,
-        envelope.stream,
-        envelope.received,
-        envelope.internal === true,
-      ].join('\u0000')
-      let run = runs.at(-1)
-      if (run?.key !== key) {
-        run = {
-          key,
-          batch: {
+      gathering = group
+      group.done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        if (gathering === group) gathering = undefined
+        const run = storing.then(() =>
+          measured(async () => {
+            if (resyncNeeded) await resync()
+            stats.groups++
+            await processEvents(group.items)
+          }),
+        )
+        storing = run.catch(() => undefined)
+        return run
+      })
+    }
+    gathering.items.push({ messages, place })
+    return gathering.done
+  }
+
+  async function processEvents(items: PartitionBatch[]): Promise<void> {
+    const refused: DeadLetter[] = []
+    const runs = new Map<string, Batch>()
+    for (const { messages, place } of items) {
+      for (const message of messages) {
+        let envelope: EventEnvelope
+        try {
+          envelope = decodeEnvelope(eventEnvelope, message.value, {
+            ...place,
+            offset: message.offset,
+          })
+        } catch (error) {
+          refused.push(envelopeLetter(error as PalisadeError, message, place))
+          continue
+        }
+        // Records that arrived together (one request, one stream) run as one pipeline batch.
+        const key = [
+          envelope.source,
+          envelope.format,
+          envelope.stream,
+          envelope.received,
+          envelope.internal === true,
+        ].join('\u0000')
+        let run = runs.get(key)
+        if (!run) {
+          run = {
             records: [],
             source: envelope.source,
             format: envelope.format,
             stream: envelope.stream,
             receivedAt: new Date(envelope.received),
-            startPosition: envelope.position,
+            startPosition: 0,
             ...(envelope.internal ? { internal: true } : {}),
-          },
+          }
+          runs.set(key, run)
         }
-        runs.push(run)
+        // The index is the record's position in its stream, which a dead letter keeps.
+        run.records.push({ index: envelope.position, raw: envelope.raw, event: envelope.event })
       }
-      run.batch.records.push({
-        // Position relative to the run's first record, so a dead letter keeps its own.
-        index: envelope.position - (run.batch.startPosition ?? 0),
-        raw: envelope.raw,
-        event: envelope.event,
-      })
     }
-    for (const run of runs) await pipeline.process(run.batch)
+    for (const run of runs.values()) await pipeline.process(run)
     if (refused.length > 0) await insertDeadLetters(store, refused, new Date())
   }
 
@@ -316,7 +354,8 @@ export async function startKafkaWorker(options: KafkaWorkerOptions): Promise<Kaf
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
+        // Batches of different partitions handed over together are stored together.
+        partitionsConsumedConcurrently: 16,
         eachBatch: handleBatch,
       })
     } catch (error) {
