@@ -14,13 +14,18 @@
  *   committed the last event. Producer and worker share this process, as `palisade start`
  *   with the Kafka transport does.
  *
- * "In the pipeline" is the worker's time reading envelopes, normalising, detecting and
- * storing; the rest of the Kafka run's wall time is the broker client (producing, fetching,
- * protocol decoding, committing) and waiting on the brokers, measured as a remainder.
+ * "In the pipeline" is the wall time of the worker's pipeline runs (reading envelopes,
+ * normalising, detecting, storing), the rest being the broker client and waiting on brokers.
+ * Since the broker client also runs while the pipeline waits on the store, the share of time
+ * in the broker client is measured as well by a CPU profile of the Kafka run (V8's sampling
+ * profiler through `node:inspector`): the samples in kafkajs's own code, against every
+ * sample where the main thread was busy.
  *
  * Flags: `--events N` (default 20000), `--json`.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import type { Profiler } from 'node:inspector'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -156,11 +161,19 @@ try {
   for (const batch of chunks(warmup, BATCH)) await producer.send(batch)
   await stored(warmup.length)
   const before = worker.stats()
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 200 })
+  await session.post('Profiler.start')
   const kafkaStart = performance.now()
   for (const batch of chunks(events, BATCH)) await producer.send(batch)
   const acknowledgedSeconds = (performance.now() - kafkaStart) / 1000
   await stored(before.messages + total)
   const kafkaSeconds = (performance.now() - kafkaStart) / 1000
+  const { profile } = await session.post('Profiler.stop')
+  session.disconnect()
+  const cpu = profileShares(profile)
   const after = worker.stats()
   await producer.disconnect()
   await worker.stop()
@@ -177,7 +190,9 @@ try {
     kafka_batches: after.batches - before.batches,
     kafka_pipeline_runs: after.groups - before.groups,
     share_in_pipeline: pipelineMs / wallMs,
-    share_in_broker_client: 1 - pipelineMs / wallMs,
+    share_outside_pipeline: 1 - pipelineMs / wallMs,
+    cpu_share_in_kafkajs: cpu.kafkajs / cpu.busy,
+    cpu_share_idle: cpu.idle / cpu.total,
     // Commits of different partitions overlap, so their time is given per commit, not a share.
     commit_ms_each: commitMs / Math.max(1, after.batches - before.batches),
   }
@@ -207,12 +222,60 @@ try {
         `${total} events, ${result.kafka_batches} partition batches stored in ` +
         `${result.kafka_pipeline_runs} pipeline runs. Kafka run's wall time: ` +
         `${pct(result.share_in_pipeline)} in the pipeline (normalise, detect, store), ` +
-        `${pct(result.share_in_broker_client)} in the broker client and waiting on brokers ` +
-        `(a commit of offsets took ${result.commit_ms_each.toFixed(1)} ms on average).\n`,
+        `${pct(result.share_outside_pipeline)} outside it ` +
+        `(a commit of offsets took ${result.commit_ms_each.toFixed(1)} ms on average).\n` +
+        `CPU profile of the Kafka run: ${pct(result.cpu_share_in_kafkajs)} of the busy ` +
+        `main-thread samples in the broker client (kafkajs: producing, fetching, protocol ` +
+        `decoding, committing); the main thread was idle (waiting on ClickHouse or the ` +
+        `brokers) ${pct(result.cpu_share_idle)} of the time.\n`,
     )
   }
 } finally {
   await embeddedStore.close()
   await cluster.stop()
   rmSync(dir, { recursive: true, force: true })
+}
+
+/**
+ * Main-thread time in a CPU profile (microseconds): with kafkajs on the stack, idle, busy and
+ * in total.
+ */
+function profileShares(profile: Profiler.Profile): {
+  kafkajs: number
+  idle: number
+  busy: number
+  total: number
+} {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]))
+  const parent = new Map<number, number>()
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parent.set(child, node.id)
+  // A sample is the broker client's when kafkajs is anywhere on its stack: the Buffer, socket
+  // and timer work kafkajs calls into is its cost too.
+  const inKafkajs = new Map<number, boolean>()
+  const underKafkajs = (id: number): boolean => {
+    const known = inKafkajs.get(id)
+    if (known !== undefined) return known
+    const node = byId.get(id)
+    const up = parent.get(id)
+    const result =
+      (node?.callFrame.url.includes('/node_modules/kafkajs/') ?? false) ||
+      (up !== undefined && underKafkajs(up))
+    inKafkajs.set(id, result)
+    return result
+  }
+  let kafkajs = 0
+  let idle = 0
+  let total = 0
+  const samples = profile.samples ?? []
+  const deltas = profile.timeDeltas ?? []
+  for (let i = 0; i < samples.length; i++) {
+    const node = byId.get(samples[i]!)
+    const delta = deltas[i] ?? 0
+    total += delta
+    if (!node) continue
+    if (node.callFrame.functionName === '(idle)') idle += delta
+    else if (underKafkajs(node.id)) kafkajs += delta
+  }
+  return { kafkajs, idle, busy: total - idle, total }
 }
