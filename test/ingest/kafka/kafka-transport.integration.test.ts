@@ -339,6 +339,30 @@ describe('the Kafka transport with a group of two workers', () => {
     expect(await count('SELECT count() - uniqExact(id) AS n FROM palisade.events')).toBe(0)
   })
 
+  it('runs the API alone as palisade api, reading the shared store and producing to Kafka', async () => {
+    const dataDir = tempDir('api')
+    const api = await startPalisadeRole('api', dataDir, env)
+    others.push(api)
+    const apiToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
+    const headers = { authorization: `Bearer ${apiToken}` }
+
+    const res = await fetch(`${api.url}/v1/events`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify([{ message: 'via the api role', source: { ip: '192.0.2.200' } }]),
+    })
+    expect(res.status).toBe(202)
+    const [result] = ((await res.json()) as { results: { status: string; id: string }[] }).results
+    expect(result!.status).toBe('accepted')
+
+    const stored = await waitFor(
+      async () => (await fetch(`${api.url}/v1/events/${result!.id}`, { headers })).status,
+      (status) => status === 200,
+      { what: 'the event readable through the api role', timeoutMs: 60_000 },
+    )
+    expect(stored).toBe(200)
+  })
+
   it('hands a worker stopped with SIGTERM over to the group without losing or doubling an alert', async () => {
     const survivor = workers[1]!
     const third = await startPalisadeRole('worker', tempDir('worker-3'), env)
