@@ -28,6 +28,11 @@ export function handleError(
 ) {
   if (error instanceof PalisadeError) {
     if (error.status >= 500) request.log.error({ err: error }, 'request failed')
+    // RFC 9110 §10.2.3: a 503 that will pass says when to try again.
+    const retryAfter = error.context.retry_after_seconds
+    if (error.status === 503 && error.retriable && typeof retryAfter === 'number') {
+      void reply.header('retry-after', String(retryAfter))
+    }
     return reply.status(error.status).send(errorBody(error.code, error.message, error.context))
   }
 

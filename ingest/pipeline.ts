@@ -45,6 +45,11 @@ export type RecordResult =
   | { index: number; status: 'stored'; id: string }
   /** Already stored by an earlier batch (or earlier in this one): kept once, not again. */
   | { index: number; status: 'duplicate'; id: string }
+  /**
+   * Acknowledged by the Kafka brokers (`acks=all`), for a worker to store (the Kafka
+   * transport): a duplicate is dropped by the worker, not reported here.
+   */
+  | { index: number; status: 'accepted'; id: string }
   | {
       index: number
       status: 'dead_letter'
@@ -54,6 +59,8 @@ export type RecordResult =
 
 export interface BatchResult {
   results: RecordResult[]
+  /** Records handed to Kafka for a worker (the Kafka transport only). */
+  accepted?: number
   stored: number
   duplicates: number
   dead_lettered: number
@@ -100,6 +107,8 @@ export function createPipeline(deps: {
   lastSeq?: number
   /** Called once a batch is stored, e.g. to checkpoint every so many batches. */
   afterBatch?: () => void
+  /** Called with the alerts just stored (by a batch, a tick or a redetection), once each. */
+  onAlertsStored?: (alerts: Alert[]) => void
 }): Pipeline {
   const { store, detector, metrics } = deps
   let lastSeq = deps.lastSeq ?? 0
@@ -190,6 +199,7 @@ export function createPipeline(deps: {
           alerts.filter((a) => a.event_ids.some((id) => !refusedIds.has(id))),
         )
         await insertAlerts(store, kept, now)
+        if (kept.length > 0) deps.onAlertsStored?.(kept)
         settle?.(true)
       } catch (error) {
         settle?.(false)
@@ -220,6 +230,7 @@ export function createPipeline(deps: {
       try {
         alerts = await newAlerts(store, flushed)
         await insertAlerts(store, alerts, now)
+        if (alerts.length > 0) deps.onAlertsStored?.(alerts)
         settle?.(true)
       } catch (error) {
         settle?.(false)
@@ -240,6 +251,7 @@ export function createPipeline(deps: {
     async redetect(events) {
       const alerts = await newAlerts(store, detector.detect(events))
       await insertAlerts(store, alerts, new Date())
+      if (alerts.length > 0) deps.onAlertsStored?.(alerts)
       for (const alert of alerts) metrics?.alerts.inc({ kind: alert.rule.kind })
       return alerts.length
     },

@@ -28,6 +28,8 @@ import { composeDetectors, createDetector } from '../detectors/detector.ts'
 import { HuntJobs } from '../detectors/hunts/hunt-jobs.ts'
 import { resumeCorrelations } from '../detectors/resume-correlations.ts'
 import { loadMappings } from '../detectors/sigma/load-mappings.ts'
+import { EventProducer } from '../ingest/event-producer.ts'
+import { createKafkaIngestPipeline } from '../ingest/kafka/kafka-ingest-pipeline.ts'
 import { createPipeline } from '../ingest/pipeline.ts'
 import type { Pipeline } from '../ingest/pipeline.ts'
 import { startSyslogListeners } from '../ingest/sources/syslog-listener.ts'
@@ -46,6 +48,8 @@ import { openStateStore } from './state/state-store.ts'
 import { readStreamCheckpoint } from './state/stream-checkpoints.ts'
 import type { StateStore } from './state/state-store.ts'
 import { packageInfo } from './package-info.ts'
+import { startWorker } from './worker.ts'
+import type { Worker } from './worker.ts'
 
 /** A running all-in-one Palisade: API, syslog listeners, pipeline and stores in one process. */
 export interface Engine {
@@ -71,10 +75,34 @@ export interface Engine {
   adminTokenFile?: string
   /** True when this start made the admin token (a fresh instance). */
   adminTokenCreated: boolean
+  /** The worker `start` runs beside the API when the transport is Kafka. */
+  worker?: Worker
   close(): Promise<void>
 }
 
-export async function startEngine(config: PalisadeConfig, logger: Logger): Promise<Engine> {
+/**
+ * What a process runs (DESIGN.md, "Two ways to run"). `all` (`palisade start`) is everything
+ * in one process, whatever the transport. With the Kafka transport, `ingest` is the API and
+ * the syslog listeners producing to Kafka, and `api` the API alone (its `POST /v1/events`
+ * produces to Kafka too); neither detects, which `palisade worker` processes do.
+ */
+export type EngineRole = 'all' | 'ingest' | 'api'
+
+export async function startEngine(
+  config: PalisadeConfig,
+  logger: Logger,
+  role: EngineRole = 'all',
+): Promise<Engine> {
+  const kafka = config.transport.kind === 'kafka'
+  if (role !== 'all' && !kafka) {
+    throw new PalisadeError(
+      'PAL_CONFIG_INVALID',
+      `the ${role} role hands events to workers over Kafka: expected transport.kind kafka ` +
+        `(PALISADE_TRANSPORT=kafka with PALISADE_KAFKA_BROKERS), got ${config.transport.kind}; ` +
+        'palisade start runs everything in one process without Kafka',
+      { status: 400 },
+    )
+  }
   mkdirSync(config.dataDir, { recursive: true })
   const store = await openAnalyticsStore({
     url: config.clickhouse.url,
@@ -178,23 +206,51 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
     // Correlation state resumes before the API listens: from the last checkpoint, then the
     // events stored after it, so no new event overtakes the ones replayed (DESIGN.md, Data
     // flow: Partitioning). Numbering goes on after both, so no number is used twice.
-    const checkpoint = await readStreamCheckpoint(state.db, EMBEDDED_STREAM)
-    const lastSeq = Math.max(await lastIngestSeq(store), Number(checkpoint?.position) || 0)
-    const pipeline = createPipeline({
-      store,
-      detector: anomaly ? composeDetectors(detector, anomaly.detector) : detector,
-      metrics,
-      lastSeq,
-      // Defined below, before any batch can arrive: the replay stores no batch.
-      afterBatch: () => correlationCheckpointer.batchDone(),
-    })
-    const resumed = await resumeCorrelations({
-      checkpoint,
-      store,
-      detector,
-      pipeline,
-      logger: detectorLogger,
-    })
+    const checkpoint = kafka ? null : await readStreamCheckpoint(state.db, EMBEDDED_STREAM)
+    const lastSeq = kafka
+      ? 0
+      : Math.max(await lastIngestSeq(store), Number(checkpoint?.position) || 0)
+    let producer: EventProducer | undefined
+    if (kafka) {
+      const { kafka: k } = config.transport
+      producer = await EventProducer.connect({
+        brokers: k.brokers,
+        clientId: `${k.clientId}-ingest`,
+        topicPrefix: k.topicPrefix,
+        keyFields: k.keyFields,
+        sendTimeoutMs: k.sendTimeoutMs,
+        retries: 2,
+        logger,
+      })
+      const opened = producer
+      // Registered before the API and the listeners, so it closes after them: whatever they
+      // accepted is acknowledged first.
+      closers.unshift(() => opened.disconnect())
+    }
+    // With Kafka, detection runs in the workers: this process only produces.
+    const pipeline = producer
+      ? createKafkaIngestPipeline({
+          producer,
+          keyFields: config.transport.kafka.keyFields,
+          metrics,
+        })
+      : createPipeline({
+          store,
+          detector: anomaly ? composeDetectors(detector, anomaly.detector) : detector,
+          metrics,
+          lastSeq,
+          // Defined below, before any batch can arrive: the replay stores no batch.
+          afterBatch: () => correlationCheckpointer.batchDone(),
+        })
+    const resumed = kafka
+      ? { position: 0, replayed: 0 }
+      : await resumeCorrelations({
+          checkpoint,
+          store,
+          detector,
+          pipeline,
+          logger: detectorLogger,
+        })
     new Gauge({
       name: 'palisade_correlation_replayed_events',
       help:
@@ -220,7 +276,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       position: resumed.position,
       onOutcome: (outcome) => correlationCheckpoints.inc({ outcome }),
     })
-    correlationCheckpointer.start()
+    if (!kafka) correlationCheckpointer.start()
     // Registered before the API and the listeners, so it runs after they close: the last
     // checkpoint holds every batch they accepted.
     closers.unshift(() => correlationCheckpointer.stop())
@@ -310,8 +366,15 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
     ticker.unref()
     closers.unshift(async () => clearInterval(ticker))
 
+    const worker =
+      kafka && role === 'all'
+        ? await startWorker(config, logger, { store, state, metrics })
+        : undefined
+    if (worker) closers.unshift(() => worker.close())
+
     const syslog = await startSyslogListeners({
       ...config.syslog,
+      ...(role === 'api' ? { udpPort: 0, tcpPort: 0 } : {}),
       pipeline,
       logger: logger.child({ component: 'syslog' }),
     })
@@ -332,6 +395,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       url: address.replace('[::1]', 'localhost'),
       adminTokenFile,
       adminTokenCreated,
+      ...(worker ? { worker } : {}),
       close: async () => {
         for (const close of closers) await close().catch(() => undefined)
       },

@@ -15,7 +15,11 @@ export interface IngestRouteDeps {
 }
 
 const recordResult = z.union([
-  z.object({ index: z.number(), status: z.enum(['stored', 'duplicate']), id: z.string() }),
+  z.object({
+    index: z.number(),
+    status: z.enum(['stored', 'duplicate', 'accepted']),
+    id: z.string(),
+  }),
   z.object({
     index: z.number(),
     status: z.literal('dead_letter'),
@@ -76,6 +80,8 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRouteDeps> = async (app, 
         body: z.union([z.string(), z.instanceof(Buffer)]),
         response: {
           202: z.object({
+            /** With the Kafka transport: records the brokers acknowledged for the workers. */
+            accepted: z.number().optional(),
             stored: z.number(),
             duplicates: z.number(),
             dead_lettered: z.number(),

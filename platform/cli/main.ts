@@ -13,6 +13,7 @@ import { flagsToConfig } from './global-options.ts'
 import { registerHuntCommand } from './hunt-command.ts'
 import { registerQueryCommands } from './query-commands.ts'
 import { registerReplayCommand } from './replay-command.ts'
+import { registerRoleCommands } from './role-commands.ts'
 import { registerRulesCommands } from './rules-command.ts'
 import { registerRulesManageCommands } from './rules-manage-command.ts'
 import { registerRulesTestCommand } from './rules-test-command.ts'
@@ -37,6 +38,7 @@ function client(): ApiClient {
 }
 
 registerStartCommand(program, serverOptions)
+registerRoleCommands(program, serverOptions)
 registerReplayCommand(program, client)
 registerQueryCommands(program, client)
 registerRulesCommands(program)

@@ -145,3 +145,26 @@ export async function countStored(
     dead_letters: Number(row?.dead_letters ?? 0),
   }
 }
+
+/**
+ * Events stored (by `ingested` time) at or after `since`, in event-time order then id, a page
+ * of `limit` from `offset`: what a Kafka worker reads to rebuild the correlation windows of the
+ * partitions it was given.
+ */
+export async function readEventsStoredSince(
+  store: AnalyticsStore,
+  since: Date,
+  limit: number,
+  offset = 0,
+): Promise<PalisadeEvent[]> {
+  const result = await store.client.query({
+    query: `SELECT event FROM ${store.database}.events FINAL
+      WHERE ingested >= parseDateTime64BestEffort({since:String}, 3)
+      ORDER BY timestamp, id
+      LIMIT {limit:UInt32} OFFSET {offset:UInt64}`,
+    query_params: { since: since.toISOString(), limit, offset },
+    format: 'JSONEachRow',
+  })
+  const rows = await result.json<{ event: string }>()
+  return rows.map((r) => JSON.parse(r.event) as PalisadeEvent)
+}

@@ -159,6 +159,53 @@ export const configSchema = z.strictObject({
       retrainEveryMs: z.number().int().positive().default(86_400_000),
     })
     .prefault({}),
+  /**
+   * How events travel from the sources to detection and storage (DESIGN.md, "Two ways to
+   * run"): `embedded` processes a batch inline before answering; `kafka` produces it to Kafka
+   * and a group of workers (`palisade worker`) consumes, detects and stores it.
+   */
+  transport: z
+    .strictObject({
+      kind: z.enum(['embedded', 'kafka']).default('embedded'),
+      kafka: z
+        .strictObject({
+          /** Bootstrap brokers, `host:port`. */
+          brokers: z.array(z.string().min(1)).default([]),
+          clientId: z.string().min(1).default('palisade'),
+          /** Topics are `<prefix>.events.v1`, `<prefix>.dead-letters.v1`, `<prefix>.alerts.v1`. */
+          topicPrefix: z
+            .string()
+            .regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_" or "-"')
+            .default('palisade'),
+          /** The workers' consumer group. */
+          groupId: z.string().min(1).default('palisade-workers'),
+          /**
+           * Event fields tried in order for a message's key: the first one an event has keys
+           * it, so the events a correlation groups on that field all reach one worker.
+           */
+          keyFields: z
+            .array(z.string().min(1))
+            .min(1)
+            .default(['source.ip', 'host.name', 'user.name']),
+          /** How long ingest waits for the brokers' acknowledgement before answering 503. */
+          sendTimeoutMs: z.number().int().positive().default(10_000),
+          /** A worker missing heartbeats this long leaves the group; its partitions move. */
+          sessionTimeoutMs: z.number().int().min(1000).default(30_000),
+          heartbeatIntervalMs: z.number().int().positive().default(3_000),
+          /**
+           * How far back (by time stored) a worker reads the events of partitions it is
+           * given, to rebuild their correlation windows; default: the longest correlation
+           * timespan plus the allowed lateness.
+           */
+          replayLookbackMs: z.number().int().nonnegative().optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({})
+    .refine((t) => t.kind !== 'kafka' || t.kafka.brokers.length > 0, {
+      message: 'expected at least one broker in transport.kafka.brokers when kind is kafka',
+      path: ['kafka', 'brokers'],
+    }),
   clickhouse: z
     .strictObject({
       /** A ClickHouse server; when absent, ClickHouse runs embedded through chDB. */
