@@ -100,6 +100,11 @@ export function createPipeline(deps: {
   lastSeq?: number
   /** Called once a batch is stored, e.g. to checkpoint every so many batches. */
   afterBatch?: () => void
+  /**
+   * Called with the alerts just stored, before the batch (or tick) is answered, so whatever
+   * weighs alerts (zero-trust risk) knows of an alert as soon as a query can find it.
+   */
+  afterAlerts?: (alerts: Alert[]) => void
 }): Pipeline {
   const { store, detector, metrics } = deps
   let lastSeq = deps.lastSeq ?? 0
@@ -190,6 +195,7 @@ export function createPipeline(deps: {
           alerts.filter((a) => a.event_ids.some((id) => !refusedIds.has(id))),
         )
         await insertAlerts(store, kept, now)
+        if (kept.length > 0) deps.afterAlerts?.(kept)
         settle?.(true)
       } catch (error) {
         settle?.(false)
@@ -220,6 +226,7 @@ export function createPipeline(deps: {
       try {
         alerts = await newAlerts(store, flushed)
         await insertAlerts(store, alerts, now)
+        if (alerts.length > 0) deps.afterAlerts?.(alerts)
         settle?.(true)
       } catch (error) {
         settle?.(false)
@@ -240,6 +247,7 @@ export function createPipeline(deps: {
     async redetect(events) {
       const alerts = await newAlerts(store, detector.detect(events))
       await insertAlerts(store, alerts, new Date())
+      if (alerts.length > 0) deps.afterAlerts?.(alerts)
       for (const alert of alerts) metrics?.alerts.inc({ kind: alert.rule.kind })
       return alerts.length
     },

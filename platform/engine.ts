@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge } from 'prom-client'
 
 import { buildApp } from '../api/app.ts'
+import { accessRoutes } from '../api/routes/access-routes.ts'
 import { auditExportRoutes } from '../api/routes/audit-routes.ts'
 import { huntRoutes } from '../api/routes/hunt-routes.ts'
 import { ruleRoutes } from '../api/routes/rule-routes.ts'
@@ -21,6 +22,7 @@ import type { CheckpointSigner } from '../audit/signers/checkpoint-signer.ts'
 import { openCheckpointSigner } from '../audit/signers/open-checkpoint-signer.ts'
 import { signerFailureAlert } from '../audit/signer-failure-alert.ts'
 import { auditStartup } from '../audit/startup-audit.ts'
+import { AccessControl } from '../auth/zero-trust/access-control.ts'
 import { startAnomalyDetection } from '../detectors/anomaly/start-anomaly-detection.ts'
 import { CorrelationCheckpointer, EMBEDDED_STREAM } from '../detectors/correlation-checkpointer.ts'
 import { registerCorrelationMetrics } from '../detectors/correlation-metrics.ts'
@@ -63,6 +65,8 @@ export interface Engine {
   exports: ExportJobs
   /** Hunts over stored events, run one at a time. */
   hunts: HuntJobs
+  /** Zero-trust decisions, their policies and the risk they weigh. */
+  access: AccessControl
   pipeline: Pipeline
   syslog: SyslogListeners
   /** Where the API listens, e.g. `http://127.0.0.1:8470`. */
@@ -74,7 +78,17 @@ export interface Engine {
   close(): Promise<void>
 }
 
-export async function startEngine(config: PalisadeConfig, logger: Logger): Promise<Engine> {
+/** What a test may set that configuration does not. */
+export interface EngineOptions {
+  /** The clock zero-trust decisions and risk decay read; tests move it instead of sleeping. */
+  now?: () => Date
+}
+
+export async function startEngine(
+  config: PalisadeConfig,
+  logger: Logger,
+  options: EngineOptions = {},
+): Promise<Engine> {
   mkdirSync(config.dataDir, { recursive: true })
   const store = await openAnalyticsStore({
     url: config.clickhouse.url,
@@ -178,6 +192,15 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
     // Correlation state resumes before the API listens: from the last checkpoint, then the
     // events stored after it, so no new event overtakes the ones replayed (DESIGN.md, Data
     // flow: Partitioning). Numbering goes on after both, so no number is used twice.
+    // Before the pipeline, so every alert it stores (the resumed ones too) weighs on risk.
+    const access = await AccessControl.open({
+      db: state.db,
+      store,
+      audit,
+      logger: logger.child({ component: 'access' }),
+      ...(options.now ? { now: options.now } : {}),
+    })
+    closers.unshift(() => access.close())
     const checkpoint = await readStreamCheckpoint(state.db, EMBEDDED_STREAM)
     const lastSeq = Math.max(await lastIngestSeq(store), Number(checkpoint?.position) || 0)
     const pipeline = createPipeline({
@@ -187,6 +210,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       lastSeq,
       // Defined below, before any batch can arrive: the replay stores no batch.
       afterBatch: () => correlationCheckpointer.batchDone(),
+      afterAlerts: (alerts) => access.observe(alerts),
     })
     const resumed = await resumeCorrelations({
       checkpoint,
@@ -298,6 +322,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
     })
     closers.unshift(() => hunts.close())
     await app.register(huntRoutes, { db: state.db, store, audit, hunts })
+    await app.register(accessRoutes, { db: state.db, store, audit, access })
     const address = await listen(app, config.http.host, config.http.port)
 
     // Windows with an upper bound are decided when they close, which wall-clock time decides
@@ -327,6 +352,7 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
       checkpoints,
       exports,
       hunts,
+      access,
       pipeline,
       syslog,
       url: address.replace('[::1]', 'localhost'),

@@ -234,4 +234,33 @@ export const stateMigrations: Record<string, Migration> = {
       await db.schema.dropTable('hunts').execute()
     },
   },
+  '0012_access_policies': {
+    async up(db: Kysely<unknown>) {
+      // Zero-trust policy sets (issue 13), one row per version, never updated: the highest
+      // version is in force, the others say what was in force before. Only sets that passed
+      // validation are written; a refused one is in the audit log, not here.
+      await db.schema
+        .createTable('access_policies')
+        .addColumn('version', 'integer', (c) => c.primaryKey())
+        .addColumn('policies', 'text', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .execute()
+      // The last time an analyst cleared an entity's risk: alerts known by then stop counting.
+      await db.schema
+        .createTable('risk_clearances')
+        .addColumn('entity_kind', 'text', (c) => c.notNull())
+        .addColumn('entity_value', 'text', (c) => c.notNull())
+        .addColumn('cleared_at', 'text', (c) => c.notNull())
+        .addColumn('cleared_by', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('risk_clearances_pk', ['entity_kind', 'entity_value'])
+        .execute()
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('risk_clearances').execute()
+      await db.schema.dropTable('access_policies').execute()
+    },
+  },
 }

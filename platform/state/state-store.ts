@@ -149,6 +149,23 @@ export interface StateTables {
     /** JSON `{ code, message }` when it failed. */
     error: string | null
   }
+  /** Zero-trust policy sets by version (see `platform/state/access-policies.ts`). */
+  access_policies: {
+    version: number
+    policies: string
+    digest: string
+    created_at: string
+    /** Who set it, as the audit log names them (`token:<id>`, `system:palisade`). */
+    created_by: string
+  }
+  /** An analyst's last clearance of an entity's risk. */
+  risk_clearances: {
+    entity_kind: string
+    entity_value: string
+    cleared_at: string
+    cleared_by: string
+    reason: string
+  }
 }
 
 export type StateDb = Kysely<StateTables>

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { configSchema } from '../../platform/config/config-schema.ts'
 import type { ConfigInput } from '../../platform/config/config-schema.ts'
 import { startEngine } from '../../platform/engine.ts'
-import type { Engine } from '../../platform/engine.ts'
+import type { Engine, EngineOptions } from '../../platform/engine.ts'
 import { createLogger } from '../../platform/logger.ts'
 
 export interface TestEngine {
@@ -28,7 +28,10 @@ export interface TestEngine {
  * integration file starts one engine and closes it before starting another. Given a `dataDir`,
  * it starts on that one (a restart) and leaves it in place when closed.
  */
-export async function startTestEngine(overrides: ConfigInput = {}): Promise<TestEngine> {
+export async function startTestEngine(
+  overrides: ConfigInput = {},
+  options: EngineOptions = {},
+): Promise<TestEngine> {
   const given = overrides.dataDir
   const dataDir = given ?? mkdtempSync(join(tmpdir(), 'palisade-test-'))
   const config = configSchema.parse({
@@ -40,7 +43,7 @@ export async function startTestEngine(overrides: ConfigInput = {}): Promise<Test
   // -1 asks the listeners for ephemeral ports (0 in the configuration turns them off).
   config.syslog.udpPort = overrides.syslog?.udpPort ?? -1
   config.syslog.tcpPort = overrides.syslog?.tcpPort ?? -1
-  const engine = await startEngine(config, createLogger('silent'))
+  const engine = await startEngine(config, createLogger('silent'), options)
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
 
   return {
