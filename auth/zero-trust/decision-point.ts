@@ -65,7 +65,8 @@ export interface SubjectAttributes {
 
 export interface DecisionPointOptions {
   policies: () => ActivePolicies
-  risk: RiskRegister
+  /** Risk by entity now; the register in the engine, given numbers in `policy test`. */
+  risk: Pick<RiskRegister, 'risk'>
   /** The subject's attributes, or undefined for someone Palisade does not know. */
   subject: (name: string) => Promise<SubjectAttributes | undefined>
   now?: () => Date

@@ -10,6 +10,7 @@ import { registerConfigCommands } from './config-command.ts'
 import type { GlobalOptions } from './global-options.ts'
 import { flagsToConfig } from './global-options.ts'
 import { registerHuntCommand } from './hunt-command.ts'
+import { registerPolicyCommands } from './policy-command.ts'
 import { registerQueryCommands } from './query-commands.ts'
 import { registerReplayCommand } from './replay-command.ts'
 import { registerRulesCommands } from './rules-command.ts'
@@ -46,6 +47,7 @@ registerHuntCommand(program, client)
 registerConfigCommands(program, serverOptions)
 registerAnomalyCommands(program)
 registerUsersCommands(program, client)
+registerPolicyCommands(program)
 
 /** Options that configure a running server; `start` and `config check` take them. */
 function serverOptions(command: Command): Command {
