@@ -6,6 +6,7 @@ import { Counter, Gauge } from 'prom-client'
 
 import { buildApp } from '../api/app.ts'
 import { accessRoutes } from '../api/routes/access-routes.ts'
+import { responseRoutes } from '../api/routes/response-routes.ts'
 import { auditExportRoutes } from '../api/routes/audit-routes.ts'
 import { huntRoutes } from '../api/routes/hunt-routes.ts'
 import { ruleRoutes } from '../api/routes/rule-routes.ts'
@@ -23,6 +24,8 @@ import { openCheckpointSigner } from '../audit/signers/open-checkpoint-signer.ts
 import { signerFailureAlert } from '../audit/signer-failure-alert.ts'
 import { auditStartup } from '../audit/startup-audit.ts'
 import { AccessControl } from '../auth/zero-trust/access-control.ts'
+import { loadPlaybooks } from '../auth/zero-trust/playbook-schema.ts'
+import { Responder } from '../auth/zero-trust/responder.ts'
 import { startAnomalyDetection } from '../detectors/anomaly/start-anomaly-detection.ts'
 import { CorrelationCheckpointer, EMBEDDED_STREAM } from '../detectors/correlation-checkpointer.ts'
 import { registerCorrelationMetrics } from '../detectors/correlation-metrics.ts'
@@ -67,6 +70,8 @@ export interface Engine {
   hunts: HuntJobs
   /** Zero-trust decisions, their policies and the risk they weigh. */
   access: AccessControl
+  /** Response playbooks acting on stored alerts. */
+  responder: Responder
   pipeline: Pipeline
   syslog: SyslogListeners
   /** Where the API listens, e.g. `http://127.0.0.1:8470`. */
@@ -192,12 +197,24 @@ export async function startEngine(
     // Correlation state resumes before the API listens: from the last checkpoint, then the
     // events stored after it, so no new event overtakes the ones replayed (DESIGN.md, Data
     // flow: Partitioning). Numbering goes on after both, so no number is used twice.
-    // Before the pipeline, so every alert it stores (the resumed ones too) weighs on risk.
+    // Before the pipeline, so every alert it stores (the resumed ones too) weighs on risk and
+    // meets the playbooks.
+    const responder = await Responder.open({
+      db: state.db,
+      audit,
+      playbooks: loadPlaybooks(config.access.playbooks),
+      dryRun: config.access.dryRun,
+      logger: logger.child({ component: 'response' }),
+      ...(options.now ? { now: options.now } : {}),
+    })
+    closers.unshift(() => responder.settled())
     const access = await AccessControl.open({
+      contains: (request) => responder.contains(request),
       db: state.db,
       store,
       audit,
       logger: logger.child({ component: 'access' }),
+      riskHalfLifeMs: config.access.riskHalfLifeMinutes * 60_000,
       ...(options.now ? { now: options.now } : {}),
     })
     closers.unshift(() => access.close())
@@ -210,7 +227,11 @@ export async function startEngine(
       lastSeq,
       // Defined below, before any batch can arrive: the replay stores no batch.
       afterBatch: () => correlationCheckpointer.batchDone(),
-      afterAlerts: (alerts) => access.observe(alerts),
+      afterAlerts: (alerts) => {
+        access.observe(alerts)
+        // Not awaited: a slow webhook must not hold up ingest; `responder.settled()` waits.
+        void responder.handle(alerts)
+      },
     })
     const resumed = await resumeCorrelations({
       checkpoint,
@@ -323,6 +344,7 @@ export async function startEngine(
     closers.unshift(() => hunts.close())
     await app.register(huntRoutes, { db: state.db, store, audit, hunts })
     await app.register(accessRoutes, { db: state.db, store, audit, access })
+    await app.register(responseRoutes, { db: state.db, audit, responder })
     const address = await listen(app, config.http.host, config.http.port)
 
     // Windows with an upper bound are decided when they close, which wall-clock time decides
@@ -353,6 +375,7 @@ export async function startEngine(
       exports,
       hunts,
       access,
+      responder,
       pipeline,
       syslog,
       url: address.replace('[::1]', 'localhost'),

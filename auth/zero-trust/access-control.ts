@@ -12,7 +12,7 @@ import {
 import type { StateDb } from '../../platform/state/state-store.ts'
 import { findUserByName } from '../../platform/state/users.ts'
 import { DecisionPoint } from './decision-point.ts'
-import type { ActivePolicies, Decision } from './decision-point.ts'
+import type { ActivePolicies, Decision, DecisionPointOptions } from './decision-point.ts'
 import { compilePolicySet, DEFAULT_POLICIES } from './policy-set.ts'
 import { RiskRegister } from './risk-register.ts'
 import type { EntityRisk, RiskEntityKind } from './risk-register.ts'
@@ -29,6 +29,8 @@ export interface AccessControlOptions {
   now?: () => Date
   /** Time for an alert's weight to halve; one hour unless told. */
   riskHalfLifeMs?: number
+  /** Containment from response actions, read at every decision. */
+  contains?: DecisionPointOptions['contains']
   /** Decisions are written to ClickHouse in batches of this many, or every `flushMs`. */
   logBatch?: number
   flushMs?: number
@@ -69,6 +71,7 @@ export class AccessControl {
         return user ? { role: user.role, disabled: user.disabled_at !== null } : undefined
       },
       now: this.#now,
+      ...(options.contains ? { contains: options.contains } : {}),
     })
   }
 

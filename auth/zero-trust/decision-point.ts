@@ -6,6 +6,7 @@ import { ACCESS_SCHEMA } from './policy-set.ts'
 import type { PolicySet } from './policy-set.ts'
 import { accessActions, decisionRequestSchema, inputProblems } from './decision-request.ts'
 import type { DecisionRequest } from './decision-request.ts'
+import type { Containment } from './responder.ts'
 import type { RiskEntityKind, RiskRegister } from './risk-register.ts'
 
 export type DecisionOutcome = 'allow' | 'deny' | 'step_up'
@@ -16,6 +17,8 @@ export interface DecisionReason {
   message: string
   policy_id?: string
   alert_id?: string
+  /** The response action whose containment decided. */
+  action_id?: string
   path?: string
 }
 
@@ -69,6 +72,8 @@ export interface DecisionPointOptions {
   risk: Pick<RiskRegister, 'risk'>
   /** The subject's attributes, or undefined for someone Palisade does not know. */
   subject: (name: string) => Promise<SubjectAttributes | undefined>
+  /** Containment in force from response actions (blocks, quarantines, required step-up). */
+  contains?: (request: DecisionRequest) => Containment
   now?: () => Date
 }
 
@@ -159,6 +164,10 @@ export class DecisionPoint {
       ])
     }
 
+    // Containment an operator's playbook put in force applies whatever the policies say.
+    const contained = this.#options.contains?.(request) ?? { deny: [], stepUp: [] }
+    if (contained.deny.length > 0) return denied(contained.deny)
+
     const answer = this.#authorize(active.set, request, subject, risk)
     if (answer.type === 'failure') {
       return denied(
@@ -190,6 +199,20 @@ export class DecisionPoint {
         `"${a.rule_title}" (${a.alert_id})`,
       alert_id: a.alert_id,
     }))
+
+    // A required step-up is met by a factor as fresh as the built-in step-up policy asks.
+    const freshFactor = (request.context.mfa?.age_seconds ?? Infinity) <= 300
+    if (cedarDecision === 'allow' && contained.stepUp.length > 0 && !freshFactor) {
+      return {
+        ...base,
+        ...asked,
+        decision: 'step_up',
+        reasons: [...contained.stepUp, ...riskReasons],
+        policies,
+        obligations: ['verify a second factor within 5 minutes'],
+        risk,
+      }
+    }
 
     if (cedarDecision === 'allow') {
       return {
@@ -224,6 +247,7 @@ export class DecisionPoint {
           message: `${active.set.info.get(id)?.stepUp ? 'a fresh second factor is required by' : 'forbidden by'} policy ${id}`,
           policy_id: id,
         })),
+        ...contained.stepUp,
         ...riskReasons,
       ],
       policies,

@@ -159,6 +159,17 @@ export const configSchema = z.strictObject({
       retrainEveryMs: z.number().int().positive().default(86_400_000),
     })
     .prefault({}),
+  /** Zero-trust access and automated response (issue 13): see the README. */
+  access: z
+    .strictObject({
+      /** Time for an alert's weight on risk to halve, in minutes. */
+      riskHalfLifeMinutes: z.number().positive().default(60),
+      /** Response playbook files (YAML), read at start; none unless told. */
+      playbooks: z.array(z.string().min(1)).default([]),
+      /** Playbooks only record what they would do, and do nothing. */
+      dryRun: z.boolean().default(false),
+    })
+    .prefault({}),
   clickhouse: z
     .strictObject({
       /** A ClickHouse server; when absent, ClickHouse runs embedded through chDB. */
