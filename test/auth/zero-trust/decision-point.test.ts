@@ -216,6 +216,26 @@ describe('risk from alerts', () => {
     expect(risk.risk('user', 'alice', later)).toMatchObject({ score: 0, contributions: [] })
   })
 
+  it('weighs an anomaly by how far its score passed the model threshold', () => {
+    const risk = new RiskRegister()
+    const anomaly = (id: string, score: number): Alert => ({
+      ...alert(id, 'high', { kind: 'host.name', value: `web-${id}` }),
+      rule: { id: 'anomaly-host-behaviour', version: 'v1', title: 'Unusual host', kind: 'anomaly' },
+      anomaly: {
+        score,
+        threshold: 0.6,
+        model_version: 1,
+        window: { start: NOW.toISOString(), end: NOW.toISOString() },
+        features: {},
+        deviations: [],
+      },
+    })
+    risk.observe([anomaly('1', 0.6), anomaly('2', 0.9), anomaly('3', 1.5)], NOW)
+    expect(risk.risk('host', 'web-1', NOW).score).toBe(25)
+    expect(risk.risk('host', 'web-2', NOW).score).toBe(38)
+    expect(risk.risk('host', 'web-3', NOW).score).toBe(50)
+  })
+
   it('counts an alert delivered twice once', () => {
     const risk = new RiskRegister()
     const twice = alert('a', 'medium', { kind: 'source.ip', value: '203.0.113.7' })
