@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -116,5 +118,52 @@ describe('quarantining a device', () => {
     await live.undo(quarantine.id, { actor: { kind: 'user', id: 'u1', name: 'ana' } })
     expect((await decisionPoint(live).decide(fromLaptop)).decision).toBe('allow')
     expect(audited.filter((e) => e.action === 'response.undo')).toHaveLength(1)
+  })
+})
+
+describe('a webhook that refuses the notice', () => {
+  it('marks the action failed with the answer it got, and audits the failure', async () => {
+    const refusing = createServer((_request, response) => response.writeHead(503).end())
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve))
+    process.env.PALISADE_TEST_REFUSED_KEY = 'k'.repeat(32)
+    try {
+      const { port } = refusing.address() as AddressInfo
+      const notifier = await Responder.open({
+        db: state.db,
+        audit: {
+          record: async (entry) => {
+            audited.push(entry)
+            return { index: audited.length - 1, leaf_hash: '0'.repeat(64) }
+          },
+        },
+        playbooks: [
+          {
+            id: 'tell-the-soc',
+            match: { min_level: 'critical' },
+            actions: [
+              {
+                type: 'notify',
+                approval: false,
+                url: `http://127.0.0.1:${port}/hook`,
+                secret_env: 'PALISADE_TEST_REFUSED_KEY',
+              },
+            ],
+            dry_run: false,
+          },
+        ],
+        dryRun: false,
+        logger: createLogger('silent'),
+      })
+      const alert = { ...beaconing, id: '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a62' }
+      await notifier.handle([alert])
+      const row = (await notifier.list()).find((r) => r.alert_id === alert.id)
+      expect(row).toMatchObject({ state: 'failed', detail: 'failed: the webhook answered 503' })
+      const failure = audited.find(
+        (e) => e.action === 'response.execute' && e.outcome === 'failure',
+      )
+      expect(failure?.details?.error).toBe('the webhook answered 503')
+    } finally {
+      await new Promise((resolve) => refusing.close(resolve))
+    }
   })
 })
