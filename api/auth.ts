@@ -64,13 +64,13 @@ export interface ScopeOptions {
  */
 export function requireScope(
   db: StateDb,
-  scope: 'admin' | 'audit_export',
+  scope: 'admin' | 'audit_export' | 'risk_clear',
   audit: AuditLog,
   options?: ScopeOptions,
 ): ScopeCheck
 export function requireScope(
   db: StateDb,
-  scope: Exclude<Permission, 'admin' | 'audit_export'>,
+  scope: Exclude<Permission, 'admin' | 'audit_export' | 'risk_clear'>,
   audit?: AuditLog,
   options?: ScopeOptions,
 ): ScopeCheck
@@ -128,7 +128,8 @@ export function requireScope(
       )
     }
 
-    const tokenScope = scope === 'audit_export' ? 'admin' : scope
+    // Scopes no token is given are held through admin.
+    const tokenScope = scope === 'audit_export' || scope === 'risk_clear' ? 'admin' : scope
     if (!token.scopes.includes(tokenScope) && !token.scopes.includes('admin')) {
       if (audit) await auditScopeRefusal(audit, request, tokenScope, token.scopes.join(','), token)
       throw new PalisadeError(

@@ -107,7 +107,11 @@ export function createPipeline(deps: {
   lastSeq?: number
   /** Called once a batch is stored, e.g. to checkpoint every so many batches. */
   afterBatch?: () => void
-  /** Called with the alerts just stored (by a batch, a tick or a redetection), once each. */
+  /**
+   * Called with the alerts just stored (by a batch, a tick or a redetection), once each, before
+   * the batch (or tick) is answered, so whatever weighs alerts (zero-trust risk) knows of an
+   * alert as soon as a query can find it.
+   */
   onAlertsStored?: (alerts: Alert[]) => void
 }): Pipeline {
   const { store, detector, metrics } = deps

@@ -5,6 +5,8 @@ import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge } from 'prom-client'
 
 import { buildApp } from '../api/app.ts'
+import { accessRoutes } from '../api/routes/access-routes.ts'
+import { responseRoutes } from '../api/routes/response-routes.ts'
 import { auditExportRoutes } from '../api/routes/audit-routes.ts'
 import { huntRoutes } from '../api/routes/hunt-routes.ts'
 import { ruleRoutes } from '../api/routes/rule-routes.ts'
@@ -21,6 +23,9 @@ import type { CheckpointSigner } from '../audit/signers/checkpoint-signer.ts'
 import { openCheckpointSigner } from '../audit/signers/open-checkpoint-signer.ts'
 import { signerFailureAlert } from '../audit/signer-failure-alert.ts'
 import { auditStartup } from '../audit/startup-audit.ts'
+import { AccessControl } from '../auth/zero-trust/access-control.ts'
+import { loadPlaybooks } from '../auth/zero-trust/playbook-schema.ts'
+import { Responder } from '../auth/zero-trust/responder.ts'
 import { startAnomalyDetection } from '../detectors/anomaly/start-anomaly-detection.ts'
 import { CorrelationCheckpointer, EMBEDDED_STREAM } from '../detectors/correlation-checkpointer.ts'
 import { registerCorrelationMetrics } from '../detectors/correlation-metrics.ts'
@@ -67,6 +72,10 @@ export interface Engine {
   exports: ExportJobs
   /** Hunts over stored events, run one at a time. */
   hunts: HuntJobs
+  /** Zero-trust decisions, their policies and the risk they weigh. */
+  access: AccessControl
+  /** Response playbooks acting on stored alerts. */
+  responder: Responder
   pipeline: Pipeline
   syslog: SyslogListeners
   /** Where the API listens, e.g. `http://127.0.0.1:8470`. */
@@ -88,11 +97,20 @@ export interface Engine {
  */
 export type EngineRole = 'all' | 'ingest' | 'api'
 
+/** What a process runs, and what a test may set that configuration does not. */
+export interface EngineOptions {
+  /** `all` by default (`palisade start`). */
+  role?: EngineRole
+  /** The clock zero-trust decisions and risk decay read; tests move it instead of sleeping. */
+  now?: () => Date
+}
+
 export async function startEngine(
   config: PalisadeConfig,
   logger: Logger,
-  role: EngineRole = 'all',
+  options: EngineOptions = {},
 ): Promise<Engine> {
+  const role = options.role ?? 'all'
   const kafka = config.transport.kind === 'kafka'
   if (role !== 'all' && !kafka) {
     throw new PalisadeError(
@@ -206,6 +224,27 @@ export async function startEngine(
     // Correlation state resumes before the API listens: from the last checkpoint, then the
     // events stored after it, so no new event overtakes the ones replayed (DESIGN.md, Data
     // flow: Partitioning). Numbering goes on after both, so no number is used twice.
+    // Before the pipeline, so every alert it stores (the resumed ones too) weighs on risk and
+    // meets the playbooks.
+    const responder = await Responder.open({
+      db: state.db,
+      audit,
+      playbooks: loadPlaybooks(config.access.playbooks),
+      dryRun: config.access.dryRun,
+      logger: logger.child({ component: 'response' }),
+      ...(options.now ? { now: options.now } : {}),
+    })
+    closers.unshift(() => responder.settled())
+    const access = await AccessControl.open({
+      contains: (request) => responder.contains(request),
+      db: state.db,
+      store,
+      audit,
+      logger: logger.child({ component: 'access' }),
+      riskHalfLifeMs: config.access.riskHalfLifeMinutes * 60_000,
+      ...(options.now ? { now: options.now } : {}),
+    })
+    closers.unshift(() => access.close())
     const checkpoint = kafka ? null : await readStreamCheckpoint(state.db, EMBEDDED_STREAM)
     const lastSeq = kafka
       ? 0
@@ -241,6 +280,11 @@ export async function startEngine(
           lastSeq,
           // Defined below, before any batch can arrive: the replay stores no batch.
           afterBatch: () => correlationCheckpointer.batchDone(),
+          onAlertsStored: (alerts) => {
+            access.observe(alerts)
+            // Not awaited: a slow webhook must not hold up ingest; `responder.settled()` waits.
+            void responder.handle(alerts)
+          },
         })
     const resumed = kafka
       ? { position: 0, replayed: 0 }
@@ -354,6 +398,8 @@ export async function startEngine(
     })
     closers.unshift(() => hunts.close())
     await app.register(huntRoutes, { db: state.db, store, audit, hunts })
+    await app.register(accessRoutes, { db: state.db, store, audit, access })
+    await app.register(responseRoutes, { db: state.db, audit, responder })
     const address = await listen(app, config.http.host, config.http.port)
 
     // Windows with an upper bound are decided when they close, which wall-clock time decides
@@ -368,7 +414,15 @@ export async function startEngine(
 
     const worker =
       kafka && role === 'all'
-        ? await startWorker(config, logger, { store, state, metrics })
+        ? await startWorker(config, logger, {
+            store,
+            state,
+            metrics,
+            onAlertsStored: (alerts) => {
+              access.observe(alerts)
+              void responder.handle(alerts)
+            },
+          })
         : undefined
     if (worker) closers.unshift(() => worker.close())
 
@@ -390,6 +444,8 @@ export async function startEngine(
       checkpoints,
       exports,
       hunts,
+      access,
+      responder,
       pipeline,
       syslog,
       url: address.replace('[::1]', 'localhost'),

@@ -16,6 +16,7 @@ import { openAnalyticsStore } from './clickhouse/analytics-store.ts'
 import type { AnalyticsStore } from './clickhouse/analytics-store.ts'
 import type { PalisadeConfig } from './config/config-schema.ts'
 import { PalisadeError } from './errors.ts'
+import type { Alert } from './alert-model.ts'
 import type { Logger } from './logger.ts'
 import { createMetrics } from './metrics/metrics.ts'
 import type { Metrics } from './metrics/metrics.ts'
@@ -43,7 +44,13 @@ export interface Worker {
 export async function startWorker(
   config: PalisadeConfig,
   logger: Logger,
-  shared?: { store: AnalyticsStore; state: StateStore; metrics: Metrics },
+  shared?: {
+    store: AnalyticsStore
+    state: StateStore
+    metrics: Metrics
+    /** Told of the alerts this worker stores (`palisade start`'s zero-trust risk and playbooks). */
+    onAlertsStored?: (alerts: Alert[]) => void
+  },
 ): Promise<Worker> {
   if (config.transport.kind !== 'kafka') {
     throw new PalisadeError(
@@ -117,6 +124,7 @@ export async function startWorker(
       onAlertsStored: (alerts) => {
         for (const alert of alerts) alertsByRule.inc({ rule_id: alert.rule.id })
         started.worker?.publishAlerts(alerts)
+        shared?.onAlertsStored?.(alerts)
       },
     })
     const { kafka: kafkaConfig } = config.transport

@@ -11,6 +11,7 @@ import { registerDecryptCommands } from './decrypt-command.ts'
 import type { GlobalOptions } from './global-options.ts'
 import { flagsToConfig } from './global-options.ts'
 import { registerHuntCommand } from './hunt-command.ts'
+import { registerPolicyCommands } from './policy-command.ts'
 import { registerQueryCommands } from './query-commands.ts'
 import { registerReplayCommand } from './replay-command.ts'
 import { registerRoleCommands } from './role-commands.ts'
@@ -50,6 +51,7 @@ registerConfigCommands(program, serverOptions)
 registerAnomalyCommands(program)
 registerUsersCommands(program, client)
 registerDecryptCommands(program)
+registerPolicyCommands(program)
 
 /** Options that configure a running server; `start` and `config check` take them. */
 function serverOptions(command: Command): Command {

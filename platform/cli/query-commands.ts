@@ -99,7 +99,7 @@ export function registerQueryCommands(program: Command, client: () => ApiClient)
     .command('create')
     .description('make a token; it is printed once')
     .requiredOption('--name <name>', 'what the token is for')
-    .option('--scope <scope...>', 'ingest, read, admin', ['read'])
+    .option('--scope <scope...>', 'ingest, read, decide, admin', ['read'])
     .option('--json', 'print as JSON')
     .action(async (options: { name: string; scope: string[]; json?: boolean }) => {
       const made = await client().request<{ id: string; token: string }>('POST', '/v1/tokens', {

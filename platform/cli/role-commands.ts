@@ -38,7 +38,7 @@ export function registerRoleCommands(
         const global = command.optsWithGlobals<GlobalOptions>()
         const config = loadConfig({ flags: flagsToConfig(global), file: global.config })
         const logger = createLogger(config.log.level)
-        const engine = await startEngine(config, logger, role)
+        const engine = await startEngine(config, logger, { role })
         const lines = [`Palisade ${role} is listening on ${engine.url}`]
         if (engine.syslog.udpPort)
           lines.push(`syslog over UDP on ${config.syslog.host}:${engine.syslog.udpPort}`)

@@ -151,4 +151,33 @@ export const migrations: Migration[] = [
       `ALTER TABLE {db}.alerts ADD COLUMN IF NOT EXISTS hunt_id String DEFAULT ''`,
     ],
   },
+  {
+    version: 7,
+    name: 'access decisions',
+    // Every zero-trust decision (issue 13): what was asked, what was answered, why, and the
+    // risk it weighed, so an analyst can see who was stepped up or denied and on which alert.
+    // Kept like alerts (four times the event retention), counted from when it was decided
+    // (`created`).
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.access_decisions (
+        id UUID,
+        created DateTime64(3, 'UTC'),
+        decision LowCardinality(String),
+        subject String,
+        resource String,
+        action LowCardinality(String),
+        address String,
+        risk UInt8,
+        policy_version UInt32,
+        policies Array(String),
+        alert_ids Array(String),
+        reason_codes Array(LowCardinality(String)),
+        record String CODEC(ZSTD(3))
+      )
+      ENGINE = ReplacingMergeTree
+      PARTITION BY toYYYYMM(created)
+      ORDER BY (created, id)
+      TTL toDateTime(created) + INTERVAL {ttl_days} * 4 DAY`,
+    ],
+  },
 ]

@@ -206,6 +206,17 @@ export const configSchema = z.strictObject({
       message: 'expected at least one broker in transport.kafka.brokers when kind is kafka',
       path: ['kafka', 'brokers'],
     }),
+  /** Zero-trust access and automated response (issue 13): see the README. */
+  access: z
+    .strictObject({
+      /** Time for an alert's weight on risk to halve, in minutes. */
+      riskHalfLifeMinutes: z.number().positive().default(60),
+      /** Response playbook files (YAML), read at start; none unless told. */
+      playbooks: z.array(z.string().min(1)).default([]),
+      /** Playbooks only record what they would do, and do nothing. */
+      dryRun: z.boolean().default(false),
+    })
+    .prefault({}),
   clickhouse: z
     .strictObject({
       /** A ClickHouse server; when absent, ClickHouse runs embedded through chDB. */

@@ -7,7 +7,7 @@ import type { StateDb } from './state-store.ts'
  * API tokens. A token is shown once when it is made; only its SHA-256 is stored, so a leaked
  * state database does not leak working tokens.
  */
-export const tokenScopes = ['ingest', 'read', 'admin'] as const
+export const tokenScopes = ['ingest', 'read', 'decide', 'admin'] as const
 export type TokenScope = (typeof tokenScopes)[number]
 
 export interface ApiToken {

@@ -278,4 +278,60 @@ export const stateMigrations: Record<string, Migration> = {
       }
     },
   },
+  '0012_access_policies': {
+    async up(db: Kysely<unknown>) {
+      // Zero-trust policy sets (issue 13), one row per version, never updated: the highest
+      // version is in force, the others say what was in force before. Only sets that passed
+      // validation are written; a refused one is in the audit log, not here.
+      await db.schema
+        .createTable('access_policies')
+        .addColumn('version', 'integer', (c) => c.primaryKey())
+        .addColumn('policies', 'text', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .execute()
+      // The last time an analyst cleared an entity's risk: alerts known by then stop counting.
+      await db.schema
+        .createTable('risk_clearances')
+        .addColumn('entity_kind', 'text', (c) => c.notNull())
+        .addColumn('entity_value', 'text', (c) => c.notNull())
+        .addColumn('cleared_at', 'text', (c) => c.notNull())
+        .addColumn('cleared_by', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('risk_clearances_pk', ['entity_kind', 'entity_value'])
+        .execute()
+      // One row per response action a playbook took (or would take, or waits to take) for one
+      // alert. The id derives from the playbook, the action's place in it and the alert, so an
+      // alert delivered twice finds its row and acts once. `prior` holds what undo restores.
+      await db.schema
+        .createTable('response_actions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('playbook_id', 'text', (c) => c.notNull())
+        .addColumn('action_index', 'integer', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('alert_id', 'text', (c) => c.notNull())
+        .addColumn('rule_id', 'text', (c) => c.notNull())
+        .addColumn('entity_kind', 'text', (c) => c.notNull())
+        .addColumn('entity_value', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('prior', 'text')
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createIndex('response_actions_state')
+        .on('response_actions')
+        .columns(['state', 'type'])
+        .execute()
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('response_actions').execute()
+      await db.schema.dropTable('risk_clearances').execute()
+      await db.schema.dropTable('access_policies').execute()
+    },
+  },
 }

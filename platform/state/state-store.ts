@@ -180,6 +180,45 @@ export interface StateTables {
     requested_by: string
     expires_at: string
   }
+  /** Zero-trust policy sets by version (see `platform/state/access-policies.ts`). */
+  access_policies: {
+    version: number
+    policies: string
+    digest: string
+    created_at: string
+    /** Who set it, as the audit log names them (`token:<id>`, `system:palisade`). */
+    created_by: string
+  }
+  /** An analyst's last clearance of an entity's risk. */
+  risk_clearances: {
+    entity_kind: string
+    entity_value: string
+    cleared_at: string
+    cleared_by: string
+    reason: string
+  }
+  /** Response actions playbooks took for alerts (see `auth/zero-trust/responder.ts`). */
+  response_actions: {
+    id: string
+    playbook_id: string
+    action_index: number
+    type: string
+    alert_id: string
+    rule_id: string
+    entity_kind: string
+    entity_value: string
+    /** What it acts on: a user name, an address or range, a device, a URL. */
+    target: string
+    /** pending_approval, done, dry_run, skipped, failed or undone. */
+    state: string
+    /** JSON: what undo restores (a user's disabled_at before a lock). */
+    prior: string | null
+    /** What it did or would do, or why it failed, in words. */
+    detail: string
+    created_at: string
+    updated_at: string
+    updated_by: string
+  }
 }
 
 export type StateDb = Kysely<StateTables>

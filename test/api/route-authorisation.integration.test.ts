@@ -8,7 +8,7 @@ import { hashEnrolmentToken, insertUser } from '../../platform/state/users.ts'
 import { startTestEngine } from '../helpers/test-engine.ts'
 import type { TestEngine } from '../helpers/test-engine.ts'
 
-type Scope = 'ingest' | 'read' | 'admin' | 'audit_export'
+type Scope = 'ingest' | 'read' | 'decide' | 'admin' | 'audit_export' | 'risk_clear'
 
 /** Who may call a route, as the issue and the README say; written here, not read from code. */
 type Access =
@@ -72,6 +72,16 @@ const routes: Record<string, Access> = {
   'POST /v1/session/webauthn/options': partial,
   'POST /v1/session/webauthn': partial,
   'DELETE /v1/sessions': session,
+  'POST /v1/access/decisions': scope('decide'),
+  'GET /v1/access/decisions': scope('read'),
+  'GET /v1/access/policies': scope('read'),
+  'PUT /v1/access/policies': scope('admin', true),
+  'GET /v1/risk': scope('read'),
+  'GET /v1/risk/{kind}/{value}': scope('read'),
+  'POST /v1/risk/{kind}/{value}/clear': scope('risk_clear'),
+  'GET /v1/response/actions': scope('read'),
+  'POST /v1/response/actions/{id}/approve': scope('admin', true),
+  'POST /v1/response/actions/{id}/undo': scope('admin', true),
   'GET /v1/me/factors': session,
   'POST /v1/me/totp': session,
   'POST /v1/me/totp/confirm': session,
@@ -82,17 +92,20 @@ const routes: Record<string, Access> = {
   'DELETE /v1/me/webauthn/credentials/{id}': sessionStepUp,
 }
 
-/** What each role may do (issue 7): an admin all, an analyst read, compliance read and export. */
+/**
+ * What each role may do (issues 7 and 13): an admin all, an analyst read and clear risk,
+ * compliance read and export.
+ */
 const roleScopes: Record<string, Scope[]> = {
-  admin: ['ingest', 'read', 'admin', 'audit_export'],
-  analyst: ['read'],
+  admin: ['ingest', 'read', 'decide', 'admin', 'audit_export', 'risk_clear'],
+  analyst: ['read', 'risk_clear'],
   compliance: ['read', 'audit_export'],
   service: ['ingest'],
 }
 
 type Caller =
   | { kind: 'none' }
-  | { kind: 'token'; scope: 'ingest' | 'read' | 'admin'; value: string }
+  | { kind: 'token'; scope: 'ingest' | 'read' | 'decide' | 'admin'; value: string }
   | { kind: 'session'; role: string; userId: string; fresh: boolean; pending?: boolean }
 
 let palisade: TestEngine
@@ -105,7 +118,7 @@ beforeAll(async () => {
     people: { kekEnv: kek, publicUrl: 'https://palisade.example' },
   })
   const db = palisade.engine.state.db
-  for (const s of ['ingest', 'read', 'admin'] as const) {
+  for (const s of ['ingest', 'read', 'decide', 'admin'] as const) {
     callers[`token:${s}`] = {
       kind: 'token',
       scope: s,

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { configSchema } from '../../platform/config/config-schema.ts'
 import type { ConfigInput } from '../../platform/config/config-schema.ts'
 import { startEngine } from '../../platform/engine.ts'
-import type { Engine } from '../../platform/engine.ts'
+import type { Engine, EngineOptions } from '../../platform/engine.ts'
 import { createLogger } from '../../platform/logger.ts'
 import type { Logger } from '../../platform/logger.ts'
 
@@ -32,7 +32,7 @@ export interface TestEngine {
  */
 export async function startTestEngine(
   overrides: ConfigInput = {},
-  options: { logger?: Logger } = {},
+  options: EngineOptions & { logger?: Logger } = {},
 ): Promise<TestEngine> {
   const given = overrides.dataDir
   const dataDir = given ?? mkdtempSync(join(tmpdir(), 'palisade-test-'))
@@ -45,7 +45,8 @@ export async function startTestEngine(
   // -1 asks the listeners for ephemeral ports (0 in the configuration turns them off).
   config.syslog.udpPort = overrides.syslog?.udpPort ?? -1
   config.syslog.tcpPort = overrides.syslog?.tcpPort ?? -1
-  const engine = await startEngine(config, options.logger ?? createLogger('silent'))
+  const { logger = createLogger('silent'), ...engineOptions } = options
+  const engine = await startEngine(config, logger, engineOptions)
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
 
   return {
