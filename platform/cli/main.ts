@@ -7,6 +7,7 @@ import { registerAnomalyCommands } from './anomaly-command.ts'
 import { ApiClient } from './api-client.ts'
 import { registerAuditCommands } from './audit-commands.ts'
 import { registerConfigCommands } from './config-command.ts'
+import { registerDlpCommands } from './dlp-command.ts'
 import type { GlobalOptions } from './global-options.ts'
 import { flagsToConfig } from './global-options.ts'
 import { registerHuntCommand } from './hunt-command.ts'
@@ -45,6 +46,7 @@ registerAuditCommands(program, client)
 registerHuntCommand(program, client)
 registerConfigCommands(program, serverOptions)
 registerAnomalyCommands(program)
+registerDlpCommands(program)
 registerUsersCommands(program, client)
 
 /** Options that configure a running server; `start` and `config check` take them. */
