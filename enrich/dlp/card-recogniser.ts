@@ -1,5 +1,4 @@
 import type { Recogniser } from './recogniser.ts'
-import { hasDigit } from './recogniser.ts'
 
 /**
  * Issuer ranges and lengths of payment card numbers: the IIN prefixes each network publishes
@@ -78,7 +77,7 @@ export const cardRecogniser: Recogniser = {
   // 12 to 19 digits, each pair at most one space or dash apart; not glued to letters, other
   // digits or a decimal point, so part of a longer number or a version string is no card.
   pattern: /(?<![\w.,+-])\d(?:[ -]?\d){11,18}(?![\w]|[.,-]\d)/g,
-  hint: hasDigit,
+  family: 'digits',
   accept(match) {
     const digits = cardDigits(match[0])
     if (digits === undefined || !inIssuerRange(digits) || !luhnValid(digits)) return undefined

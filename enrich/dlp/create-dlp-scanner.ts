@@ -4,8 +4,8 @@ import type { DlpScanner, Finding } from './finding.ts'
 import { ibanRecogniser } from './iban-recogniser.ts'
 import { ipv4Recogniser, ipv6Recogniser } from './ip-recogniser.ts'
 import { phoneRecogniser } from './phone-recogniser.ts'
-import type { Recogniser } from './recogniser.ts'
-import { weighContext } from './recogniser.ts'
+import type { ContextWords, Recogniser } from './recogniser.ts'
+import { contextDelta } from './recogniser.ts'
 import { decodeBase64, secretRecognisers } from './secret-recognisers.ts'
 import { ssnRecogniser } from './ssn-recogniser.ts'
 
@@ -36,7 +36,60 @@ export interface DlpScannerOptions {
 }
 
 /** Base64 runs long enough to hide a key or token (24 bytes once decoded). */
-const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,}={0,2}/g
+const BASE64_MIN = 32
+
+/** Which UTF-16 units can be part of base64 or base64url text (RFC 4648 sections 4 and 5). */
+const BASE64_UNIT = new Uint8Array(128)
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_') {
+  BASE64_UNIT[c.charCodeAt(0)] = 1
+}
+
+/** Runs of base64 units at least BASE64_MIN long (with their `=` padding), as pairs. */
+function base64Runs(text: string): number[] {
+  const runs: number[] = []
+  let start = -1
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0
+    if (c < 128 && BASE64_UNIT[c] === 1) {
+      if (start < 0) start = i
+      continue
+    }
+    if (start >= 0 && i - start >= BASE64_MIN) {
+      let end = i
+      while (end < text.length && end - i < 2 && text.charCodeAt(end) === 61) end++
+      runs.push(start, end)
+    }
+    start = -1
+  }
+  return runs
+}
+
+/**
+ * Words and prefixes of which every secret recogniser's match holds one: a text with none of
+ * them is spared all secret patterns in one search.
+ */
+const SECRET_HINT = new RegExp(
+  [
+    '-----BEGIN',
+    'A(?:KIA|SIA|BIA|CCA|GPA|IDA|ROA|IPA|NPA|NVA|PKA|Iza|ccountKey=)',
+    'gh[pousr]_|github_pat_|glpat-|xox[abposr]-|[sr]k_(?:live|test)_|npm_|pypi-|SG\\.|shp|sk-',
+    'eyJ|://',
+    '(?:pass|pwd|secret|token|key|credential|signature)',
+  ].join('|'),
+  'i',
+)
+
+/** Runs of digits and phone punctuation of seven characters or more, as [start, end] pairs. */
+const DIGIT_RUN = /\d[\d().\- ]{5,}\d/g
+
+function digitRuns(text: string): number[] {
+  const runs: number[] = []
+  DIGIT_RUN.lastIndex = 0
+  for (let m = DIGIT_RUN.exec(text); m !== null; m = DIGIT_RUN.exec(text)) {
+    runs.push(m.index, m.index + m[0].length)
+  }
+  return runs
+}
 
 /** How deep `scanValue` follows nested objects; events are refused deeper than 64 levels. */
 const MAX_DEPTH = 128
@@ -59,39 +112,82 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
   const recognisers = options.recognisers ?? RECOGNISERS
   const secrets = recognisers.filter((r) => secretRecognisers.includes(r))
 
+  // The match being weighed; the scanner is synchronous, so one set of these serves every
+  // call, and no closure is made per match.
+  let current: { text: string; fieldName: string; context?: ContextWords } = {
+    text: '',
+    fieldName: '',
+  }
+  let matchStart = 0
+  let matchEnd = 0
+  let delta = Number.NaN
+  const weigh = (): number => {
+    if (Number.isNaN(delta)) {
+      delta = contextDelta(current.text, matchStart, matchEnd, current.context, current.fieldName)
+    }
+    return delta
+  }
+  const needed = (): number => minConfidence - weigh()
+
   function candidates(text: string, path: string, from: readonly Recogniser[]): Ranked[] {
     const fieldName = path.slice(path.lastIndexOf('.') + 1)
     const found: Ranked[] = []
+    let runs: number[] | undefined
+    let secretHint: boolean | undefined
     for (let rank = 0; rank < from.length; rank++) {
       const recogniser = from[rank]!
+      if (recogniser.family === 'secret') {
+        secretHint ??= SECRET_HINT.test(text)
+        if (!secretHint) continue
+      }
       if (recogniser.hint && !recogniser.hint(text)) continue
-      const pattern = recogniser.pattern
-      pattern.lastIndex = 0
-      for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
-        const candidate = recogniser.accept(match, text)
-        if (candidate === undefined) continue
-        const { start, end } = candidate
-        const confidence = weighContext(
-          text,
-          start,
-          end,
-          candidate.confidence,
-          recogniser.context,
-          fieldName,
-        )
-        if (confidence < minConfidence) continue
-        found.push({
-          type: recogniser.type,
-          confidence: Math.round(confidence * 100) / 100,
-          path,
-          start,
-          end,
-          recogniser: recogniser.name,
-          rank,
-        })
+      current = { text, fieldName, context: recogniser.context }
+      if (recogniser.family !== 'digits') {
+        matchIn(recogniser, rank, text, 0, Infinity, path, found)
+        continue
+      }
+      runs ??= digitRuns(text)
+      for (let i = 0; i < runs.length; i += 2) {
+        const offset = Math.max(0, runs[i]! - 2)
+        const slice = text.slice(offset, runs[i + 1]! + 16)
+        matchIn(recogniser, rank, slice, offset, runs[i + 1]!, path, found)
       }
     }
     return found
+  }
+
+  /** Runs a recogniser over `slice`, which starts at `offset` in `current.text`. */
+  function matchIn(
+    recogniser: Recogniser,
+    rank: number,
+    slice: string,
+    offset: number,
+    runEnd: number,
+    path: string,
+    found: Ranked[],
+  ): void {
+    const pattern = recogniser.pattern
+    pattern.lastIndex = 0
+    for (let m = pattern.exec(slice); m !== null; m = pattern.exec(slice)) {
+      // A match starting past its run belongs to the next run's slice.
+      if (offset + m.index >= runEnd) break
+      matchStart = offset + m.index
+      matchEnd = matchStart + m[0].length
+      delta = Number.NaN
+      const candidate = recogniser.accept(m, slice, needed)
+      if (candidate === undefined) continue
+      const confidence = Math.min(1, Math.max(0, candidate.confidence + weigh()))
+      if (confidence < minConfidence) continue
+      found.push({
+        type: recogniser.type,
+        confidence: Math.round(confidence * 100) / 100,
+        path,
+        start: offset + candidate.start,
+        end: offset + candidate.end,
+        recogniser: recogniser.name,
+        rank,
+      })
+    }
   }
 
   /**
@@ -100,14 +196,14 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
    * reads as text, scanned for secrets; a secret inside marks the whole run.
    */
   function encodedSecrets(text: string, path: string, found: readonly Ranked[]): Ranked[] {
-    if (secrets.length === 0 || text.length < 32) return []
+    if (secrets.length === 0 || text.length < BASE64_MIN) return []
     const extra: Ranked[] = []
-    BASE64_RUN.lastIndex = 0
-    for (let match = BASE64_RUN.exec(text); match !== null; match = BASE64_RUN.exec(text)) {
-      const start = match.index
-      const end = start + match[0].length
+    const runs = base64Runs(text)
+    for (let i = 0; i < runs.length; i += 2) {
+      const start = runs[i]!
+      const end = runs[i + 1]!
       if (found.some((f) => f.start < end && start < f.end)) continue
-      const decoded = decodeBase64(match[0])
+      const decoded = decodeBase64(text.slice(start, end))
       if (decoded === undefined || !mostlyText(decoded)) continue
       const inner = resolve(candidates(decoded, path, secrets))[0]
       if (inner === undefined) continue

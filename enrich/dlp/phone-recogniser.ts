@@ -2,7 +2,6 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max'
 import type { CountryCode } from 'libphonenumber-js/max'
 
 import type { Recogniser } from './recogniser.ts'
-import { hasDigit } from './recogniser.ts'
 
 /**
  * Regions whose national formats a number without a country code is tried in, in order: the
@@ -32,8 +31,12 @@ const REGIONS: readonly CountryCode[] = [
   'PL',
 ]
 
-/** Dates and times in digit-and-separator form, which the phone pattern also matches. */
-const DATE_LIKE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4})$/
+/**
+ * Dates in digit-and-separator form and dotted-quad IPv4 addresses, which the phone pattern
+ * also matches.
+ */
+const DATE_OR_ADDRESS =
+  /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|\d{1,3}(?:\.\d{1,3}){3})$/
 
 /**
  * How sure a number is a phone number, from libphonenumber-js's metadata (the data of
@@ -65,8 +68,8 @@ export const phoneRecogniser: Recogniser = {
   // parentheses, a leading plus) and an optional extension; libphonenumber-js decides.
   pattern:
     /(?<![\w+.\-/:])\+?\(?\d[\d().\- ]{5,24}\d(?:\s?(?:x|ext\.?)\s?\d{1,6})?(?![\w]|[.\-/:]\d)/g,
-  hint: hasDigit,
-  accept(match) {
+  family: 'digits',
+  accept(match, _text, needed) {
     const value = match[0]
     let digits = 0
     for (let i = 0; i < value.length; i++) {
@@ -74,7 +77,7 @@ export const phoneRecogniser: Recogniser = {
       if (c >= 48 && c <= 57) digits++
     }
     // E.164 numbers have at most 15 digits; local numbers at least 7 (an extension adds some).
-    if (digits < 7 || digits > 21 || DATE_LIKE.test(value) || value.includes('  ')) {
+    if (digits < 7 || digits > 21 || DATE_OR_ADDRESS.test(value) || value.includes('  ')) {
       return undefined
     }
     // Dots part groups of two or more digits (030.901.820); a lone digit between dots is a
@@ -82,6 +85,8 @@ export const phoneRecogniser: Recogniser = {
     if (/(?:^|\D)\d\.|\.\d(?:\D|$)/.test(value)) {
       return undefined
     }
+    // The library is the costly part: skip it when even a valid number would not be reported.
+    if (needed() > (value.startsWith('+') ? 0.7 : 0.45)) return undefined
     const confidence = phoneConfidence(value)
     if (confidence === undefined) return undefined
     return { start: match.index, end: match.index + value.length, confidence }

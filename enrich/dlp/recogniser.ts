@@ -23,7 +23,19 @@ export interface Recogniser {
   type: DlpType
   pattern: RegExp
   hint?: (text: string) => boolean
-  accept: (match: RegExpExecArray, text: string) => Candidate | undefined
+  /**
+   * `digits`: every match lies inside a run of digits and phone punctuation (`0-9 ( ) . -`
+   * and spaces) of at least seven characters, give or take two characters before and sixteen
+   * after, so the scanner runs the pattern over those runs only, found once for all of the
+   * family. `secret`: the text holds one of the words or prefixes of `SECRET_HINT`.
+   */
+  family?: 'digits' | 'secret'
+  /**
+   * `needed()` is the base confidence a candidate must reach to be reported once the context
+   * words near the match are weighed; a recogniser with a costly check (a phone number
+   * library) can call it first and give up early. Spans are relative to `text`.
+   */
+  accept: (match: RegExpExecArray, text: string, needed: () => number) => Candidate | undefined
   /** Words near the value that make it likelier (`card`, `iban`) or less likely (`order`). */
   context?: ContextWords
 }
@@ -35,12 +47,26 @@ export interface ContextWords {
   weight?: number
 }
 
+const WORD = /[a-z0-9]+/g
+
+const setsOf = new WeakMap<ContextWords, { raise: Set<string>; lower: Set<string> }>()
+
+/** The context's words as sets, made once per recogniser. */
+function wordSets(context: ContextWords): { raise: Set<string>; lower: Set<string> } {
+  let sets = setsOf.get(context)
+  if (!sets) {
+    sets = { raise: new Set(context.raise), lower: new Set(context.lower) }
+    setsOf.set(context, sets)
+  }
+  return sets
+}
+
 /** How far before and after a value context words are looked for, in UTF-16 units. */
 const BEFORE = 48
 const AFTER = 24
 
 /**
- * The confidence after context words: a lowering word in the window subtracts the weight (an
+ * What context words add to a confidence: a lowering word in the window subtracts the weight (an
  * order id that passes Luhn is still an order id), a raising one adds it, and both together
  * cancel. Words are compared whole and lower-cased, so `card` does not match `discard`.
  *
@@ -50,36 +76,25 @@ const AFTER = 24
  * above a phone number says nothing about it. `fieldName` (the last segment of the field
  * path, `order_id`) counts too, since a JSON number carries no words of its own.
  */
-export function weighContext(
+export function contextDelta(
   text: string,
   start: number,
   end: number,
-  confidence: number,
   context: ContextWords | undefined,
   fieldName = '',
 ): number {
-  if (!context) return confidence
-  const window = `${fieldName} ${linesBefore(text, start)} ${lineAfter(text, end)}`
-  const words = window.toLowerCase().split(/[^a-z0-9]+/)
+  if (!context) return 0
+  const window = `${fieldName} ${linesBefore(text, start)} ${lineAfter(text, end)}`.toLowerCase()
+  const { raise, lower } = wordSets(context)
   const weight = context.weight ?? 0.35
   let lowered = false
   let raised = false
-  for (const word of words) {
-    if (word.length === 0) continue
-    if (context.lower?.includes(word)) lowered = true
-    else if (context.raise.includes(word)) raised = true
+  WORD.lastIndex = 0
+  for (let m = WORD.exec(window); m !== null; m = WORD.exec(window)) {
+    if (lower.has(m[0])) lowered = true
+    else if (raise.has(m[0])) raised = true
   }
-  const weighed = confidence + (raised ? weight : 0) - (lowered ? weight : 0)
-  return Math.min(1, Math.max(0, weighed))
-}
-
-/** True when `text` holds a decimal digit; most numeric recognisers need one to match. */
-export function hasDigit(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c >= 48 && c <= 57) return true
-  }
-  return false
+  return (raised ? weight : 0) - (lowered ? weight : 0)
 }
 
 /** Up to BEFORE units before `start` on its line, or on the line above if none are words. */

@@ -69,6 +69,7 @@ export const cloudKeyRecogniser: Recogniser = {
       .join('|'),
     'dg',
   ),
+  family: 'secret',
   hint: (text) => text.includes('A'),
   accept: (match) => (match[1] ? groupSpan(match, 1, 0.9) : whole(match, 0.9)),
   context: {
@@ -102,6 +103,7 @@ export const platformTokenRecogniser: Recogniser = {
       ')(?![A-Za-z0-9_-])',
     'g',
   ),
+  family: 'secret',
   hint: (text) => /[_-]|SG\./.test(text),
   accept: (match) => whole(match, 0.9),
 }
@@ -115,6 +117,7 @@ export const privateKeyRecogniser: Recogniser = {
       String.raw`(?:[\s\S]{0,65536}?-----END \1PRIVATE KEY\2-----)?`,
     'g',
   ),
+  family: 'secret',
   hint: (text) => text.includes('-----BEGIN'),
   // A header without its end still marks a key, cut by a line limit or a log truncation.
   accept: (match) => whole(match, match[0].includes('-----END') ? 0.95 : 0.8),
@@ -128,6 +131,7 @@ export const jwtRecogniser: Recogniser = {
   name: 'jwt',
   type: 'JWT',
   pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g,
+  family: 'secret',
   hint: (text) => text.includes('eyJ'),
   accept(match) {
     const header = decodeBase64(match[0].slice(0, match[0].indexOf('.')))
@@ -149,14 +153,16 @@ export const jwtRecogniser: Recogniser = {
 export const urlPasswordRecogniser: Recogniser = {
   name: 'url-userinfo-password',
   type: 'URL_PASSWORD',
-  pattern: new RegExp(
-    /\b[A-Za-z][A-Za-z0-9+.-]{1,20}:\/\/[^\s/?#@:"'<>]{0,256}/.source +
-      /:([^\s/?#@"'<>]{1,256})@/.source,
-    'dg',
-  ),
+  // Starts at `://`, a literal the search finds fast; `accept` checks the scheme before it.
+  pattern: /:\/\/[^\s/?#@:"'<>]{0,256}:([^\s/?#@"'<>]{1,256})@/dg,
+  family: 'secret',
   hint: (text) => text.includes('://'),
-  accept(match) {
+  accept(match, text) {
     const password = match[1] ?? ''
+    // RFC 3986 section 3.1: a scheme is a letter, then letters, digits, `+`, `-` and `.`.
+    let start = match.index
+    while (start > 0 && /[A-Za-z0-9+.-]/.test(text[start - 1]!)) start--
+    if (start === match.index || !/[A-Za-z]/.test(text[start]!)) return undefined
     if (isPlaceholder(password)) return undefined
     return groupSpan(match, 1, 0.85)
   },
@@ -175,6 +181,7 @@ export const passwordAssignmentRecogniser: Recogniser = {
       /("[^"\r\n]{1,256}"|'[^'\r\n]{1,256}'|[^\s;&,'"}]{1,256})/.source,
     'dgi',
   ),
+  family: 'secret',
   hint: (text) => /pass|pwd/i.test(text),
   accept(match) {
     const value = match[1] ?? ''
@@ -198,14 +205,15 @@ export const passwordAssignmentRecogniser: Recogniser = {
 export const entropySecretRecogniser: Recogniser = {
   name: 'keyed-high-entropy',
   type: 'HIGH_ENTROPY_SECRET',
+  // Starts at the word, so the search runs on a literal; the rest of the key may follow it.
   pattern: new RegExp(
-    /(?<![A-Za-z0-9])[A-Za-z0-9_.-]{0,32}/.source +
-      /(?:secret|token|api[_-]?key|apikey|credential|(?:access|auth|private)[_-]?key|signature)/
-        .source +
+    /(?:secret|token|api[_-]?key|apikey|credential|(?:access|auth|private)[_-]?key|signature)/
+      .source +
       /[A-Za-z0-9_.-]{0,32}["']?[ \t]*[:=][ \t]*(?:bearer[ \t]+)?["']?/.source +
       /([A-Za-z0-9+/=_\-.~]{16,1024})/.source,
     'dgi',
   ),
+  family: 'secret',
   hint: (text) => /secret|token|key|credential|signature/i.test(text),
   accept(match) {
     const value = match[1] ?? ''

@@ -1,5 +1,4 @@
 import type { Recogniser } from './recogniser.ts'
-import { hasDigit } from './recogniser.ts'
 
 /**
  * Numbers the Social Security Administration says were never validly issued although their
@@ -23,7 +22,7 @@ export const ssnRecogniser: Recogniser = {
   name: 'us-ssn',
   type: 'US_SSN',
   pattern: /(?<![\w.+-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\w]|[.-]\d)/g,
-  hint: hasDigit,
+  family: 'digits',
   accept(match) {
     const [value, area = '', separator = '', group = '', serial = ''] = match
     if (!ssnValid(area, group, serial)) return undefined
