@@ -28,6 +28,7 @@ import { composeDetectors, createDetector } from '../detectors/detector.ts'
 import { HuntJobs } from '../detectors/hunts/hunt-jobs.ts'
 import { resumeCorrelations } from '../detectors/resume-correlations.ts'
 import { loadMappings } from '../detectors/sigma/load-mappings.ts'
+import { openDlpRedactor } from '../enrich/dlp/open-dlp-redactor.ts'
 import { createPipeline } from '../ingest/pipeline.ts'
 import type { Pipeline } from '../ingest/pipeline.ts'
 import { startSyslogListeners } from '../ingest/sources/syslog-listener.ts'
@@ -180,8 +181,10 @@ export async function startEngine(config: PalisadeConfig, logger: Logger): Promi
     // flow: Partitioning). Numbering goes on after both, so no number is used twice.
     const checkpoint = await readStreamCheckpoint(state.db, EMBEDDED_STREAM)
     const lastSeq = Math.max(await lastIngestSeq(store), Number(checkpoint?.position) || 0)
+    const dlp = openDlpRedactor(config.dlp)
     const pipeline = createPipeline({
       store,
+      ...(dlp ? { dlp } : {}),
       detector: anomaly ? composeDetectors(detector, anomaly.detector) : detector,
       metrics,
       lastSeq,
