@@ -135,7 +135,7 @@ export function loadDlpPolicy(file: string): DlpPolicy {
   const document = parseDocument(text, { lineCounter: counter, prettyErrors: false })
   const syntax = document.errors[0]
   if (syntax) {
-    const line = syntax.linePos?.[0].line
+    const line = syntax.linePos?.[0].line ?? counter.linePos(syntax.pos[0]).line
     throw invalid(`${file}${line ? `:${line}` : ''}: ${syntax.message}`, { file, line })
   }
   const parsed = dlpPolicySchema.safeParse(document.toJS({ maxAliasCount: 100 }))
