@@ -36,7 +36,9 @@ describe('DLP policy files', () => {
           "default: { CREDIT_CARD: mask, '*': tag }",
           'scopes:',
           '  - { datasets: [payments.*], actions: { CREDIT_CARD: block } }',
-          '  - { sources: [syslog-udp], datasets: [payments.api], actions: { EMAIL_ADDRESS: redact } }',
+          '  - sources: [syslog-udp]',
+          '    datasets: [payments.api]',
+          '    actions: { EMAIL_ADDRESS: redact }',
         ].join('\n'),
       ),
     )
