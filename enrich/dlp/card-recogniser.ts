@@ -78,6 +78,7 @@ export const cardRecogniser: Recogniser = {
   // digits or a decimal point, so part of a longer number or a version string is no card.
   pattern: /(?<![\w.,+-])\d(?:[ -]?\d){11,18}(?![\w]|[.,-]\d)/g,
   family: 'digits',
+  minDigits: 12,
   accept(match) {
     const digits = cardDigits(match[0])
     if (digits === undefined || !inIssuerRange(digits) || !luhnValid(digits)) return undefined

@@ -9,6 +9,8 @@ export const ipv4Recogniser: Recogniser = {
   // some parsers), not part of a longer dotted run such as a version 1.2.3.4.5 or an OID.
   pattern: new RegExp(`(?<![\\w.])${OCTET}(?:\\.${OCTET}){3}(?![\\w]|\\.\\d)`, 'g'),
   family: 'digits',
+  minDigits: 4,
+  needsDot: true,
   accept(match) {
     return { start: match.index, end: match.index + match[0].length, confidence: 0.75 }
   },
@@ -48,6 +50,8 @@ export const ipv6Recogniser: Recogniser = {
   pattern: /:[0-9A-Fa-f:.]*/g,
   hint: (text) => text.includes(':'),
   accept(match, text) {
+    // Most runs are a time (`12:20`) or a key (`host:`): one colon, no address.
+    if (match[0].indexOf(':', 1) < 0) return undefined
     let start = match.index
     while (start > 0 && start > match.index - 4 && isHex(text.charCodeAt(start - 1))) start--
     if (start > 0 && /[\w.]/.test(text[start - 1]!)) return undefined

@@ -69,6 +69,7 @@ export const phoneRecogniser: Recogniser = {
   pattern:
     /(?<![\w+.\-/:])\+?\(?\d[\d().\- ]{5,24}\d(?:\s?(?:x|ext\.?)\s?\d{1,6})?(?![\w]|[.\-/:]\d)/g,
   family: 'digits',
+  minDigits: 7,
   accept(match, _text, needed) {
     const value = match[0]
     let digits = 0

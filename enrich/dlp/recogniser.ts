@@ -27,9 +27,15 @@ export interface Recogniser {
    * `digits`: every match lies inside a run of digits and phone punctuation (`0-9 ( ) . -`
    * and spaces) of at least seven characters, give or take two characters before and sixteen
    * after, so the scanner runs the pattern over those runs only, found once for all of the
-   * family. `secret`: the text holds one of the words or prefixes of `SECRET_HINT`.
+   * family. `secret`: the text holds one of `SECRET_PREFIX` or `SECRET_WORD`.
    */
   family?: 'digits' | 'secret'
+  /**
+   * For the `digits` family: the fewest digits a match holds, and whether it needs a dot, so
+   * a run that cannot hold one is skipped without running the pattern.
+   */
+  minDigits?: number
+  needsDot?: boolean
   /**
    * `needed()` is the base confidence a candidate must reach to be reported once the context
    * words near the match are weighed; a recogniser with a costly check (a phone number
@@ -47,12 +53,17 @@ export interface ContextWords {
   weight?: number
 }
 
-const WORD = /[a-z0-9]+/g
+const WORD = /[A-Za-z0-9]+/g
 
-const setsOf = new WeakMap<ContextWords, { raise: Set<string>; lower: Set<string> }>()
+interface WordSets {
+  raise: Set<string>
+  lower: Set<string>
+}
+
+const setsOf = new WeakMap<ContextWords, WordSets>()
 
 /** The context's words as sets, made once per recogniser. */
-function wordSets(context: ContextWords): { raise: Set<string>; lower: Set<string> } {
+function wordSets(context: ContextWords): WordSets {
   let sets = setsOf.get(context)
   if (!sets) {
     sets = { raise: new Set(context.raise), lower: new Set(context.lower) }
@@ -84,31 +95,45 @@ export function contextDelta(
   fieldName = '',
 ): number {
   if (!context) return 0
-  const window = `${fieldName} ${linesBefore(text, start)} ${lineAfter(text, end)}`.toLowerCase()
-  const { raise, lower } = wordSets(context)
+  const sets = wordSets(context)
+  const from = beforeStart(text, start)
+  const lineEnd = text.indexOf('\n', end)
+  const to = Math.min(end + AFTER, lineEnd < 0 ? text.length : lineEnd)
+  const found =
+    wordsIn(fieldName, 0, fieldName.length, sets) |
+    wordsIn(text, from, start, sets) |
+    wordsIn(text, end, to, sets)
   const weight = context.weight ?? 0.35
-  let lowered = false
-  let raised = false
-  WORD.lastIndex = 0
-  for (let m = WORD.exec(window); m !== null; m = WORD.exec(window)) {
-    if (lower.has(m[0])) lowered = true
-    else if (raise.has(m[0])) raised = true
-  }
-  return (raised ? weight : 0) - (lowered ? weight : 0)
+  return (found & RAISED ? weight : 0) - (found & LOWERED ? weight : 0)
 }
 
-/** Up to BEFORE units before `start` on its line, or on the line above if none are words. */
-function linesBefore(text: string, start: number): string {
+const RAISED = 1
+const LOWERED = 2
+
+/** Which kinds of context word lie in `text` between `from` and `to`, as RAISED | LOWERED. */
+function wordsIn(text: string, from: number, to: number, sets: WordSets): number {
+  let found = 0
+  WORD.lastIndex = from
+  for (let m = WORD.exec(text); m !== null && m.index < to; m = WORD.exec(text)) {
+    const whole = m[0]
+    const word = (m.index + whole.length > to ? whole.slice(0, to - m.index) : whole).toLowerCase()
+    if (sets.lower.has(word)) found |= LOWERED
+    else if (sets.raise.has(word)) found |= RAISED
+  }
+  return found
+}
+
+/**
+ * Where the context before `start` begins: up to BEFORE units back on its line, or on the line
+ * above when its own line holds no letter or digit before the value.
+ */
+function beforeStart(text: string, start: number): number {
   const from = Math.max(0, start - BEFORE)
   const lineStart = text.lastIndexOf('\n', start - 1) + 1
-  const own = text.slice(Math.max(from, lineStart), start)
-  if (lineStart <= from || /[A-Za-z0-9]/.test(own)) return own
-  const above = text.lastIndexOf('\n', lineStart - 2) + 1
-  return text.slice(Math.max(from, above), start)
-}
-
-/** Up to AFTER units after `end`, on its line. */
-function lineAfter(text: string, end: number): string {
-  const lineEnd = text.indexOf('\n', end)
-  return text.slice(end, Math.min(end + AFTER, lineEnd < 0 ? text.length : lineEnd))
+  if (lineStart <= from) return from
+  for (let i = lineStart; i < start; i++) {
+    const c = text.charCodeAt(i) | 0x20
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122)) return lineStart
+  }
+  return Math.max(from, text.lastIndexOf('\n', lineStart - 2) + 1)
 }

@@ -23,6 +23,7 @@ export const ssnRecogniser: Recogniser = {
   type: 'US_SSN',
   pattern: /(?<![\w.+-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\w]|[.-]\d)/g,
   family: 'digits',
+  minDigits: 9,
   accept(match) {
     const [value, area = '', separator = '', group = '', serial = ''] = match
     if (!ssnValid(area, group, serial)) return undefined
