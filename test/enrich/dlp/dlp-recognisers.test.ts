@@ -266,6 +266,16 @@ describe('secrets', () => {
     expect(found(`Authorization: Bearer ${jwt}`)).toEqual([{ type: 'JWT', text: jwt }])
   })
 
+  it('finds a secret in base64 wherever the encoded run starts and however long it is', () => {
+    for (let i = 0; i < 200; i++) {
+      const padding = 'x'.repeat(Math.floor(random() * 40))
+      const encoded = Buffer.from(`${padding}aws_key=${aws}`).toString('base64')
+      const lead = 'word '.repeat(Math.floor(random() * 12)) + '.'.repeat(Math.floor(random() * 16))
+      const text = `${lead}${encoded} tail`
+      expect(found(text)).toEqual([{ type: 'CLOUD_ACCESS_KEY', text: encoded }])
+    }
+  })
+
   it('finds a PEM private key, also with its line breaks escaped in JSON', () => {
     expect(found(`key:\n${pem}`)).toEqual([{ type: 'PRIVATE_KEY', text: pem }])
     const json = JSON.stringify({ key: pem })
