@@ -70,37 +70,40 @@ export class DlpRedactor {
    */
   applyToEvent(event: PalisadeEvent, source: string): EventOutcome {
     const actions = this.actions(source, event.event?.dataset ?? '')
-    const stored = structuredClone(event)
     const findings: ActedFinding[] = []
     const replaced = new Map<string, string>()
+    // Changes to make to the stored copy, by key path; the copy is made only if there are any,
+    // since most events hold nothing to redact.
+    const edits: { keys: string[]; value: string | undefined }[] = []
     let blocked = false
 
-    const visit = (holder: Record<string, unknown> | unknown[], key: string, path: string) => {
-      const value = (holder as Record<string, unknown>)[key]
-      if (typeof value !== 'string' && typeof value !== 'number') return
+    walk(event as Record<string, unknown>, [], 0, (value, keyPath, path) => {
       const text = String(value)
       const acted = this.#act(text, path, actions)
       if (acted.length === 0) return
       findings.push(...acted)
       if (acted.some((f) => f.action === 'block')) blocked = true
       if (acted.some((f) => f.action === 'drop_field')) {
-        if (Array.isArray(holder)) holder[Number(key)] = '[DROPPED]'
-        else delete holder[key]
+        edits.push({ keys: keyPath(), value: undefined })
         replaced.set(text, '[DROPPED]')
         return
       }
       const rewritten = this.#rewrite(text, acted)
       if (rewritten !== text) {
-        ;(holder as Record<string, unknown>)[key] = rewritten
+        edits.push({ keys: keyPath(), value: rewritten })
         replaced.set(text, rewritten)
       }
-    }
-    walk(stored as Record<string, unknown>, '', visit, 0)
+    })
 
+    let stored = event
+    if (edits.length > 0) {
+      stored = structuredClone(event)
+      for (const { keys, value } of edits) edit(stored as Record<string, unknown>, keys, value)
+    }
     if (findings.length > 0) {
       const summary = summarise(findings)
       ;(event as Record<string, unknown>).dlp = summary
-      ;(stored as Record<string, unknown>).dlp = summary
+      if (stored !== event) (stored as Record<string, unknown>).dlp = summary
     }
     return { stored, findings, blocked, replaced }
   }
@@ -189,25 +192,41 @@ function summarise(findings: readonly ActedFinding[]): DlpSummary {
   }
 }
 
-type Visit = (holder: Record<string, unknown> | unknown[], key: string, path: string) => void
+type Visit = (value: string | number, keys: () => string[], path: string) => void
 
-/** Calls `visit` for every property and element under `value`, leaves included. */
+/**
+ * Calls `visit` with every string and number under `value` and its dotted path; `keys()` gives
+ * the key path, made only when asked for (a value to change), as most values hold nothing.
+ */
 function walk(
   value: Record<string, unknown> | unknown[],
-  path: string,
-  visit: Visit,
+  stack: string[],
   depth: number,
+  visit: Visit,
 ) {
   if (depth > 128) return
+  // Called while `visit` runs, when the stack is the value's key path.
+  const keyPath = () => [...stack]
   const keys = Array.isArray(value) ? value.map((_, i) => String(i)) : Object.keys(value)
   for (const key of keys) {
     if (depth === 0 && UNSCANNED.has(key)) continue
     const child = (value as Record<string, unknown>)[key]
-    const at = path === '' ? key : `${path}.${key}`
-    if (child !== null && typeof child === 'object') {
-      walk(child as Record<string, unknown>, at, visit, depth + 1)
-    } else {
-      visit(value, key, at)
+    stack.push(key)
+    if (typeof child === 'string' || typeof child === 'number') {
+      visit(child, keyPath, stack.join('.'))
+    } else if (child !== null && typeof child === 'object') {
+      walk(child as Record<string, unknown>, stack, depth + 1, visit)
     }
+    stack.pop()
   }
+}
+
+/** Sets the value at `keys` (or removes it: an array element becomes `[DROPPED]`). */
+function edit(root: Record<string, unknown>, keys: readonly string[], value: string | undefined) {
+  let holder: Record<string, unknown> = root
+  for (const key of keys.slice(0, -1)) holder = holder[key] as Record<string, unknown>
+  const last = keys[keys.length - 1]!
+  if (value !== undefined) holder[last] = value
+  else if (Array.isArray(holder)) holder[Number(last)] = '[DROPPED]'
+  else delete holder[last]
 }
