@@ -53,11 +53,12 @@ export interface ContextWords {
   weight?: number
 }
 
-const WORD = /[A-Za-z0-9]+/g
-
 interface WordSets {
   raise: Set<string>
   lower: Set<string>
+  /** The longest word, and which lower-case first units (`| 0x20` of ASCII) words start with. */
+  maxLength: number
+  firsts: Uint8Array
 }
 
 const setsOf = new WeakMap<ContextWords, WordSets>()
@@ -66,7 +67,15 @@ const setsOf = new WeakMap<ContextWords, WordSets>()
 function wordSets(context: ContextWords): WordSets {
   let sets = setsOf.get(context)
   if (!sets) {
-    sets = { raise: new Set(context.raise), lower: new Set(context.lower) }
+    const all = [...context.raise, ...(context.lower ?? [])]
+    const firsts = new Uint8Array(128)
+    for (const word of all) firsts[word.charCodeAt(0) | 0x20] = 1
+    sets = {
+      raise: new Set(context.raise),
+      lower: new Set(context.lower),
+      maxLength: Math.max(...all.map((w) => w.length)),
+      firsts,
+    }
     setsOf.set(context, sets)
   }
   return sets
@@ -113,14 +122,26 @@ const LOWERED = 2
 /** Which kinds of context word lie in `text` between `from` and `to`, as RAISED | LOWERED. */
 function wordsIn(text: string, from: number, to: number, sets: WordSets): number {
   let found = 0
-  WORD.lastIndex = from
-  for (let m = WORD.exec(text); m !== null && m.index < to; m = WORD.exec(text)) {
-    const whole = m[0]
-    const word = (m.index + whole.length > to ? whole.slice(0, to - m.index) : whole).toLowerCase()
+  let i = from
+  while (i < to) {
+    if (!isWordUnit(text.charCodeAt(i))) {
+      i++
+      continue
+    }
+    const start = i
+    while (i < to && isWordUnit(text.charCodeAt(i))) i++
+    // Only a word of a context word's length and first letter is lower-cased and looked up.
+    const first = text.charCodeAt(start) | 0x20
+    if (i - start > sets.maxLength || (first < 128 && !sets.firsts[first])) continue
+    const word = text.slice(start, i).toLowerCase()
     if (sets.lower.has(word)) found |= LOWERED
     else if (sets.raise.has(word)) found |= RAISED
   }
   return found
+}
+
+function isWordUnit(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
 }
 
 /**
