@@ -69,6 +69,9 @@ export class DlpRedactor {
    * `dlp` (count, types, actions) for detection, and so does the stored copy.
    */
   applyToEvent(event: PalisadeEvent, source: string): EventOutcome {
+    // `dlp` is Palisade's own: one an emitter sent would pass unscanned and could forge or
+    // hide what the bulk exfiltration rule counts, so it is removed before the scan.
+    delete (event as Record<string, unknown>).dlp
     const actions = this.actions(source, event.event?.dataset ?? '')
     const findings: ActedFinding[] = []
     const replaced = new Map<string, string>()

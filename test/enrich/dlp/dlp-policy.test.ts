@@ -124,6 +124,13 @@ describe('the redactor', () => {
     expect(other.stored.message).not.toBe(a)
   })
 
+  it('removes a dlp field an emitter sent, so it can neither forge findings nor hide data', () => {
+    const forged = event({ message: 'hello', dlp: { count: 99, note: 'ssn 536-22-5819' } })
+    const outcome = redactor().applyToEvent(forged, 'http')
+    expect(outcome.stored).not.toHaveProperty('dlp')
+    expect(forged).not.toHaveProperty('dlp')
+  })
+
   it('blocks an event holding a private key and redacts it in text', () => {
     const pem = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----'
     const r = redactor()
