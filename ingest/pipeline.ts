@@ -1,7 +1,11 @@
+import type { DlpActions } from '../enrich/dlp/dlp-policy.ts'
+import type { DlpRedactor } from '../enrich/dlp/dlp-redactor.ts'
 import type { Alert } from '../platform/alert-model.ts'
 import type { AnalyticsStore } from '../platform/clickhouse/analytics-store.ts'
 import { insertAlerts } from '../platform/clickhouse/alert-repository.ts'
 import { insertDeadLetters } from '../platform/clickhouse/dead-letter-repository.ts'
+import { insertDlpFindings } from '../platform/clickhouse/dlp-finding-repository.ts'
+import type { EventFindings } from '../platform/clickhouse/dlp-finding-repository.ts'
 import type { DeadLetter } from '../platform/clickhouse/dead-letter-repository.ts'
 import { findStoredIds, insertEvents } from '../platform/clickhouse/event-repository.ts'
 import { isDataRefusal } from '../platform/clickhouse/store-errors.ts'
@@ -113,8 +117,14 @@ export function createPipeline(deps: {
    * alert as soon as a query can find it.
    */
   onAlertsStored?: (alerts: Alert[]) => void
+  /**
+   * Data loss prevention: events are scanned after normalisation; detection sees the
+   * originals (with `dlp.*` added) and only the policy's copies are stored. Dead letters and
+   * alerts are redacted alike, and findings go to their own table. Absent: nothing is scanned.
+   */
+  dlp?: DlpRedactor
 }): Pipeline {
-  const { store, detector, metrics } = deps
+  const { store, detector, metrics, dlp } = deps
   let lastSeq = deps.lastSeq ?? 0
   /** Batches and ticks that changed detection state and have not stored their results yet. */
   const unsettled = new Set<Promise<boolean>>()
@@ -131,8 +141,21 @@ export function createPipeline(deps: {
       const stopTimer = metrics?.batchSeconds.startTimer({ source: batch.source })
       const letters: DeadLetter[] = []
       const results: RecordResult[] = []
-      const deadLetter = (record: ParsedRecord, reason: RecordError): RecordResult => {
-        const letter = toDeadLetter(batch, record, reason)
+      const deadLetter = (
+        record: ParsedRecord,
+        reason: RecordError,
+        actions: DlpActions | undefined = dlp?.actions(batch.source, ''),
+      ): RecordResult => {
+        let letter = toDeadLetter(batch, record, reason)
+        // What is stored of a refused record is redacted by policy too: its bytes, and the
+        // reason, which may quote the value it refused.
+        if (dlp && actions) {
+          letter = {
+            ...letter,
+            raw: dlp.redactText(letter.raw, actions),
+            reason: dlp.redactText(letter.reason, actions),
+          }
+        }
         letters.push(letter)
         return {
           index: record.index,
@@ -162,7 +185,7 @@ export function createPipeline(deps: {
         store,
         valid.map((v) => v.event.id),
       )
-      const fresh: typeof valid = []
+      let fresh: typeof valid = []
       for (const item of valid) {
         if (stored.has(item.event.id)) {
           results[item.slot] = { index: item.record.index, status: 'duplicate', id: item.event.id }
@@ -170,6 +193,45 @@ export function createPipeline(deps: {
           stored.add(item.event.id) // a second copy later in this batch is a duplicate too
           fresh.push(item)
         }
+      }
+
+      // DLP before detection, so rules can match `dlp.*`; detection keeps the originals.
+      const storedCopy = new Map<(typeof valid)[number], PalisadeEvent>()
+      const findings: EventFindings[] = []
+      const replaced = new Map<string, string>()
+      if (dlp) {
+        const kept: typeof valid = []
+        for (const item of fresh) {
+          const outcome = dlp.applyToEvent(item.event, batch.source)
+          const dataset = item.event.event?.dataset ?? ''
+          if (outcome.findings.length > 0) {
+            findings.push({
+              eventId: item.event.id,
+              timestamp: item.event['@timestamp'],
+              source: batch.source,
+              dataset,
+              findings: outcome.findings,
+            })
+          }
+          for (const [original, redacted] of outcome.replaced) replaced.set(original, redacted)
+          if (outcome.blocked) {
+            const what = outcome.findings
+              .filter((f) => f.action === 'block')
+              .map((f) => `${f.type} at ${f.path}`)
+            results[item.slot] = deadLetter(
+              item.record,
+              {
+                code: 'PAL_DLP_BLOCKED',
+                message: `the DLP policy blocks events holding ${[...new Set(what)].join(', ')}`,
+              },
+              dlp.actions(batch.source, dataset),
+            )
+            continue
+          }
+          storedCopy.set(item, outcome.stored)
+          kept.push(item)
+        }
+        fresh = kept
       }
 
       // Numbered in the order they are detected, in the same synchronous step, so a
@@ -184,7 +246,7 @@ export function createPipeline(deps: {
         const refused = await insertIsolating(fresh, (items) =>
           insertEvents(
             store,
-            items.map((i) => i.event),
+            items.map((i) => storedCopy.get(i) ?? i.event),
             now,
             items.map((i) => sequence.get(i)!),
           ),
@@ -202,7 +264,16 @@ export function createPipeline(deps: {
           store,
           alerts.filter((a) => a.event_ids.some((id) => !refusedIds.has(id))),
         )
+        if (dlp) {
+          const actions = dlp.actions(batch.source, '')
+          kept = kept.map((alert) => dlp.redactAlert(alert, replaced, actions))
+        }
         await insertAlerts(store, kept, now)
+        await insertDlpFindings(
+          store,
+          findings.filter((f) => !refusedIds.has(f.eventId)),
+          now,
+        )
         if (kept.length > 0) deps.onAlertsStored?.(kept)
         settle?.(true)
       } catch (error) {
@@ -233,6 +304,10 @@ export function createPipeline(deps: {
       let alerts: Alert[]
       try {
         alerts = await newAlerts(store, flushed)
+        if (dlp) {
+          const actions = dlp.actions('', '')
+          alerts = alerts.map((alert) => dlp.redactAlert(alert, new Map(), actions))
+        }
         await insertAlerts(store, alerts, now)
         if (alerts.length > 0) deps.onAlertsStored?.(alerts)
         settle?.(true)

@@ -35,6 +35,7 @@ import { resumeCorrelations } from '../detectors/resume-correlations.ts'
 import { loadMappings } from '../detectors/sigma/load-mappings.ts'
 import { EventProducer } from '../ingest/event-producer.ts'
 import { createKafkaIngestPipeline } from '../ingest/kafka/kafka-ingest-pipeline.ts'
+import { openDlpRedactor } from '../enrich/dlp/open-dlp-redactor.ts'
 import { createPipeline } from '../ingest/pipeline.ts'
 import type { Pipeline } from '../ingest/pipeline.ts'
 import { startSyslogListeners } from '../ingest/sources/syslog-listener.ts'
@@ -249,6 +250,7 @@ export async function startEngine(
     const lastSeq = kafka
       ? 0
       : Math.max(await lastIngestSeq(store), Number(checkpoint?.position) || 0)
+    const dlp = openDlpRedactor(config.dlp)
     let producer: EventProducer | undefined
     if (kafka) {
       const { kafka: k } = config.transport
@@ -275,6 +277,7 @@ export async function startEngine(
         })
       : createPipeline({
           store,
+          ...(dlp ? { dlp } : {}),
           detector: anomaly ? composeDetectors(detector, anomaly.detector) : detector,
           metrics,
           lastSeq,

@@ -11,6 +11,7 @@ import { startKafkaWorker } from '../detectors/kafka-worker.ts'
 import type { KafkaWorker } from '../detectors/kafka-worker.ts'
 import { createKafka } from '../ingest/kafka/kafka-connection.ts'
 import { kafkaTopics } from '../ingest/kafka/kafka-topics.ts'
+import { openDlpRedactor } from '../enrich/dlp/open-dlp-redactor.ts'
 import { createPipeline } from '../ingest/pipeline.ts'
 import { openAnalyticsStore } from './clickhouse/analytics-store.ts'
 import type { AnalyticsStore } from './clickhouse/analytics-store.ts'
@@ -117,8 +118,12 @@ export async function startWorker(
     // The pipeline is made before the consumer that feeds it; the alerts it stores are
     // published once the consumer (which owns the producer) exists.
     const started: { worker?: KafkaWorker } = {}
+    // The workers store what Kafka carried, so they apply the DLP policy, as the embedded
+    // pipeline does: detection sees the originals, the store only the policy's copies.
+    const dlp = openDlpRedactor(config.dlp)
     const pipeline = createPipeline({
       store,
+      ...(dlp ? { dlp } : {}),
       detector: anomaly ? composeDetectors(detector, anomaly.detector) : detector,
       metrics,
       onAlertsStored: (alerts) => {

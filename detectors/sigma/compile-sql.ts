@@ -187,6 +187,7 @@ export function routeMembership(variant: RouteVariant, params: SqlParams, column
 
   if (variant.anyOf === 'windows') out.push(windows)
   if (variant.anyOf === 'syslog') out.push(syslog)
+  if (variant.anyOf === 'dlp') out.push(isObject(['dlp']))
   if (variant.channels && variant.channels.length > 0) {
     const channel = `JSONExtractString(${column}, 'winlog', 'channel')`
     const channels = or(variant.channels.map((c) => lowerEquals(channel, c, params)))

@@ -21,8 +21,11 @@ export interface RouteVariant {
   datasets?: readonly string[]
   /** `log.syslog.appname` values. */
   appnames?: readonly string[]
-  /** Every event of a family: any Windows event, or any syslog record. */
-  anyOf?: 'windows' | 'syslog'
+  /**
+   * Every event of a family: any Windows event, any syslog record, or any event the DLP
+   * scanner found something in (one that carries `dlp`, whatever its source).
+   */
+  anyOf?: 'windows' | 'syslog' | 'dlp'
   /** Sigma field name → the event's field names to try, in order. */
   fields?: Readonly<Record<string, readonly string[]>>
 }
@@ -54,6 +57,7 @@ export function variantKeys(v: RouteVariant): string[] {
   const keys: string[] = []
   if (v.anyOf === 'windows') keys.push('w')
   if (v.anyOf === 'syslog') keys.push('s')
+  if (v.anyOf === 'dlp') keys.push('p')
   for (const channel of v.channels ?? []) {
     const ch = channel.toLowerCase()
     if (v.eventIds) for (const id of v.eventIds) keys.push(`w:${ch}:${id}`)

@@ -47,8 +47,8 @@ export const eventSelectorSchema = z
       datasets: names.optional(),
       appnames: names.optional(),
       any: z
-        .enum(['windows', 'syslog'], {
-          error: (i) => `expected windows or syslog, got ${describeValue(i.input)}`,
+        .enum(['windows', 'syslog', 'dlp'], {
+          error: (i) => `expected windows, syslog or dlp, got ${describeValue(i.input)}`,
         })
         .optional(),
       fields: fieldMap.optional(),

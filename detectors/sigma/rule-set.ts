@@ -406,6 +406,7 @@ export function compileRuleSet(
       if (dataset) out = run(keyedRoute(`d:${dataset}`), event, out)
       const syslog = event.log?.syslog
       if (syslog) out = run(keyedRoute(syslog.appname ? `a:${syslog.appname}` : 's'), event, out)
+      if ((event as { dlp?: unknown }).dlp) out = run(keyedRoute('p'), event, out)
       return out ?? NO_MATCH
     },
     alertsFor(event, matched) {

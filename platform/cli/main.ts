@@ -8,6 +8,7 @@ import { ApiClient } from './api-client.ts'
 import { registerAuditCommands } from './audit-commands.ts'
 import { registerConfigCommands } from './config-command.ts'
 import { registerDecryptCommands } from './decrypt-command.ts'
+import { registerDlpCommands } from './dlp-command.ts'
 import type { GlobalOptions } from './global-options.ts'
 import { flagsToConfig } from './global-options.ts'
 import { registerHuntCommand } from './hunt-command.ts'
@@ -49,6 +50,7 @@ registerAuditCommands(program, client)
 registerHuntCommand(program, client)
 registerConfigCommands(program, serverOptions)
 registerAnomalyCommands(program)
+registerDlpCommands(program)
 registerUsersCommands(program, client)
 registerDecryptCommands(program)
 registerPolicyCommands(program)

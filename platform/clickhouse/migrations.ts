@@ -152,6 +152,33 @@ export const migrations: Migration[] = [
     ],
   },
   {
+    version: 6,
+    name: 'dlp findings',
+    // What the DLP scanner found in each event and what its policy did: the type, the field
+    // path and the span, never the value. A blocked event has findings but no event row. The
+    // key includes the span, so a redelivered batch replaces its findings instead of adding.
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.dlp_findings (
+        event_id UUID,
+        timestamp DateTime64(3, 'UTC'),
+        created DateTime64(3, 'UTC'),
+        source LowCardinality(String),
+        dataset LowCardinality(String),
+        type LowCardinality(String),
+        confidence Float32,
+        path String,
+        span_start UInt32,
+        span_end UInt32,
+        recogniser LowCardinality(String),
+        action LowCardinality(String)
+      )
+      ENGINE = ReplacingMergeTree(created)
+      PARTITION BY toYYYYMMDD(timestamp)
+      ORDER BY (timestamp, event_id, path, span_start, type)
+      TTL toDateTime(created) + INTERVAL {ttl_days} DAY`,
+    ],
+  },
+  {
     version: 7,
     name: 'access decisions',
     // Every zero-trust decision (issue 13): what was asked, what was answered, why, and the

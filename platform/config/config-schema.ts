@@ -294,6 +294,19 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** Data loss prevention on ingest: see `enrich/dlp/` and the README. */
+  dlp: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** A DLP policy file (YAML or JSON); the built-in default policy when absent. */
+      policy: z.string().min(1).optional(),
+      /**
+       * The environment variable holding the key of `tokenise` (at least 32 characters). The
+       * key is configuration, never stored with the data.
+       */
+      tokenKeyEnv: z.string().min(1).default('PALISADE_DLP_TOKEN_KEY'),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -49,6 +49,8 @@ export const environmentVariables: Record<
     kind: 'int',
   },
   PALISADE_ANOMALY: { path: 'anomaly.enabled', kind: 'bool' },
+  PALISADE_DLP: { path: 'dlp.enabled', kind: 'bool' },
+  PALISADE_DLP_POLICY: { path: 'dlp.policy', kind: 'string' },
   PALISADE_ANOMALY_FEATURE_SETS: { path: 'anomaly.featureSets', kind: 'list' },
   PALISADE_TRANSPORT: { path: 'transport.kind', kind: 'string' },
   PALISADE_KAFKA_BROKERS: { path: 'transport.kafka.brokers', kind: 'list' },

@@ -234,8 +234,7 @@ export const stateMigrations: Record<string, Migration> = {
       await db.schema.dropTable('hunts').execute()
     },
   },
-  // 0010 is left to another branch developed alongside this one, so the two merge in order.
-  '0011_sealing_keys': {
+  '0010_sealing_keys': {
     async up(db: Kysely<unknown>) {
       // A data owner, pinned at their first key registration to the Ed25519 public key that
       // signed it: every later registration or rotation for the owner must verify under it.
@@ -278,7 +277,7 @@ export const stateMigrations: Record<string, Migration> = {
       }
     },
   },
-  '0012_access_policies': {
+  '0011_access_policies': {
     async up(db: Kysely<unknown>) {
       // Zero-trust policy sets (issue 13), one row per version, never updated: the highest
       // version is in force, the others say what was in force before. Only sets that passed

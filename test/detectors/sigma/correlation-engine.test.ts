@@ -209,8 +209,9 @@ describe('the built-in SSH rule pack', () => {
 
   it('loads without rejections', () => {
     expect(set.rejections).toEqual([])
-    // Five over SSH and Windows, four over Palisade's own sign-ins (issue 7).
-    expect(set.correlations).toHaveLength(9)
+    // Five over SSH and Windows, four over Palisade's own sign-ins (issue 7), one over DLP
+    // findings (issue 9).
+    expect(set.correlations).toHaveLength(10)
   })
 
   it('detects brute force, and a success after it', () => {

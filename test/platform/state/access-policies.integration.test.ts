@@ -35,7 +35,7 @@ const alert: Alert = {
   event_ids: [],
 }
 
-describe.each(stores)('zero-trust state (migration 0012) on %s', (kind, open) => {
+describe.each(stores)('zero-trust state (migration 0011) on %s', (kind, open) => {
   it.skipIf(kind === 'PostgreSQL' && !postgres)(
     'numbers policy versions in order and keeps the latest in force across a reopen',
     async () => {
