@@ -20,6 +20,8 @@ export {
   verifyKeyRegistration,
 } from './key-registration.ts'
 export type { KeyRegistration, OwnerSigningKey } from './key-registration.ts'
+export { sealEventFields } from './seal-event-fields.ts'
+export type { SealedEvent, SealEventFieldsInput } from './seal-event-fields.ts'
 export {
   MAX_FIELD_PATH_LENGTH,
   openSealedField,

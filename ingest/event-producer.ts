@@ -3,6 +3,12 @@ import { Partitioners } from 'kafkajs'
 import { pino } from 'pino'
 import type { z } from 'zod'
 
+import { CryptoError } from '../crypto/crypto-error.ts'
+import { sealEventFields } from '../crypto/seal-event-fields.ts'
+import type { SealingPublicKey } from '../crypto/sealing-key-pair.ts'
+import { createDlpScanner } from '../enrich/dlp/create-dlp-scanner.ts'
+import { fieldsToSeal } from '../enrich/dlp/fields-to-seal.ts'
+import type { DlpScanner, DlpType } from '../enrich/dlp/finding.ts'
 import { ValidationError } from '../platform/errors.ts'
 import { newId } from '../platform/event-id.ts'
 import { incomingEvent } from '../platform/event-model.ts'
@@ -17,6 +23,21 @@ import type { DeadLetterEnvelope, EventEnvelope } from './kafka/message-envelope
 /** What a service may emit: an ECS event; `id` (a UUIDv7 is made) and `@timestamp` optional. */
 export const producerEvent = incomingEvent.partial({ '@timestamp': true })
 export type ProducerEvent = z.input<typeof producerEvent>
+
+/** Which fields the producer seals before an event leaves the service, and to whom. */
+export interface EmitterSealing {
+  /** The data owner's registered public key (`GET /v1/sealing-keys/:kid` gives it). */
+  recipient: SealingPublicKey
+  /** Dotted paths sealed whenever an event holds them (`user.email`). */
+  fields?: string[]
+  /**
+   * DLP types (`CREDIT_CARD`, `US_SSN`...): a field whose text holds a finding of one of them
+   * is sealed instead of sent in the clear, found by the scanner the pipeline runs.
+   */
+  dlpTypes?: DlpType[]
+  /** When given, each sealed field carries a blind index under this 32-byte key. */
+  blindIndexKey?: Uint8Array
+}
 
 export interface EventProducerOptions {
   /** Bootstrap brokers, `host:port`. */
@@ -38,6 +59,8 @@ export interface EventProducerOptions {
   retries?: number
   /** Where kafkajs's and the producer's log lines go; silent by default. */
   logger?: Logger
+  /** Fields to seal to a data owner before sending; none by default. */
+  sealing?: EmitterSealing
 }
 
 export interface KeyedEnvelope {
@@ -69,7 +92,11 @@ interface Pending {
 export class EventProducer {
   readonly topics: KafkaTopics
   readonly #producer: Producer
-  readonly #options: Required<Omit<EventProducerOptions, 'logger' | 'clientId' | 'topicPrefix'>>
+  readonly #options: Required<
+    Omit<EventProducerOptions, 'logger' | 'clientId' | 'topicPrefix' | 'sealing'>
+  >
+  readonly #sealing: EmitterSealing | undefined
+  readonly #scanner: DlpScanner | undefined
   #pending: Pending[] = []
   #pendingMessages = 0
   #timer: NodeJS.Timeout | undefined
@@ -87,6 +114,8 @@ export class EventProducer {
       sendTimeoutMs: options.sendTimeoutMs ?? 10_000,
       retries: options.retries ?? 5,
     }
+    this.#sealing = options.sealing
+    if (options.sealing?.dlpTypes?.length) this.#scanner = createDlpScanner()
   }
 
   /**
@@ -122,6 +151,9 @@ export class EventProducer {
    *
    * @throws ValidationError `PAL_INVALID_EVENT` naming the event's index and field path, before
    *   anything of the call is sent
+   * @throws ValidationError `PAL_SEALING_REFUSED` naming the event's index and field when a
+   *   field chosen for sealing cannot be sealed (one ingest needs in the clear), before
+   *   anything of the call is sent
    * @throws PalisadeError `PAL_TRANSPORT_UNAVAILABLE` (retriable) when the brokers did not
    *   acknowledge; send the same events again (their ids are kept, so nothing doubles)
    */
@@ -139,7 +171,8 @@ export class EventProducer {
           'PAL_INVALID_EVENT',
         )
       }
-      const event = { ...parsed.data, id: parsed.data.id ?? newId() }
+      let event: Record<string, unknown> = { ...parsed.data, id: parsed.data.id ?? newId() }
+      if (this.#sealing) event = await this.#seal(event, index, this.#sealing)
       envelopes.push({
         key: entityKey(event, this.#options.keyFields),
         envelope: {
@@ -149,13 +182,40 @@ export class EventProducer {
           stream: this.#options.stream,
           position: 0,
           received,
-          raw: JSON.stringify(input),
-          event,
+          // The raw text is the event as sent: the input would hold what was sealed.
+          raw: this.#sealing ? JSON.stringify(event) : JSON.stringify(input),
+          event: event as EventEnvelope['event'],
         },
       })
     }
     await this.sendEnvelopes(envelopes, [])
     return envelopes.map((e) => e.envelope.event.id as string)
+  }
+
+  /** Seals the fields named and those the scanner finds a chosen type in. */
+  async #seal(
+    event: Record<string, unknown>,
+    index: number,
+    sealing: EmitterSealing,
+  ): Promise<Record<string, unknown>> {
+    const fields = [...(sealing.fields ?? [])]
+    if (this.#scanner) fields.push(...fieldsToSeal(this.#scanner, event, sealing.dlpTypes ?? []))
+    if (fields.length === 0) return event
+    try {
+      const { event: sealed } = await sealEventFields(event, {
+        recipient: sealing.recipient,
+        fields,
+        ...(sealing.blindIndexKey ? { blindIndexKey: sealing.blindIndexKey } : {}),
+      })
+      return sealed
+    } catch (error) {
+      if (!(error instanceof CryptoError)) throw error
+      throw new ValidationError(
+        `expected events[${index}] to be sealable: ${error.message}`,
+        { index, ...error.context },
+        'PAL_SEALING_REFUSED',
+      )
+    }
   }
 
   /**
