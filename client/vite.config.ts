@@ -4,7 +4,7 @@ import react from '@vitejs/plugin-react'
 import { defineConfig } from 'vite'
 
 /**
- * The MFA set-up page, built into dist/client (never committed), which the API serves under
+ * The MFA set-up page and the sealed-field view, built into dist/client (never committed), which the API serves under
  * /security/ on its own origin. No inline script or style is emitted, so the page runs under
  * the strict Content-Security-Policy the API sends with it (api/routes/client-routes.ts).
  */
@@ -20,5 +20,13 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     // Small assets would be inlined as data: URLs; the CSP allows only this origin.
     assetsInlineLimit: 0,
+    // Two pages: the MFA set-up page and the view that opens sealed fields on the analyst's
+    // machine (served as /security/open-sealed.html).
+    rollupOptions: {
+      input: {
+        main: fileURLToPath(new URL('index.html', import.meta.url)),
+        'open-sealed': fileURLToPath(new URL('open-sealed.html', import.meta.url)),
+      },
+    },
   },
 })
