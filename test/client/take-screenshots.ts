@@ -1,11 +1,15 @@
 // `npm run screenshots`: a PNG of each screen of the MFA set-up page, taken in headless
 // Chromium against a real Palisade with a made-up person, into a folder it prints. Nothing is
 // asserted here; the browser tests (mfa-setup.integration.test.ts) check the same screens.
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import type { Page } from 'playwright-core'
 
+import { sealEventFields } from '../../crypto/seal-event-fields.ts'
+import { generateSealingKeyPair, publicHalf } from '../../crypto/sealing-key-pair.ts'
+import { wrapPrivateKey } from '../../crypto/wrap-private-key.ts'
 import { launchChromium } from '../helpers/chromium.ts'
 import { addVirtualKey, startMfaEngine, totpAt } from '../helpers/mfa-page.ts'
 import { repoRoot } from '../helpers/test-engine.ts'
@@ -110,7 +114,37 @@ try {
   await page.getByText('Removed the security key').waitFor()
   await shoot('security-key-removed')
 
-  process.stdout.write(`${count} screenshots of the MFA set-up page in ${out}\n`)
+  // The sealed-field view, opening an event sealed here to a made-up key.
+  const files = mkdtempSync(join(tmpdir(), 'palisade-screenshots-'))
+  try {
+    const owner = await generateSealingKeyPair()
+    const keyPath = join(files, 'soc.key.json')
+    writeFileSync(keyPath, JSON.stringify(await wrapPrivateKey(owner, password)))
+    const { event } = await sealEventFields(
+      {
+        id: '0193a0f4-7c2e-7b4d-9a31-5f2d8e6c1a07',
+        '@timestamp': '2026-12-04T10:00:00Z',
+        event: { dataset: 'billing.payment', outcome: 'failure' },
+        message: 'charge declined for card 4111 1111 1111 1111',
+        user: { name: 'robin', email: 'robin@example.com' },
+      },
+      { recipient: publicHalf(owner), fields: ['message', 'user.email'] },
+    )
+    await page.goto(`${mfa.origin}/security/open-sealed.html`)
+    await page.getByLabel('Key file').setInputFiles(keyPath)
+    await page
+      .getByLabel('Events (a JSON export, or one event a line)')
+      .fill(JSON.stringify([event]))
+    await page.getByLabel('Passphrase').fill(password)
+    await shoot('sealed-view-filled-in')
+    await button('Open').click()
+    await page.getByRole('heading', { name: '1 event, 2 fields opened' }).waitFor()
+    await shoot('sealed-view-opened')
+  } finally {
+    rmSync(files, { recursive: true, force: true })
+  }
+
+  process.stdout.write(`${count} screenshots of the MFA page and the sealed-field view in ${out}\n`)
 } finally {
   await browser.close()
   await mfa.close()
