@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
+import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { openSealedEvent } from '../../../crypto/open-sealed-event.ts'
@@ -60,8 +61,32 @@ async function stored(id: string): Promise<Record<string, unknown> | undefined> 
   return res.status === 200 ? ((await res.json()) as Record<string, unknown>) : undefined
 }
 
+/** The values of every message on the events topic, read from the start by a fresh group. */
+async function eventsTopicValues(expected: number): Promise<string[]> {
+  const kafka = new Kafka({ brokers: cluster.brokers, logLevel: logLevel.NOTHING })
+  const consumer = kafka.consumer({ groupId: `reader-${crypto.randomUUID()}` })
+  const values: string[] = []
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topic: 'sealing.events.v1', fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        values.push(message.value?.toString() ?? '')
+      },
+    })
+    await waitFor(
+      async () => values.length,
+      (n) => n >= expected,
+      { what: 'the messages on the events topic', timeoutMs: 60_000 },
+    )
+  } finally {
+    await consumer.disconnect()
+  }
+  return values
+}
+
 describe('a producer that seals before sending', () => {
-  it('seals a field holding a card number and a named field, and Palisade stores no plaintext of them', async () => {
+  it('seals a field holding a card number and a named field, and neither Kafka nor the store holds their plaintext', async () => {
     const producer = await EventProducer.connect({
       brokers: cluster.brokers,
       topicPrefix: 'sealing',
@@ -88,9 +113,13 @@ describe('a producer that seals before sending', () => {
       (e) => e !== undefined,
       { what: 'the sealed event stored', timeoutMs: 60_000 },
     )
-    const text = JSON.stringify(event)
-    for (const leak of [card, card.replaceAll(' ', ''), '6467', email]) {
-      expect(text).not.toContain(leak)
+    // Neither the stored event nor anything on Kafka (the envelope's raw text included).
+    const carried = [JSON.stringify(event), ...(await eventsTopicValues(1))]
+    expect(carried.join('\n')).toContain(id)
+    for (const text of carried) {
+      for (const leak of [card, card.replaceAll(' ', ''), '6467', email]) {
+        expect(text).not.toContain(leak)
+      }
     }
     expect(event).not.toHaveProperty('message')
     expect(event!.user).toEqual({ name: 'alice' })
