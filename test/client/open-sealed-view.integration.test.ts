@@ -11,6 +11,7 @@ import { generateSealingKeyPair, publicHalf } from '../../crypto/sealing-key-pai
 import { wrapPrivateKey } from '../../crypto/wrap-private-key.ts'
 import { CLIENT_BUILD_DIR } from '../../api/routes/client-routes.ts'
 import { launchChromium } from '../helpers/chromium.ts'
+import { axeFindings } from '../helpers/mfa-page.ts'
 import { repoRoot, startTestEngine } from '../helpers/test-engine.ts'
 import type { TestEngine } from '../helpers/test-engine.ts'
 
@@ -112,6 +113,8 @@ describe('opening sealed fields in the page, on the analyst machine', () => {
       `"message": "charge declined for card ${card}"`,
     )
     await page.screenshot({ path: join(artefacts, '01-opened.png'), fullPage: true })
+    const serious = (await axeFindings(page)).filter((f) => /serious|critical/.test(f.impact ?? ''))
+    expect(serious).toEqual([])
 
     const secrets = [passphrase, ...privateKeySpellings]
     for (const request of requests) {
@@ -144,6 +147,8 @@ describe('opening sealed fields in the page, on the analyst machine', () => {
     )
     await expect(page.locator('pre').count()).resolves.toBe(0)
     await page.screenshot({ path: join(artefacts, '02-wrong-passphrase.png'), fullPage: true })
+    const serious = (await axeFindings(page)).filter((f) => /serious|critical/.test(f.impact ?? ''))
+    expect(serious).toEqual([])
     expect(problems).toEqual([])
     await page.context().close()
   })
