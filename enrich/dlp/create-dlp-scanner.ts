@@ -93,8 +93,18 @@ const SECRET_WORD = new RegExp(
     .join('|'),
 )
 
-/** Runs of digits and phone punctuation of seven characters or more, as [start, end] pairs. */
-const DIGIT_RUN = /\d[\d().\- ]{5,}\d/g
+/**
+ * Which UTF-16 units a run of digits and phone punctuation is made of: 2 for a digit, 1 for
+ * `(`, `)`, `.`, `-` and space.
+ */
+const RUN_UNIT = new Uint8Array(128)
+for (const c of '().- ') RUN_UNIT[c.charCodeAt(0)] = 1
+for (const c of '0123456789') RUN_UNIT[c.charCodeAt(0)] = 2
+
+function runUnit(text: string, i: number): number {
+  const c = text.charCodeAt(i)
+  return c < 128 ? RUN_UNIT[c]! : 0
+}
 
 /** How deep `scanValue` follows nested objects; events are refused deeper than 64 levels. */
 const MAX_DEPTH = 128
@@ -157,18 +167,34 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
     if (digitFamily === undefined) return found
 
     // The digit family runs over each run of digits once, with the run cut out once; a run
-    // with too few digits (or no dot) for a recogniser is not given to it.
-    DIGIT_RUN.lastIndex = 0
-    for (let run = DIGIT_RUN.exec(text); run !== null; run = DIGIT_RUN.exec(text)) {
-      const value = run[0]
-      let digits = 0
-      for (let i = 0; i < value.length; i++) {
-        const c = value.charCodeAt(i)
-        if (c >= 48 && c <= 57) digits++
+    // with too few digits (or no dot) for a recogniser is not given to it. A run starts and
+    // ends with a digit and is seven units or more: what `/\d[\d().\- ]{5,}\d/g` finds, read
+    // here in one pass that counts digits and dots on the way.
+    let i = 0
+    while (i < text.length) {
+      if (runUnit(text, i) !== 2) {
+        i++
+        continue
       }
-      const dot = value.includes('.')
-      const runEnd = run.index + value.length
-      const offset = Math.max(0, run.index - 2)
+      const runStart = i
+      let lastDigit = i
+      let digits = 0
+      let firstDot = -1
+      for (; i < text.length; i++) {
+        const unit = runUnit(text, i)
+        if (unit === 0) break
+        if (unit === 2) {
+          lastDigit = i
+          digits++
+        } else if (firstDot < 0 && text.charCodeAt(i) === 46) {
+          firstDot = i
+        }
+      }
+      if (lastDigit - runStart < 6) continue
+      const runEnd = lastDigit + 1
+      // Punctuation after the last digit is not part of the run.
+      const dot = firstDot >= 0 && firstDot < lastDigit
+      const offset = Math.max(0, runStart - 2)
       let slice: string | undefined
       for (const rank of digitFamily) {
         const recogniser = from[rank]!
