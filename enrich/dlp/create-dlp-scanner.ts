@@ -101,6 +101,9 @@ const RUN_UNIT = new Uint8Array(128)
 for (const c of '().- ') RUN_UNIT[c.charCodeAt(0)] = 1
 for (const c of '0123456789') RUN_UNIT[c.charCodeAt(0)] = 2
 
+/** How far apart the units read in search of a run are: no more than a run's shortest length. */
+const RUN_STRIDE = 7
+
 function runUnit(text: string, i: number): number {
   const c = text.charCodeAt(i)
   return c < 128 ? RUN_UNIT[c]! : 0
@@ -167,30 +170,38 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
     if (digitFamily === undefined) return found
 
     // The digit family runs over each run of digits once, with the run cut out once; a run
-    // with too few digits (or no dot) for a recogniser is not given to it. A run starts and
-    // ends with a digit and is seven units or more: what `/\d[\d().\- ]{5,}\d/g` finds, read
-    // here in one pass that counts digits and dots on the way.
-    let i = 0
-    while (i < text.length) {
-      if (runUnit(text, i) !== 2) {
-        i++
+    // with too few digits (or no dot) for a recogniser is not given to it. A run is what
+    // `/\d[\d().\- ]{5,}\d/g` finds: in each stretch of digits and phone punctuation, from
+    // its first digit to its last, when they are six or more units apart. A run is seven units
+    // or more, so it covers a multiple of RUN_STRIDE: only those are read until one is part of
+    // a stretch, which is then read whole, counting its digits on the way.
+    let probe = 0
+    while (probe < text.length) {
+      if (runUnit(text, probe) === 0) {
+        probe += RUN_STRIDE
         continue
       }
-      const runStart = i
-      let lastDigit = i
-      let digits = 0
+      let stretchStart = probe
+      while (stretchStart > 0 && runUnit(text, stretchStart - 1) !== 0) stretchStart--
+      let firstDigit = -1
+      let lastDigit = -1
       let firstDot = -1
+      let digits = 0
+      let i = stretchStart
       for (; i < text.length; i++) {
         const unit = runUnit(text, i)
         if (unit === 0) break
         if (unit === 2) {
+          if (firstDigit < 0) firstDigit = i
           lastDigit = i
           digits++
-        } else if (firstDot < 0 && text.charCodeAt(i) === 46) {
+        } else if (firstDot < 0 && firstDigit >= 0 && text.charCodeAt(i) === 46) {
           firstDot = i
         }
       }
-      if (lastDigit - runStart < 6) continue
+      probe = Math.ceil(i / RUN_STRIDE) * RUN_STRIDE
+      if (firstDigit < 0 || lastDigit - firstDigit < 6) continue
+      const runStart = firstDigit
       const runEnd = lastDigit + 1
       // Punctuation after the last digit is not part of the run.
       const dot = firstDot >= 0 && firstDot < lastDigit
