@@ -16,6 +16,7 @@
  *
  * Flags: `--json` prints the results as JSON; `--mb N` sets the amount of text.
  */
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -120,6 +121,22 @@ const baseline = () => {
   }
 }
 
+/**
+ * A SHA-256 over every finding of one pass (type, path, span, confidence, recogniser, in
+ * order), so a change meant only to make the scanner faster can show it decides the same.
+ */
+function findingsChecksum(): string {
+  const hash = createHash('sha256')
+  for (const text of texts) {
+    for (const f of scanner.scanText(text, 'message')) {
+      hash.update(`${f.type}\t${f.path}\t${f.start}\t${f.end}\t${f.confidence}\t${f.recogniser}\n`)
+    }
+    hash.update('\n')
+  }
+  return hash.digest('hex').slice(0, 16)
+}
+
+const checksum = findingsChecksum()
 full()
 baseline()
 /**
@@ -151,6 +168,7 @@ const result = {
   megabytes: bytes / 1e6,
   recognisers: RECOGNISERS.length,
   findings,
+  findings_checksum: checksum,
   scanner_mb_per_second: bytes / 1e6 / fullSeconds,
   scanner_mb_per_wall_second: bytes / 1e6 / median(fullWall),
   baseline_mb_per_second: bytes / 1e6 / baselineSeconds,
@@ -166,6 +184,7 @@ if (json) {
       `${result.recognisers} recognisers, one core, MB per CPU second (median of ${RUNS})\n` +
       `  scanner   ${result.scanner_mb_per_second.toFixed(1)} MB/s  (${findings} findings; ` +
       `${result.scanner_mb_per_wall_second.toFixed(1)} MB per wall-clock second)\n` +
+      `  findings checksum ${checksum} (SHA-256 of every finding, first 16 hex digits)\n` +
       `  baseline  ${result.baseline_mb_per_second.toFixed(1)} MB/s  ` +
       `(same patterns one after another, ${accepted} candidates accepted)\n` +
       `  scanner / baseline: ${result.speed_up.toFixed(2)}x; ` +

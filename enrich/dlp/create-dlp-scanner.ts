@@ -93,8 +93,21 @@ const SECRET_WORD = new RegExp(
     .join('|'),
 )
 
-/** Runs of digits and phone punctuation of seven characters or more, as [start, end] pairs. */
-const DIGIT_RUN = /\d[\d().\- ]{5,}\d/g
+/**
+ * Which UTF-16 units a run of digits and phone punctuation is made of: 2 for a digit, 1 for
+ * `(`, `)`, `.`, `-` and space.
+ */
+const RUN_UNIT = new Uint8Array(128)
+for (const c of '().- ') RUN_UNIT[c.charCodeAt(0)] = 1
+for (const c of '0123456789') RUN_UNIT[c.charCodeAt(0)] = 2
+
+/** How far apart the units read in search of a run are: no more than a run's shortest length. */
+const RUN_STRIDE = 7
+
+function runUnit(text: string, i: number): number {
+  const c = text.charCodeAt(i)
+  return c < 128 ? RUN_UNIT[c]! : 0
+}
 
 /** How deep `scanValue` follows nested objects; events are refused deeper than 64 levels. */
 const MAX_DEPTH = 128
@@ -157,18 +170,42 @@ export function createDlpScanner(options: DlpScannerOptions = {}): DlpScanner {
     if (digitFamily === undefined) return found
 
     // The digit family runs over each run of digits once, with the run cut out once; a run
-    // with too few digits (or no dot) for a recogniser is not given to it.
-    DIGIT_RUN.lastIndex = 0
-    for (let run = DIGIT_RUN.exec(text); run !== null; run = DIGIT_RUN.exec(text)) {
-      const value = run[0]
-      let digits = 0
-      for (let i = 0; i < value.length; i++) {
-        const c = value.charCodeAt(i)
-        if (c >= 48 && c <= 57) digits++
+    // with too few digits (or no dot) for a recogniser is not given to it. A run is what
+    // `/\d[\d().\- ]{5,}\d/g` finds: in each stretch of digits and phone punctuation, from
+    // its first digit to its last, when they are six or more units apart. A run is seven units
+    // or more, so it covers a multiple of RUN_STRIDE: only those are read until one is part of
+    // a stretch, which is then read whole, counting its digits on the way.
+    let probe = 0
+    while (probe < text.length) {
+      if (runUnit(text, probe) === 0) {
+        probe += RUN_STRIDE
+        continue
       }
-      const dot = value.includes('.')
-      const runEnd = run.index + value.length
-      const offset = Math.max(0, run.index - 2)
+      let stretchStart = probe
+      while (stretchStart > 0 && runUnit(text, stretchStart - 1) !== 0) stretchStart--
+      let firstDigit = -1
+      let lastDigit = -1
+      let firstDot = -1
+      let digits = 0
+      let i = stretchStart
+      for (; i < text.length; i++) {
+        const unit = runUnit(text, i)
+        if (unit === 0) break
+        if (unit === 2) {
+          if (firstDigit < 0) firstDigit = i
+          lastDigit = i
+          digits++
+        } else if (firstDot < 0 && firstDigit >= 0 && text.charCodeAt(i) === 46) {
+          firstDot = i
+        }
+      }
+      probe = Math.ceil(i / RUN_STRIDE) * RUN_STRIDE
+      if (firstDigit < 0 || lastDigit - firstDigit < 6) continue
+      const runStart = firstDigit
+      const runEnd = lastDigit + 1
+      // Punctuation after the last digit is not part of the run.
+      const dot = firstDot >= 0 && firstDot < lastDigit
+      const offset = Math.max(0, runStart - 2)
       let slice: string | undefined
       for (const rank of digitFamily) {
         const recogniser = from[rank]!

@@ -45,13 +45,12 @@ export function ipv6Valid(value: string): boolean {
 export const ipv6Recogniser: Recogniser = {
   name: 'ipv6',
   type: 'IP_ADDRESS',
-  // Each run of hex digits, colons and dots that holds a colon is matched once, from its
-  // first colon; `accept` takes in the hex digits before it.
-  pattern: /:[0-9A-Fa-f:.]*/g,
+  // Each run of hex digits, colons and dots that holds two colons is matched once, from its
+  // first colon; `accept` takes in the hex digits before it. Most runs are a time (`12:20`) or
+  // a key (`host:`) with one colon: the pattern skips them rather than hand each to `accept`.
+  pattern: /:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*/g,
   hint: (text) => text.includes(':'),
   accept(match, text) {
-    // Most runs are a time (`12:20`) or a key (`host:`): one colon, no address.
-    if (match[0].indexOf(':', 1) < 0) return undefined
     let start = match.index
     while (start > 0 && start > match.index - 4 && isHex(text.charCodeAt(start - 1))) start--
     if (start > 0 && /[\w.]/.test(text[start - 1]!)) return undefined

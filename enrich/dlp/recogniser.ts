@@ -53,29 +53,57 @@ export interface ContextWords {
   weight?: number
 }
 
+const RAISED = 1
+const LOWERED = 2
+
 interface WordSets {
-  raise: Set<string>
-  lower: Set<string>
+  /** RAISED or LOWERED per word of up to SHORT_WORD units, keyed by `wordKey`. */
+  short: Map<number, number>
+  /** The same for longer words, keyed by the lower-case word. */
+  long: Map<string, number>
   /** The longest word, and which lower-case first units (`| 0x20` of ASCII) words start with. */
   maxLength: number
   firsts: Uint8Array
 }
 
+/** Words this long or shorter are looked up by a number, so no string is made per word. */
+const SHORT_WORD = 10
+
+/**
+ * A number naming the lower-case ASCII letters and digits of `text` from `from` to `to`: each
+ * unit is one base-37 digit (1 to 36, so `0a` and `a` differ), exact up to SHORT_WORD units
+ * (37 ** 10 is below 2 ** 53). `| 0x20` lower-cases a letter and leaves a digit as it is.
+ */
+function wordKey(text: string, from: number, to: number): number {
+  let key = 0
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i) | 0x20
+    key = key * 37 + (c <= 57 ? c - 47 : c - 86)
+  }
+  return key
+}
+
 const setsOf = new WeakMap<ContextWords, WordSets>()
 
-/** The context's words as sets, made once per recogniser. */
+/** The context's words as lookup tables, made once per recogniser. */
 function wordSets(context: ContextWords): WordSets {
   let sets = setsOf.get(context)
   if (!sets) {
     const all = [...context.raise, ...(context.lower ?? [])]
     const firsts = new Uint8Array(128)
     for (const word of all) firsts[word.charCodeAt(0) | 0x20] = 1
-    sets = {
-      raise: new Set(context.raise),
-      lower: new Set(context.lower),
-      maxLength: Math.max(...all.map((w) => w.length)),
-      firsts,
+    const short = new Map<number, number>()
+    const long = new Map<string, number>()
+    // A word on both lists lowers: lowering words are listed second, so they overwrite.
+    const kinds = [
+      ...context.raise.map((word) => [word, RAISED] as const),
+      ...(context.lower ?? []).map((word) => [word, LOWERED] as const),
+    ]
+    for (const [word, kind] of kinds) {
+      if (word.length <= SHORT_WORD) short.set(wordKey(word, 0, word.length), kind)
+      else long.set(word, kind)
     }
+    sets = { short, long, maxLength: Math.max(...all.map((w) => w.length)), firsts }
     setsOf.set(context, sets)
   }
   return sets
@@ -116,9 +144,6 @@ export function contextDelta(
   return (found & RAISED ? weight : 0) - (found & LOWERED ? weight : 0)
 }
 
-const RAISED = 1
-const LOWERED = 2
-
 /** Which kinds of context word lie in `text` between `from` and `to`, as RAISED | LOWERED. */
 function wordsIn(text: string, from: number, to: number, sets: WordSets): number {
   let found = 0
@@ -133,9 +158,11 @@ function wordsIn(text: string, from: number, to: number, sets: WordSets): number
     // Only a word of a context word's length and first letter is lower-cased and looked up.
     const first = text.charCodeAt(start) | 0x20
     if (i - start > sets.maxLength || (first < 128 && !sets.firsts[first])) continue
-    const word = text.slice(start, i).toLowerCase()
-    if (sets.lower.has(word)) found |= LOWERED
-    else if (sets.raise.has(word)) found |= RAISED
+    const kind =
+      i - start <= SHORT_WORD
+        ? sets.short.get(wordKey(text, start, i))
+        : sets.long.get(text.slice(start, i).toLowerCase())
+    if (kind !== undefined) found |= kind
   }
   return found
 }
