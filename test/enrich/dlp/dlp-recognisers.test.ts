@@ -341,6 +341,11 @@ describe('findings', () => {
     expect(text).not.toContain('4111')
   })
 
+  it('finds a value used as a field name, at a path that does not repeat it', () => {
+    const findings = scanner.scanValue({ cards: { '4111111111111111': { limit: 5000 } } })
+    expect(findings).toMatchObject([{ type: 'CREDIT_CARD', path: 'cards.*', start: 0, end: 16 }])
+  })
+
   it('scan card numbers and SSNs that arrive as JSON numbers', () => {
     const number = Number(card('4', 16))
     expect(scanner.scanValue({ payment: { card_number: number } })).toMatchObject([
