@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 
 import { PalisadeError } from '../platform/errors.ts'
+import { SESSION_COOKIE } from './people-context.ts'
 
 /** Methods that may change state (RFC 9110 §9.2.1: every method but these is unsafe). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -14,14 +15,16 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
  * Origin equal to `publicUrl`'s or to the host the request was sent to. As OWASP's CSRF
  * cheat sheet advises for such checks, a request with neither header is let through: it did
  * not come from a browser, which alone sends cookies on another site's behalf. A request with
- * a bearer token carries no ambient credential, so it cannot be forged this way and is not
- * checked.
+ * a bearer token and no session cookie carries no ambient credential, so it cannot be forged
+ * this way and is not checked; with a session cookie it is, since the cookie is what the
+ * session routes read, and what the others fall back to when the header is empty.
  */
 export function crossOriginCheck(publicUrl: string | undefined) {
   const trusted = publicUrl === undefined ? undefined : new URL(publicUrl).origin
   return async function checkOrigin(request: FastifyRequest): Promise<void> {
     if (SAFE_METHODS.has(request.method)) return
-    if (request.headers.authorization !== undefined) return
+    const bearer = request.headers.authorization !== undefined
+    if (bearer && request.cookies?.[SESSION_COOKIE] === undefined) return
 
     const site = request.headers['sec-fetch-site']
     const origin = request.headers.origin

@@ -260,8 +260,15 @@ export function normaliseRecord(
   return { ok: true, event, timestampDefaulted: defaulted }
 }
 
-/** Fields a sealed field may not name: what identifies, times and routes the event. */
-const UNSEALABLE = /^(id|@timestamp|sealed|event\.(ingested|dataset))(\.|$)/
+/**
+ * Fields a sealed field may not name: what identifies, times and routes the event, `event`
+ * itself (Palisade adds `event.ingested` in the clear) and `dlp` (Palisade's own, added after
+ * this check): a value opened there would have nowhere to go back to.
+ */
+const UNSEALABLE = /^((id|@timestamp|sealed|dlp|event\.(ingested|dataset))(\.|$)|event$)/
+
+/** A segment that, set as a property on the client that opens the field, is not a field. */
+const PROTOTYPE_SEGMENT = /(^|\.)__proto__(\.|$)/
 
 /**
  * Checks what the event model cannot about sealed fields: each is bound to the event's id, so
@@ -290,11 +297,27 @@ function checkSealed(
     }
     seen.add(field)
 
+    // One inside another could not both be put back when opened (user and user.email).
+    const other = [...seen].find((f) => f.startsWith(`${field}.`) || field.startsWith(`${f}.`))
+    if (other !== undefined) {
+      const message =
+        `\`${path}\`: expected no sealed field inside another, got ${field} beside ${other}; ` +
+        'seal the outer field alone'
+      return failure('PAL_SEALED_DUPLICATE_FIELD', message, path)
+    }
+
     if (UNSEALABLE.test(field)) {
       const message =
-        `\`${path}\`: expected a field other than id, @timestamp, event.ingested, ` +
-        `event.dataset and sealed, got ${field}: Palisade needs it in the clear`
+        `\`${path}\`: expected a field other than id, @timestamp, event (and event.ingested, ` +
+        `event.dataset), sealed and dlp, got ${field}: Palisade needs it in the clear`
       return failure('PAL_SEALED_FIELD_RESERVED', message, path)
+    }
+
+    if (PROTOTYPE_SEGMENT.test(field)) {
+      const message =
+        `\`${path}\`: expected a field path without a __proto__ segment, got ${field}: ` +
+        'opened, it would set an object prototype rather than a field'
+      return failure('PAL_INVALID_EVENT', message, path)
     }
 
     if (valueAt(event, field) !== undefined) {

@@ -14,13 +14,32 @@ import type { StateDb } from '../../platform/state/state-store.ts'
 import { PalisadeError } from '../../platform/errors.ts'
 import { auditContext } from '../audit-context.ts'
 import { requireScope } from '../auth.ts'
-import { errorBody } from '../error-handler.ts'
+import { errorBody, handleError } from '../error-handler.ts'
 
 export interface AccessRouteDeps {
   db: StateDb
   store: AnalyticsStore
   audit: AuditLog
   access: AccessControl
+}
+
+/**
+ * Why a decision request's body could not be read, if that is what failed: Fastify's JSON
+ * parser refuses an empty body, text that is not JSON, and a `__proto__` or `constructor` key
+ * (prototype poisoning) before the handler runs, so those would be answered without a
+ * decision.
+ */
+function unreadableBody(error: { code?: string }): string | undefined {
+  if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_TYPE') {
+    return '(root): expected a JSON object, got an empty body'
+  }
+  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return (
+      '(root): expected a JSON object, got text that is not JSON or that holds a ' +
+      '__proto__ or constructor key'
+    )
+  }
+  return undefined
 }
 
 const riskParams = z.object({
@@ -43,6 +62,24 @@ export const accessRoutes: FastifyPluginAsyncZod<AccessRouteDeps> = async (app, 
     {
       onRequest: requireScope(deps.db, 'decide', deps.audit),
       config: { audit: { action: 'access.decide' } },
+      // Fail closed on a body that does not parse too: an enforcement point reading `decision`
+      // must find "deny", not an error body without one.
+      errorHandler: (error, request, reply) => {
+        const message = unreadableBody(error)
+        if (message === undefined) return handleError(error, request, reply)
+        const reasons = [{ code: 'malformed_request', message, path: '(root)' }]
+        return reply.status(400).send({
+          ...errorBody(
+            'PAL_DECISION_REQUEST_INVALID',
+            `the decision request is malformed, so it is denied: ${message}`,
+            { problems: [{ path: '(root)', message }] },
+          ),
+          decision: 'deny',
+          reasons,
+          policies: [],
+          obligations: [],
+        })
+      },
       schema: {
         summary: 'Decide whether a subject may act on a resource now',
         description:

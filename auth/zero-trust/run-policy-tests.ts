@@ -58,7 +58,7 @@ export async function runPolicyTests(
   policiesPath: string,
   casesPath: string,
 ): Promise<PolicyTestReport> {
-  const set = compilePolicySet(readFileSync(policiesPath, 'utf8'))
+  const set = compilePolicySet(readText(policiesPath, 'a Cedar policy set', 'PAL_POLICY_INVALID'))
   const cases = readCases(casesPath)
   const results: PolicyTestResult[] = []
 
@@ -94,10 +94,27 @@ export async function runPolicyTests(
   return { passed, failed: results.length - passed, cases: results }
 }
 
+/**
+ * A file's text; one that cannot be read (missing, a folder, no permission) is refused like a
+ * malformed one, so the exit code says "invalid input" (2), never "a case failed" (1).
+ */
+function readText(path: string, what: string, code: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ValidationError(
+      `${path}: expected ${what}, got a file that cannot be read: ${(error as Error).message}`,
+      { file: path },
+      code,
+    )
+  }
+}
+
 function readCases(path: string): z.infer<typeof policyCase>[] {
+  const text = readText(path, 'YAML or JSON cases', 'PAL_POLICY_CASES_INVALID')
   let raw: unknown
   try {
-    raw = parse(readFileSync(path, 'utf8'))
+    raw = parse(text)
   } catch (error) {
     throw new ValidationError(
       `${path}: expected YAML or JSON, got text that does not parse: ${(error as Error).message}`,

@@ -323,7 +323,11 @@ function mostlyText(decoded: string): boolean {
   return printable >= decoded.length * 0.9
 }
 
-/** Calls `visit` with every string (and number, as decimal text) in `value` and its path. */
+/**
+ * Calls `visit` with every string (and number, as decimal text) in `value` and its path, and
+ * every object key (a map keyed by card number or address holds the value in its field name),
+ * whose path ends in `*` rather than the key, as a finding never holds the value.
+ */
 function walk(
   value: unknown,
   path: string,
@@ -337,6 +341,7 @@ function walk(
   } else if (value !== null && typeof value === 'object' && depth < MAX_DEPTH) {
     const entries = Array.isArray(value) ? value.entries() : Object.entries(value)
     for (const [key, child] of entries) {
+      if (typeof key === 'string') visit(key, path === '' ? '*' : `${path}.*`)
       walk(child, path === '' ? String(key) : `${path}.${key}`, depth + 1, visit)
     }
   }

@@ -78,30 +78,38 @@ export class DlpRedactor {
     // Changes to make to the stored copy, by key path; the copy is made only if there are any,
     // since most events hold nothing to redact.
     const edits: { keys: string[]; value: string | undefined }[] = []
+    // Keys to rename in the stored copy, outermost first: a map keyed by card number or
+    // address (`{"cards": {"4111…": …}}`) holds the value in its field name.
+    const renames: { keys: string[]; key: string | undefined }[] = []
     let blocked = false
 
-    walk(event as Record<string, unknown>, [], 0, (value, keyPath, path) => {
+    walk(event as Record<string, unknown>, [], 0, (value, keyPath, path, isKey) => {
       const text = String(value)
       const acted = this.#act(text, path, actions)
       if (acted.length === 0) return
       findings.push(...acted)
       if (acted.some((f) => f.action === 'block')) blocked = true
-      if (acted.some((f) => f.action === 'drop_field')) {
-        edits.push({ keys: keyPath(), value: undefined })
-        replaced.set(text, '[DROPPED]')
-        return
-      }
-      const rewritten = this.#rewrite(text, acted)
-      if (rewritten !== text) {
-        edits.push({ keys: keyPath(), value: rewritten })
-        replaced.set(text, rewritten)
-      }
+      const dropped = acted.some((f) => f.action === 'drop_field')
+      const rewritten = dropped ? '[DROPPED]' : this.#rewrite(text, acted)
+      if (rewritten === text) return
+      replaced.set(text, rewritten)
+      if (isKey) renames.push({ keys: keyPath(), key: dropped ? undefined : rewritten })
+      else edits.push({ keys: keyPath(), value: dropped ? undefined : rewritten })
     })
 
     let stored = event
-    if (edits.length > 0) {
+    if (edits.length > 0 || renames.length > 0) {
       stored = structuredClone(event)
       for (const { keys, value } of edits) edit(stored as Record<string, unknown>, keys, value)
+      // Innermost first, so each key path still names the original keys above it.
+      for (const { keys, key } of renames.reverse()) {
+        rename(stored as Record<string, unknown>, keys, key)
+      }
+    }
+    // A finding's path is stored and shown: it names a renamed key as the stored copy does.
+    for (const { keys, key } of renames) {
+      const from = keys[keys.length - 1]!
+      for (const f of findings) f.path = f.path.split(from).join(key ?? '[DROPPED]')
     }
     if (findings.length > 0) {
       const summary = summarise(findings)
@@ -195,11 +203,12 @@ function summarise(findings: readonly ActedFinding[]): DlpSummary {
   }
 }
 
-type Visit = (value: string | number, keys: () => string[], path: string) => void
+type Visit = (value: string | number, keys: () => string[], path: string, isKey: boolean) => void
 
 /**
- * Calls `visit` with every string and number under `value` and its dotted path; `keys()` gives
- * the key path, made only when asked for (a value to change), as most values hold nothing.
+ * Calls `visit` with every string and number under `value`, and every key of an object below
+ * the top level, and its dotted path; `keys()` gives the key path, made only when asked for (a
+ * value to change), as most values hold nothing.
  */
 function walk(
   value: Record<string, unknown> | unknown[],
@@ -215,8 +224,9 @@ function walk(
     if (depth === 0 && UNSCANNED.has(key)) continue
     const child = (value as Record<string, unknown>)[key]
     stack.push(key)
+    if (!Array.isArray(value)) visit(key, keyPath, stack.join('.'), true)
     if (typeof child === 'string' || typeof child === 'number') {
-      visit(child, keyPath, stack.join('.'))
+      visit(child, keyPath, stack.join('.'), false)
     } else if (child !== null && typeof child === 'object') {
       walk(child as Record<string, unknown>, stack, depth + 1, visit)
     }
@@ -232,4 +242,17 @@ function edit(root: Record<string, unknown>, keys: readonly string[], value: str
   if (value !== undefined) holder[last] = value
   else if (Array.isArray(holder)) holder[Number(last)] = '[DROPPED]'
   else delete holder[last]
+}
+
+/** Renames the key at `keys` (or removes it with its value), keeping its place among the keys. */
+function rename(root: Record<string, unknown>, keys: readonly string[], key: string | undefined) {
+  let holder: Record<string, unknown> = root
+  for (const k of keys.slice(0, -1)) holder = holder[k] as Record<string, unknown>
+  const last = keys[keys.length - 1]!
+  const entries = Object.entries(holder)
+  for (const k of Object.keys(holder)) delete holder[k]
+  for (const [k, v] of entries) {
+    if (k !== last) holder[k] = v
+    else if (key !== undefined) holder[key] = v
+  }
 }

@@ -30,7 +30,7 @@ export type SpanRecord = z.infer<typeof spanRecord>
  *   span lies outside its text.
  */
 export function readPresidioSpans(file: string): SpanRecord[] {
-  const text = readFileSync(file, 'utf8')
+  const text = readDlpInput(file)
   let raw: unknown
   try {
     raw = JSON.parse(text)
@@ -77,6 +77,20 @@ function parseLines(file: string, text: string, arrayError: Error): unknown[] {
       throw invalid(file, `line ${i + 1}`, `expected one JSON record: ${(error as Error).message}`)
     }
   })
+}
+
+/**
+ * A file's text for `dlp scan` and `dlp eval`; one that cannot be read (missing, a folder, no
+ * permission) is refused naming it, with exit 2 like any other bad input, not exit 1 with
+ * Node's message (which for a folder names no file).
+ */
+export function readDlpInput(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    const message = `expected a readable file, got one that cannot be read (${(error as Error).message})`
+    throw invalid(file, '', message)
+  }
 }
 
 function invalid(file: string, path: string, message: string): ValidationError {

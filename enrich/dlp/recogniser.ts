@@ -134,8 +134,11 @@ export function contextDelta(
   if (!context) return 0
   const sets = wordSets(context)
   const from = beforeStart(text, start)
-  const lineEnd = text.indexOf('\n', end)
-  const to = Math.min(end + AFTER, lineEnd < 0 ? text.length : lineEnd)
+  // Searched within the window only: a search to the text's end (or start) for each match
+  // made a long line quadratic to scan.
+  const limit = Math.min(end + AFTER, text.length)
+  let to = end
+  while (to < limit && text.charCodeAt(to) !== 10) to++
   const found =
     wordsIn(fieldName, 0, fieldName.length, sets) |
     wordsIn(text, from, start, sets) |
@@ -177,11 +180,17 @@ function isWordUnit(c: number): boolean {
  */
 function beforeStart(text: string, start: number): number {
   const from = Math.max(0, start - BEFORE)
-  const lineStart = text.lastIndexOf('\n', start - 1) + 1
+  const lineStart = lastNewline(text, from, start) + 1
   if (lineStart <= from) return from
   for (let i = lineStart; i < start; i++) {
     const c = text.charCodeAt(i) | 0x20
     if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122)) return lineStart
   }
-  return Math.max(from, text.lastIndexOf('\n', lineStart - 2) + 1)
+  return Math.max(from, lastNewline(text, from, lineStart - 1) + 1)
+}
+
+/** The index of the last line feed in `text` from `from` up to `before` (excluded), or -1. */
+function lastNewline(text: string, from: number, before: number): number {
+  for (let i = before - 1; i >= from; i--) if (text.charCodeAt(i) === 10) return i
+  return -1
 }

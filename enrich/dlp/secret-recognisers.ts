@@ -114,7 +114,9 @@ export const privateKeyRecogniser: Recogniser = {
   type: 'PRIVATE_KEY',
   pattern: new RegExp(
     /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----/.source +
-      String.raw`(?:[\s\S]{0,65536}?-----END \1PRIVATE KEY\2-----)?`,
+      // The body stops at another header: else each of many headers in a row would search
+      // 64 KiB for its end, and a megabyte of them would hold the event loop for minutes.
+      String.raw`(?:(?:(?!-----BEGIN )[\s\S]){0,65536}?-----END \1PRIVATE KEY\2-----)?`,
     'g',
   ),
   family: 'secret',

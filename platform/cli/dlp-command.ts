@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs'
-
 import { type Command, InvalidArgumentError } from 'commander'
 
 import { createDlpScanner } from '../../enrich/dlp/create-dlp-scanner.ts'
 import { evaluateDlp } from '../../enrich/dlp/evaluate-dlp.ts'
 import type { TypeScore } from '../../enrich/dlp/evaluate-dlp.ts'
 import type { Finding } from '../../enrich/dlp/finding.ts'
-import { readPresidioSpans } from '../../enrich/dlp/read-presidio-spans.ts'
+import { readDlpInput, readPresidioSpans } from '../../enrich/dlp/read-presidio-spans.ts'
 import { runOffline } from './offline-action.ts'
 
 interface DlpOptions {
@@ -34,7 +32,7 @@ export function registerDlpCommands(program: Command): void {
     .action((file: string, options: DlpOptions) =>
       runOffline(options, () => {
         const scanner = createDlpScanner({ minConfidence: options.minConfidence })
-        const lines = readFileSync(file, 'utf8').split('\n')
+        const lines = readDlpInput(file).split('\n')
         let count = 0
         for (const [i, line] of lines.entries()) {
           for (const finding of scanLine(scanner, line)) {

@@ -1,3 +1,4 @@
+import fastifyCookie from '@fastify/cookie'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,6 +12,7 @@ let changes = 0
 beforeAll(async () => {
   app = Fastify()
   app.setErrorHandler(handleError)
+  await app.register(fastifyCookie)
   app.addHook('onRequest', crossOriginCheck('https://palisade.example'))
   app.post('/v1/me/recovery-codes', async () => ({ changed: ++changes }))
   app.get('/v1/me/factors', async () => ({ changes }))
@@ -34,7 +36,10 @@ describe('the cross-origin check on state-changing requests', () => {
     ['the public URL as Origin', { origin: 'https://palisade.example' }],
     ['the host it was sent to as Origin', { origin: 'http://palisade.internal:8470' }],
     ['a client that is not a browser (neither header)', {}],
-    ['a bearer token', { authorization: 'Bearer pal_x', origin: 'https://elsewhere.example' }],
+    [
+      'a bearer token without a session cookie',
+      { authorization: 'Bearer pal_x', origin: 'https://elsewhere.example', cookie: 'theme=dark' },
+    ],
   ])('lets through %s', async (_name, headers) => {
     const answer = await post(headers)
     expect(answer.statusCode).toBe(200)
@@ -46,6 +51,13 @@ describe('the cross-origin check on state-changing requests', () => {
     ['an opaque origin (a sandboxed frame, a data: page)', { origin: 'null' }],
     ['a same-site request without Origin', { 'sec-fetch-site': 'same-site' }],
     ['another scheme of the public host', { origin: 'http://palisade.example' }],
+    // The session routes read only the cookie, and the others fall back to it when the header
+    // is empty: a header alone must not switch the check off while the cookie still signs in.
+    ['an empty Authorization header beside the cookie', { authorization: '', origin: 'null' }],
+    [
+      'a bearer header beside the cookie',
+      { authorization: 'Bearer pal_x', origin: 'https://evil.palisade.example' },
+    ],
   ])('refuses %s with 403 PAL_CROSS_ORIGIN, before the route runs', async (_name, headers) => {
     const before = changes
     const answer = await post(headers)

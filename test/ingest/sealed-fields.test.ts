@@ -67,10 +67,37 @@ describe('ingesting events with sealed fields', () => {
       code: 'PAL_SEALED_DUPLICATE_FIELD',
       path: 'sealed[1].field',
     })
-    for (const field of ['id', '@timestamp', 'event.dataset', 'sealed']) {
+    for (const field of [
+      'id',
+      '@timestamp',
+      'event.dataset',
+      'sealed',
+      'event',
+      'dlp',
+      'dlp.count',
+    ]) {
       expect(reasonFor({ ...base, sealed: [{ ...sealed, field }] })).toMatchObject({
         code: 'PAL_SEALED_FIELD_RESERVED',
       })
+    }
+  })
+  it('refuses a field sealed inside another, as the two could not both be put back', () => {
+    const outer = { ...sealed, field: 'user' }
+    for (const pair of [
+      [outer, sealed],
+      [sealed, outer],
+    ]) {
+      const reason = reasonFor({ id, '@timestamp': base['@timestamp'], sealed: pair })
+      expect(reason).toMatchObject({ code: 'PAL_SEALED_DUPLICATE_FIELD', path: 'sealed[1].field' })
+      expect(reason.message).toContain('inside another')
+    }
+  })
+
+  it('refuses a field path through __proto__, which would set a prototype when opened', () => {
+    for (const field of ['__proto__', 'user.__proto__.admin']) {
+      const reason = reasonFor({ ...base, sealed: [{ ...sealed, field }] })
+      expect(reason).toMatchObject({ code: 'PAL_INVALID_EVENT', path: 'sealed[0].field' })
+      expect(reason.message).toContain('__proto__')
     }
   })
 })

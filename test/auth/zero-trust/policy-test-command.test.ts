@@ -67,4 +67,17 @@ describe('palisade policy test', { timeout: 30_000 }, () => {
     expect(stderr).toContain('cases.0.expect')
     expect(code).toBe(2)
   })
+  it('refuses a policy set or cases file that cannot be read with its path, and exits 2', async () => {
+    const missing = join(tmpdir(), 'palisade-no-such-dir', 'nothing.cedar')
+    for (const args of [
+      [missing, EXAMPLES],
+      [DEFAULT_SET, missing],
+    ]) {
+      const { code, stderr } = await policyTest(...args)
+      expect(stderr).toMatch(
+        /^palisade: .*nothing\.cedar: expected .*, got a file that cannot be read/,
+      )
+      expect(code).toBe(2)
+    }
+  })
 })

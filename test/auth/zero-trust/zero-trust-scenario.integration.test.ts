@@ -211,6 +211,24 @@ describe('the decision point fails closed on the API', () => {
     expect(answer.body.error.message).toContain('colour')
   })
 
+  it.each([
+    ['an empty body', ''],
+    ['a body that is not JSON', '{"subject":'],
+    ['a __proto__ key', '{"__proto__": {"admin": true}, "subject": {"type": "user"}}'],
+    ['a constructor key', '{"constructor": {"prototype": {"admin": true}}}'],
+  ])('denies %s with 400 and a decision, as it denies any malformed request', async (_, body) => {
+    const answer = await palisade.request('POST', '/v1/access/decisions', {
+      body,
+      contentType: 'application/json',
+      token: decideToken,
+    })
+    expect(answer.status).toBe(400)
+    expect(answer.body.decision).toBe('deny')
+    expect(answer.body.reasons).toMatchObject([{ code: 'malformed_request', path: '(root)' }])
+    expect(answer.body.error.code).toBe('PAL_DECISION_REQUEST_INVALID')
+    expect(answer.body.error.message).toContain('expected a JSON object')
+  })
+
   it('denies a subject Palisade does not know', async () => {
     const request = aliceRequest() as any
     request.subject.id = 'mallory'

@@ -102,4 +102,16 @@ describe('palisade dlp', () => {
       { line: 2, type: 'URL_PASSWORD' },
     ])
   })
+  it('scan and eval refuse a file that cannot be read, naming it, and exit 2', async () => {
+    for (const [command, file] of [
+      ['scan', dir],
+      ['eval', dir],
+      ['scan', join(dir, 'missing.log')],
+      ['eval', join(dir, 'missing.json')],
+    ] as const) {
+      const { code, stderr } = await palisade(['dlp', command, file])
+      expect(stderr).toContain(`palisade: ${file}: expected a readable file`)
+      expect(code).toBe(2)
+    }
+  })
 })

@@ -131,6 +131,26 @@ describe('the redactor', () => {
     expect(forged).not.toHaveProperty('dlp')
   })
 
+  it('redacts a value held in a field name, as a map keyed by card number or address is', () => {
+    const original = event({
+      cards: { '4111111111111111': { limit: 5000 }, other: 1 },
+      by: { 'ssn 536-22-5819': { 'bob@example.com': true } },
+    })
+    const outcome = redactor().applyToEvent(original, 'http')
+    expect(outcome.stored.cards).toEqual({ '************1111': { limit: 5000 }, other: 1 })
+    const by = outcome.stored.by as Record<string, Record<string, unknown>>
+    expect(Object.keys(by)).toEqual(['ssn [REDACTED:US_SSN]'])
+    expect(Object.keys(by['ssn [REDACTED:US_SSN]']!)[0]).toMatch(/^tok_[\w-]{22}$/)
+    expect(JSON.stringify(outcome.stored)).not.toMatch(/4111111111111111|536-22-5819|bob@/)
+    expect(Object.keys(original.cards as object)).toContain('4111111111111111')
+    expect(JSON.stringify(outcome.findings)).not.toMatch(/4111111111111111|536-22-5819|bob@/)
+    expect(outcome.findings.map((f) => f.type).sort()).toEqual([
+      'CREDIT_CARD',
+      'EMAIL_ADDRESS',
+      'US_SSN',
+    ])
+  })
+
   it('blocks an event holding a private key and redacts it in text', () => {
     const pem = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----'
     const r = redactor()

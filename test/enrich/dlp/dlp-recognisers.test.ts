@@ -282,6 +282,30 @@ describe('secrets', () => {
     expect(found(json).map((f) => f.type)).toEqual(['PRIVATE_KEY'])
   })
 
+  it('reads many PEM headers in a row in linear time, each a key without its end', () => {
+    // Each header used to search 64 KiB for its end line: 10,000 took about ten seconds.
+    const header = '-----BEGIN PRIVATE KEY-----'
+    const started = performance.now()
+    const findings = scanner.scanText(header.repeat(10_000), 'message')
+    expect(performance.now() - started).toBeLessThan(2_000)
+    expect(findings).toHaveLength(10_000)
+    expect(found(`${header}${pem}`)).toEqual([
+      { type: 'PRIVATE_KEY', text: header },
+      { type: 'PRIVATE_KEY', text: pem },
+    ])
+  })
+
+  it('weighs context words in a line of 400,000 characters in linear time', () => {
+    // The line's end and start were searched for each match: this took about eight seconds.
+    const line = `${'1 '.repeat(200_000)}card 4111 1111 1111 1111`
+    const started = performance.now()
+    const findings = scanner.scanText(line, 'message')
+    expect(performance.now() - started).toBeLessThan(2_000)
+    expect(findings.map((f) => [f.type, line.slice(f.start, f.end)])).toEqual([
+      ['CREDIT_CARD', '4111 1111 1111 1111'],
+    ])
+  })
+
   it('finds passwords in URLs and connection strings, the password alone', () => {
     expect(found('dsn postgres://app:S3cr3t!x@db.internal:5432/app')).toEqual([
       { type: 'URL_PASSWORD', text: 'S3cr3t!x' },
@@ -315,6 +339,11 @@ describe('findings', () => {
     const text = JSON.stringify(findings)
     expect(text).not.toContain(ssn)
     expect(text).not.toContain('4111')
+  })
+
+  it('finds a value used as a field name, at a path that does not repeat it', () => {
+    const findings = scanner.scanValue({ cards: { '4111111111111111': { limit: 5000 } } })
+    expect(findings).toMatchObject([{ type: 'CREDIT_CARD', path: 'cards.*', start: 0, end: 16 }])
   })
 
   it('scan card numbers and SSNs that arrive as JSON numbers', () => {
