@@ -49,6 +49,16 @@ const aeads: Record<number, () => AeadInterface> = {
   0x2: () => new Aes256Gcm(),
 }
 
+/**
+ * The RFC 9180 identifiers `cipherSuite` accepts, for checks that must not load a suite: ingest
+ * refuses an envelope naming any other, since no client could open it.
+ */
+export const SUPPORTED_SUITE_IDS: Readonly<Record<keyof SuiteIds, readonly number[]>> = {
+  kem: Object.keys(kems).map(Number),
+  kdf: Object.keys(kdfs).map(Number),
+  aead: Object.keys(aeads).map(Number),
+}
+
 const cache = new Map<string, CipherSuite>()
 
 /**

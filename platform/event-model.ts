@@ -1,5 +1,7 @@
 import { z } from 'zod'
 
+import { SUPPORTED_SUITE_IDS } from '../crypto/cipher-suite.ts'
+
 /**
  * The event model: Elastic Common Schema field names, nested (`event.category`, not
  * `"event.category"` as one key). This schema is the single source of truth; the types below
@@ -98,7 +100,15 @@ export const logGroup = z.looseObject({
 })
 
 const base64url = z.string().regex(/^[A-Za-z0-9_-]+$/, 'unpadded base64url')
-const rfc9180Id = z.number().int().min(0).max(0xffff)
+/** An RFC 9180 identifier of a kind (§7) that Palisade's clients can open; others are refused. */
+function suiteId(kind: keyof typeof SUPPORTED_SUITE_IDS) {
+  const ids = SUPPORTED_SUITE_IDS[kind]
+  const list = ids.map((id) => `0x${id.toString(16).padStart(4, '0')}`).join(', ')
+  return z
+    .number()
+    .int()
+    .refine((id) => ids.includes(id), `expected a ${kind.toUpperCase()} identifier of ${list}`)
+}
 
 /**
  * A field sealed on the emitter to a data owner's public key (`crypto/sealed-field.ts`): HPKE
@@ -113,7 +123,7 @@ export const sealedField = z.strictObject({
     .min(1)
     .max(256)
     .regex(/^[^.]+(\.[^.]+)*$/, 'a dotted field path with no empty segment'),
-  suite: z.strictObject({ kem: rfc9180Id, kdf: rfc9180Id, aead: rfc9180Id }),
+  suite: z.strictObject({ kem: suiteId('kem'), kdf: suiteId('kdf'), aead: suiteId('aead') }),
   kid: base64url.max(128),
   enc: base64url.max(1024),
   ct: base64url,

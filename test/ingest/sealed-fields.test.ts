@@ -36,6 +36,12 @@ describe('ingesting events with sealed fields', () => {
       [{ ...sealed, enc: 'a+b' }, 'sealed[0].enc', /`sealed\[0\]\.enc`/],
       [{ ...sealed, field: 'user..email' }, 'sealed[0].field', /no empty segment/],
       [{ ...sealed, suite: { kem: 32, kdf: 1 } }, 'sealed[0].suite.aead', /expected number/],
+      // ChaCha20-Poly1305 (0x0003) is RFC 9180's, but no Palisade client can open it.
+      [
+        { ...sealed, suite: { ...sealed.suite, aead: 3 } },
+        'sealed[0].suite.aead',
+        /0x0001, 0x0002/,
+      ],
       [{ ...sealed, plaintext: 'a@b' }, 'sealed[0]', /plaintext/],
     ]
     for (const [envelope, path, message] of cases) {
