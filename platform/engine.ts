@@ -26,10 +26,9 @@ import { auditStartup } from '../audit/startup-audit.ts'
 import { AccessControl } from '../auth/zero-trust/access-control.ts'
 import { loadPlaybooks } from '../auth/zero-trust/playbook-schema.ts'
 import { Responder } from '../auth/zero-trust/responder.ts'
-import { startAnomalyDetection } from '../detectors/anomaly/start-anomaly-detection.ts'
 import { CorrelationCheckpointer, EMBEDDED_STREAM } from '../detectors/correlation-checkpointer.ts'
 import { registerCorrelationMetrics } from '../detectors/correlation-metrics.ts'
-import { composeDetectors, createDetector } from '../detectors/detector.ts'
+import { composeDetectors } from '../detectors/detector.ts'
 import { HuntJobs } from '../detectors/hunts/hunt-jobs.ts'
 import { resumeCorrelations } from '../detectors/resume-correlations.ts'
 import { loadMappings } from '../detectors/sigma/load-mappings.ts'
@@ -49,11 +48,11 @@ import { PalisadeError } from './errors.ts'
 import type { Logger } from './logger.ts'
 import { createMetrics } from './metrics/metrics.ts'
 import { countTokens, createToken } from './state/api-tokens.ts'
-import { listDisabledRules } from './state/disabled-rules.ts'
 import { openStateStore } from './state/state-store.ts'
 import { readStreamCheckpoint } from './state/stream-checkpoints.ts'
 import type { StateStore } from './state/state-store.ts'
 import { packageInfo } from './package-info.ts'
+import { startDetection } from './start-detection.ts'
 import { startWorker } from './worker.ts'
 import type { Worker } from './worker.ts'
 
@@ -181,27 +180,13 @@ export async function startEngine(
     const adminTokenFile = existsSync(adminTokenPath(config.dataDir))
       ? adminTokenPath(config.dataDir)
       : undefined
-    const ruleDirs = [
-      ...(config.builtinRules ? [packageInfo.builtinRulesDir] : []),
-      ...config.rules,
-    ]
-    const { checkpoint: correlationCheckpoint, ...correlationLimits } = config.sigma.correlation
-    const anomaly = config.anomaly.enabled
-      ? await startAnomalyDetection(
-          config.anomaly,
-          state.db,
-          logger.child({ component: 'anomaly' }),
-        )
-      : undefined
-    if (anomaly) closers.unshift(() => anomaly.drain())
-    const detectorLogger = logger.child({ component: 'detector' })
-    const detector = createDetector(ruleDirs, detectorLogger, {
-      disabled: await listDisabledRules(state.db),
-      mappings: config.sigma.mappings,
-      correlation: correlationLimits,
-      ...(anomaly ? { externalRules: anomaly.outputs } : {}),
-    })
-    anomaly?.connect(detector)
+    const correlationCheckpoint = config.sigma.correlation.checkpoint
+    const { detector, anomaly, detectorLogger } = await startDetection(
+      config,
+      state.db,
+      logger,
+      closers,
+    )
     // Audit the start, the key and what changed since the last start (or the last reload).
     await auditStartup({
       audit,

@@ -4,9 +4,8 @@ import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import { Counter } from 'prom-client'
 
-import { startAnomalyDetection } from '../detectors/anomaly/start-anomaly-detection.ts'
 import { registerCorrelationMetrics } from '../detectors/correlation-metrics.ts'
-import { composeDetectors, createDetector } from '../detectors/detector.ts'
+import { composeDetectors } from '../detectors/detector.ts'
 import { startKafkaWorker } from '../detectors/kafka-worker.ts'
 import type { KafkaWorker } from '../detectors/kafka-worker.ts'
 import { createKafka } from '../ingest/kafka/kafka-connection.ts'
@@ -21,10 +20,9 @@ import type { Alert } from './alert-model.ts'
 import type { Logger } from './logger.ts'
 import { createMetrics } from './metrics/metrics.ts'
 import type { Metrics } from './metrics/metrics.ts'
-import { listDisabledRules } from './state/disabled-rules.ts'
 import { openStateStore } from './state/state-store.ts'
 import type { StateStore } from './state/state-store.ts'
-import { packageInfo } from './package-info.ts'
+import { startDetection } from './start-detection.ts'
 
 /** A running `palisade worker`: a member of the workers' consumer group. */
 export interface Worker {
@@ -83,28 +81,7 @@ export async function startWorker(
     }
     const metrics = shared?.metrics ?? createMetrics()
 
-    const ruleDirs = [
-      ...(config.builtinRules ? [packageInfo.builtinRulesDir] : []),
-      ...config.rules,
-    ]
-    const { maxGroups, maxPercentileValues, allowedLatenessMs } = config.sigma.correlation
-    const correlationLimits = { maxGroups, maxPercentileValues, allowedLatenessMs }
-    const anomaly = config.anomaly.enabled
-      ? await startAnomalyDetection(
-          config.anomaly,
-          state.db,
-          logger.child({ component: 'anomaly' }),
-        )
-      : undefined
-    if (anomaly) closers.unshift(() => anomaly.drain())
-    const detectorLogger = logger.child({ component: 'detector' })
-    const detector = createDetector(ruleDirs, detectorLogger, {
-      disabled: await listDisabledRules(state.db),
-      mappings: config.sigma.mappings,
-      correlation: correlationLimits,
-      ...(anomaly ? { externalRules: anomaly.outputs } : {}),
-    })
-    anomaly?.connect(detector)
+    const { detector, anomaly } = await startDetection(config, state.db, logger, closers)
     if (!shared) {
       registerCorrelationMetrics(metrics.registry, detector, config.sigma.correlation.maxGroups)
     }
