@@ -8,6 +8,7 @@ import { openSealedEvent } from '../../crypto/open-sealed-event.ts'
 import { generateSealingKeyPair } from '../../crypto/sealing-key-pair.ts'
 import type { SealingKeyPair } from '../../crypto/sealing-key-pair.ts'
 import { unwrapPrivateKey, wrapPrivateKey } from '../../crypto/wrap-private-key.ts'
+import { EventsTextError, readEvents as readEventsText } from '../../crypto/read-events.ts'
 import { PalisadeError } from '../errors.ts'
 
 const DEFAULT_PASSPHRASE_ENV = 'PALISADE_KEY_PASSPHRASE'
@@ -163,40 +164,14 @@ function readEvents(file: string | undefined): Record<string, unknown>[] {
       },
     )
   }
-  const isEvent = (v: unknown): v is Record<string, unknown> =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-  let values: unknown[]
+  // Nothing to open is not an error here: `palisade events --json` over an empty range.
+  if (text.trim() === '') return []
   try {
-    const whole: unknown = JSON.parse(text)
-    values = Array.isArray(whole)
-      ? whole
-      : isEvent(whole) && Array.isArray(whole.items)
-        ? whole.items
-        : [whole]
-  } catch {
-    values = []
-    for (const [i, line] of text.split('\n').entries()) {
-      if (line.trim() === '') continue
-      try {
-        values.push(JSON.parse(line))
-      } catch (error) {
-        throw new PalisadeError(
-          'PAL_INVALID_INPUT',
-          `${from} line ${i + 1}: expected a JSON event, got text that does not parse ` +
-            `(${(error as Error).message})`,
-          { status: 400 },
-        )
-      }
-    }
+    return readEventsText(text)
+  } catch (error) {
+    if (!(error instanceof EventsTextError)) throw error
+    throw new PalisadeError('PAL_INVALID_INPUT', `${from}: ${error.message}`, { status: 400 })
   }
-  for (const [i, value] of values.entries()) {
-    if (!isEvent(value)) {
-      throw new PalisadeError('PAL_INVALID_INPUT', `${from} event ${i}: expected a JSON object`, {
-        status: 400,
-      })
-    }
-  }
-  return values as Record<string, unknown>[]
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

@@ -4,10 +4,10 @@ import type { ChangeEvent, FormEvent } from 'react'
 import { CryptoError } from '../../../../crypto/crypto-error.ts'
 import { openSealedEvent } from '../../../../crypto/open-sealed-event.ts'
 import type { UnopenedField } from '../../../../crypto/open-sealed-event.ts'
+import { EventsTextError, readEvents } from '../../../../crypto/read-events.ts'
 import { parseKeyFile, unwrapPrivateKey } from '../../../../crypto/wrap-private-key.ts'
 import type { WrappedKeyFile } from '../../../../crypto/wrap-private-key.ts'
 import type { PlainError } from '../../api/error-messages.ts'
-import { EventsTextError, readEvents } from '../../sealed/read-events.ts'
 import { ErrorNotice } from '../security/error-notice.tsx'
 
 interface Opened {

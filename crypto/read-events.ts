@@ -8,8 +8,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * The events of an export, in the forms `palisade decrypt` reads: a JSON array, the API's
- * `{items: [...]}` page, one event, or NDJSON (one event a line).
+ * The events of an export, as `palisade decrypt` and the browser's sealed-field view read them:
+ * a JSON array, the API's `{items: [...]}` page, one event, or NDJSON (one event a line).
  *
  * @throws {EventsTextError} naming the line or the event that is not a JSON object
  */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { EventsTextError, readEvents } from '../../client/src/sealed/read-events.ts'
+import { EventsTextError, readEvents } from '../../crypto/read-events.ts'
 
 describe('reading an export of events in the sealed-field view', () => {
   it('reads a JSON array, an API page of items, one event and NDJSON alike', () => {
