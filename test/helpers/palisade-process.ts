@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { repoRoot } from './test-engine.ts'
+import { startPalisadeRole } from './palisade-role-process.ts'
 
 export interface PalisadeProcess {
   child: ChildProcess
@@ -15,8 +14,8 @@ export interface PalisadeProcess {
 }
 
 /**
- * Starts `palisade start` as a separate process, the way a user runs it, and resolves once it
- * says where it listens. Syslog listeners are off; the API port is chosen by the OS.
+ * Starts `palisade start` as a separate process, the way a user runs it (`startPalisadeRole`),
+ * and reads the admin token its first start wrote.
  *
  * @param env `PALISADE_*` variables laid over this process's environment
  */
@@ -24,39 +23,9 @@ export async function startPalisadeProcess(
   dataDir: string,
   env: Record<string, string> = {},
 ): Promise<PalisadeProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(repoRoot, 'bin', 'palisade.js'),
-      'start',
-      '--data-dir',
-      dataDir,
-      '--port',
-      '0',
-      '--syslog-udp-port',
-      '0',
-      '--syslog-tcp-port',
-      '0',
-      '--log-level',
-      'warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
-  )
-  let stdout = ''
-  let stderr = ''
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString()
-      const match = /listening on (http:\/\/\S+)/.exec(stdout)
-      if (match) resolve(match[1]!)
-    })
-    child.once('exit', (code) =>
-      reject(new Error(`palisade start exited with ${code} before listening:\n${stderr}`)),
-    )
-  })
+  const started = await startPalisadeRole('start', dataDir, env)
   const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
-  return { child, url, token, stderr: () => stderr }
+  return { ...started, token }
 }
 
 /** Kills the process with SIGKILL (no chance to flush or close) and waits for it to go. */

@@ -6,19 +6,19 @@ import { repoRoot } from './test-engine.ts'
 
 export interface PalisadeRoleProcess {
   child: ChildProcess
-  /** Where it listens: the API (ingest, api) or `/metrics` (worker). */
+  /** Where it listens: the API (start, ingest, api) or `/metrics` (worker). */
   url: string
   stderr(): string
 }
 
 /**
- * Starts `palisade ingest|api|worker` as its own process, the way an operator runs it, and
+ * Starts `palisade start|ingest|api|worker` as its own process, the way an operator runs it, and
  * resolves once it says where it listens. Ports are chosen by the OS; syslog is off.
  *
  * @param env `PALISADE_*` variables laid over this process's environment
  */
 export async function startPalisadeRole(
-  role: 'ingest' | 'api' | 'worker',
+  role: 'start' | 'ingest' | 'api' | 'worker',
   dataDir: string,
   env: Record<string, string>,
 ): Promise<PalisadeRoleProcess> {
