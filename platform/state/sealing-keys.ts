@@ -8,7 +8,7 @@ import { verifyKeyRegistration } from '../../crypto/key-registration.ts'
 import { sealingKeyId } from '../../crypto/sealing-key-pair.ts'
 import { PalisadeError, ValidationError } from '../errors.ts'
 import { newId } from '../event-id.ts'
-import type { StateDb } from './state-store.ts'
+import type { StateDb, StateTables } from './state-store.ts'
 
 /**
  * Sealing public keys of data owners (issue 14). The server keeps public keys only, each
@@ -231,19 +231,7 @@ export async function ownerSigningKey(db: StateDb, owner: string): Promise<strin
   return row?.signing_public_key ?? null
 }
 
-function toRecord(row: {
-  kid: string
-  owner: string
-  kem: number
-  kdf: number
-  aead: number
-  public_key: string
-  created_at: string
-  created_by: string
-  replaces: string | null
-  retired_at: string | null
-  replaced_by: string | null
-}): SealingKeyRecord {
+function toRecord(row: StateTables['sealing_keys']): SealingKeyRecord {
   return {
     kid: row.kid,
     owner: row.owner,
