@@ -4,9 +4,10 @@ import react from '@vitejs/plugin-react'
 import { defineConfig } from 'vite'
 
 /**
- * The MFA set-up page and the sealed-field view, built into dist/client (never committed), which the API serves under
- * /security/ on its own origin. No inline script or style is emitted, so the page runs under
- * the strict Content-Security-Policy the API sends with it (api/routes/client-routes.ts).
+ * The MFA set-up page and the sealed-field view, built into dist/client (never committed),
+ * which the API serves under /security/ on its own origin. No inline script or style is
+ * emitted, so the pages run under the strict Content-Security-Policy the API sends with them
+ * (api/routes/client-routes.ts).
  */
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),

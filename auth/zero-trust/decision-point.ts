@@ -242,11 +242,15 @@ export class DecisionPoint {
       ...asked,
       decision: stepUp ? 'step_up' : 'deny',
       reasons: [
-        ...policies.map((id) => ({
-          code: active.set.info.get(id)?.stepUp ? 'step_up_required' : 'forbidden',
-          message: `${active.set.info.get(id)?.stepUp ? 'a fresh second factor is required by' : 'forbidden by'} policy ${id}`,
-          policy_id: id,
-        })),
+        ...policies.map((id) => {
+          const asksStepUp = active.set.info.get(id)?.stepUp === true
+          const verdict = asksStepUp ? 'a fresh second factor is required by' : 'forbidden by'
+          return {
+            code: asksStepUp ? 'step_up_required' : 'forbidden',
+            message: `${verdict} policy ${id}`,
+            policy_id: id,
+          }
+        }),
         ...contained.stepUp,
         ...riskReasons,
       ],

@@ -238,7 +238,8 @@ export class Responder {
       state,
       prior: null,
       detail: !applicable
-        ? `${action.type} acts on ${(fits as readonly string[]).join(' or ')}, not ${alert.entity.kind}`
+        ? `${action.type} acts on ${(fits as readonly string[]).join(' or ')}, ` +
+          `not ${alert.entity.kind}`
         : dryRun
           ? `would ${describe(action.type, target)}`
           : action.approval

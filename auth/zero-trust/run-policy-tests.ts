@@ -78,7 +78,8 @@ export async function runPolicyTests(
     const reason = !outcomeOk
       ? `expected ${c.expect}, got ${decision.decision}${first ? ` (${first})` : ''}`
       : !policiesOk
-        ? `expected policies ${c.policies!.join(', ')}, got ${decision.policies.join(', ') || 'none'}`
+        ? `expected policies ${c.policies!.join(', ')}, ` +
+          `got ${decision.policies.join(', ') || 'none'}`
         : first
     results.push({
       name: c.name,

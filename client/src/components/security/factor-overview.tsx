@@ -18,6 +18,12 @@ export type Guard = <T>(what: string, run: () => Promise<T>) => Promise<T>
 
 type Removal = { kind: 'totp' } | { kind: 'key'; key: SecurityKey }
 
+/** The factor in the words the page uses for it. */
+function factorName(factor: Removal): string {
+  if (factor.kind === 'totp') return 'your authenticator app'
+  return `the security key “${factor.key.name}”`
+}
+
 /** The signed-in person's second factors: what they have, adding and removing them. */
 export function FactorOverview({
   session,
@@ -84,8 +90,7 @@ export function FactorOverview({
   async function remove(what: Removal) {
     setRemoval(null)
     setError(null)
-    const words =
-      what.kind === 'totp' ? 'your authenticator app' : `the security key “${what.key.name}”`
+    const words = factorName(what)
     try {
       await guard(`remove ${words}`, () =>
         what.kind === 'totp'
@@ -224,8 +229,7 @@ function ConfirmRemoval({
   onKeep: () => void
 }) {
   const button = useFocusOnMount<HTMLButtonElement>()
-  const name =
-    removal.kind === 'totp' ? 'your authenticator app' : `the security key “${removal.key.name}”`
+  const name = factorName(removal)
   return (
     <div className="panel confirm" role="group" aria-labelledby="confirm-removal">
       <p id="confirm-removal">
